@@ -1,0 +1,110 @@
+"""Scoped client reads with personal data masked, and the reasoned, time-boxed, audited reveal."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from crm.clients.tables import Client, PiiReveal
+from crm.core.audit.service import record_audit
+from crm.core.context import Actor
+from crm.core.db import fetch, transaction
+from crm.core.errors import NotFound, ValidationFailed
+from crm.core.permissions import Permission
+from crm.settings import Settings
+
+# Fields masked on every staff screen; the value is the label shown to staff.
+PII_FIELDS = {"email": "Email", "phone": "Phone", "id_number": "ID number", "bank_account": "Bank account"}
+MIN_REASON = 5
+
+
+def mask(field: str, value: str | None) -> str:
+    """A display form that identifies nothing but hints at the shape (for matching against a caller)."""
+    if not value:
+        return ""
+    if field == "email":
+        local, _, domain = value.partition("@")
+        tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
+        return f"{local[:1]}•••@•••.{tld}"
+    keep = {"phone": 2, "id_number": 3, "bank_account": 4}.get(field, 0)
+    return "•" * max(4, len(value) - keep) + (value[-keep:] if keep else "")
+
+
+async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> list[dict]:
+    """Clients in the entities where the actor may view clients, newest first, personal data masked."""
+    entities = actor.entities_with(Permission.CLIENTS_CLIENT_VIEW)
+    query = Client.select(
+        Client.id, Client.reference, Client.first_name, Client.last_name, Client.country, Client.status,
+        Client.email, Client.phone, Client.created_at, Client.entity.code.as_alias("entity_code"),
+    ).where(Client.entity.is_in(entities or [-1])).order_by(Client.id, ascending=False).limit(limit)
+    if search:
+        # Search by reference or name only: searching by a masked field would leak it.
+        term = f"%{search}%"
+        query = query.where(Client.reference.ilike(term) | Client.first_name.ilike(term) | Client.last_name.ilike(term))
+    rows = await query
+    for row in rows:
+        for field in ("email", "phone"):
+            row[field] = mask(field, row[field])
+    return rows
+
+
+async def get_client(actor: Actor, client_id: int) -> dict:
+    """One client inside the actor's scope, personal fields masked unless this actor revealed them recently."""
+    row = await Client.select(Client.all_columns(), Client.entity.code.as_alias("entity_code")).where(
+        Client.id == client_id).first()
+    if row is None or not actor.can(Permission.CLIENTS_CLIENT_VIEW, row["entity"]):
+        raise NotFound("Client")
+    if actor.focus_entity_id is not None and row["entity"] != actor.focus_entity_id:
+        raise NotFound("Client")
+    revealed = await active_reveals(actor, client_id)
+    row["pii"] = {
+        field: {"label": label, "masked": field not in revealed,
+                "value": row[field] if field in revealed else mask(field, row[field]),
+                "expires_at": revealed.get(field), "empty": not row[field]}
+        for field, label in PII_FIELDS.items()
+    }
+    for field in PII_FIELDS:
+        row.pop(field)
+    row["can_reveal"] = actor.can(Permission.CLIENTS_PII_REVEAL, row["entity"])
+    return row
+
+
+async def active_reveals(actor: Actor, client_id: int) -> dict[str, dt.datetime]:
+    rows = await PiiReveal.select(PiiReveal.field, PiiReveal.expires_at).where(
+        (PiiReveal.user == actor.user_id) & (PiiReveal.client == client_id)
+        & (PiiReveal.expires_at > dt.datetime.now(dt.UTC))
+    )
+    return {r["field"]: r["expires_at"] for r in rows}
+
+
+async def reveal_client_field(actor: Actor, client_id: int, field: str, reason: str, settings: Settings) -> dict:
+    """Show one masked field for a short window: permission, reason and an audit row are all required."""
+    if field not in PII_FIELDS:
+        raise ValidationFailed("Unknown field", field_errors={"field": "Choose a personal-data field."})
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why you need to see it (e.g. the call or case)."})
+    async with transaction():
+        client = await Client.select().where(Client.id == client_id).first()
+        if client is None or not actor.can(Permission.CLIENTS_CLIENT_VIEW, client["entity"]):
+            raise NotFound("Client")
+        actor.require(Permission.CLIENTS_PII_REVEAL, client["entity"])
+        expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=settings.reveal_minutes)
+        await PiiReveal.insert(PiiReveal(user=actor.user_id, client=client_id, field=field, reason=reason, expires_at=expires))
+        await record_audit(
+            actor, "clients:pii:reveal", target_type="client", target_id=client_id,
+            target_label=client["reference"], entity_id=client["entity"], client_id=client_id,
+            after={"field": field, "until": expires}, reason=reason,
+        )
+    return {"field": field, "label": PII_FIELDS[field], "value": client[field], "expires_at": expires,
+            "masked": False, "empty": not client[field]}
+
+
+async def reveal_counts(user_id: int) -> dict[str, int]:
+    """How many fields a user revealed in the last hour and day (the risk system watches these)."""
+    rows = await fetch(
+        """SELECT count(*) FILTER (WHERE created_at > now() - interval '1 hour') AS last_hour,
+                  count(*) FILTER (WHERE created_at > now() - interval '1 day') AS last_day
+           FROM pii_reveal WHERE "user" = $1 AND created_at > now() - interval '1 day'""",
+        user_id,
+    )
+    return {"last_hour": rows[0]["last_hour"], "last_day": rows[0]["last_day"]}

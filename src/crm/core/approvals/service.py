@@ -1,0 +1,204 @@
+"""Maker-checker for any action: areas register an action kind, then ask for approval instead of acting.
+
+A request binds the kind, its target, the exact payload (by SHA-256) and the maker. The action's executor
+runs in the same transaction as the approval that satisfies the request. The maker can never approve,
+approvers must be distinct, rejection needs a reason, and an amended payload leaves earlier approvals
+behind (they were given to the old hash). Every step is audited with the request's case id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from crm.core.approvals.tables import ApprovalDecision, ApprovalRequest, ApprovalStatus
+from crm.core.audit.chain import normalise
+from crm.core.audit.service import record_audit
+from crm.core.context import Actor
+from crm.core.db import transaction
+from crm.core.errors import Conflict, NotFound, PermissionDenied, SegregationOfDuties, ValidationFailed
+from crm.core.permissions import Permission
+
+Executor = Callable[[Actor, dict], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    """An action that needs approval: who may check it, what runs when approved, what runs when refused."""
+
+    name: str
+    label: str
+    approver_permission: Permission
+    execute: Executor
+    on_reject: Executor | None = None
+    required_approvals: int = 1
+
+
+_KINDS: dict[str, ActionKind] = {}
+
+
+def register_action(kind: ActionKind) -> None:
+    _KINDS[kind.name] = kind
+
+
+def action_kind(name: str) -> ActionKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise NotFound("Approval kind") from None
+
+
+def payload_hash(payload: Any) -> str:
+    text = json.dumps(normalise(payload), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _audit_fields(request: dict) -> dict:
+    return {
+        "target_type": "approval_request", "target_id": request["id"],
+        "target_label": f"{request['kind']} {request['target_type']}:{request['target_id']}",
+        "entity_id": request["entity_id"], "case_id": request["case_id"],
+    }
+
+
+async def request_approval(
+    actor: Actor, kind: str, *, entity_id: int | None, target_type: str, target_id: Any, target_label: str,
+    payload: dict, reason: str, case_id: str | None = None, expires_in: dt.timedelta | None = dt.timedelta(days=7),
+) -> int:
+    """Record a pending request in the caller's transaction; returns its id."""
+    spec = action_kind(kind)
+    if not reason.strip():
+        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why this is needed."})
+    payload = normalise(payload)
+    rows = await ApprovalRequest.insert(
+        ApprovalRequest(
+            kind=kind, entity_id=entity_id, target_type=target_type, target_id=str(target_id),
+            target_label=target_label[:200], payload=payload, payload_hash=payload_hash(payload),
+            maker_id=actor.user_id, maker_label=actor.label, status=ApprovalStatus.PENDING,
+            required_approvals=spec.required_approvals, approver_permission=spec.approver_permission.value,
+            reason=reason.strip(), case_id=case_id,
+            expires_at=dt.datetime.now(dt.UTC) + expires_in if expires_in else None,
+        )
+    ).returning(ApprovalRequest.id)
+    request_id = rows[0]["id"]
+    request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    await record_audit(actor, "approvals:request:create", after={"payload": payload}, reason=reason, **_audit_fields(request))
+    return request_id
+
+
+def _decoded(request: dict) -> dict:
+    if isinstance(request.get("payload"), str):
+        request = {**request, "payload": json.loads(request["payload"])}
+    return request
+
+
+async def _locked_pending(request_id: int) -> dict:
+    rows = await ApprovalRequest.raw("SELECT * FROM approval_request WHERE id = {} FOR UPDATE", request_id)
+    if not rows:
+        raise NotFound("Approval request")
+    request = _decoded(rows[0])
+    if request["status"] != ApprovalStatus.PENDING:
+        raise Conflict(f"This request is already {request['status']}")
+    if request["expires_at"] and request["expires_at"] <= dt.datetime.now(dt.UTC):
+        await ApprovalRequest.update({ApprovalRequest.status: ApprovalStatus.EXPIRED}).where(ApprovalRequest.id == request_id)
+        raise Conflict("This request has expired")
+    return request
+
+
+def _check_checker(actor: Actor, request: dict) -> None:
+    if request["maker_id"] == actor.user_id:
+        raise SegregationOfDuties("You made this request, so someone else must decide it")
+    if not actor.can(request["approver_permission"], request["entity_id"]):
+        raise PermissionDenied("You may not decide this request")
+
+
+async def approve(actor: Actor, request_id: int, seen_payload_hash: str, reason: str = "") -> str:
+    """Add the actor's approval; when enough distinct approvals exist, run the action. Returns the status."""
+    async with transaction():
+        request = await _locked_pending(request_id)
+        _check_checker(actor, request)
+        if seen_payload_hash != request["payload_hash"]:
+            raise Conflict("The request changed after you opened it; review it again")
+        already = await ApprovalDecision.exists().where(
+            (ApprovalDecision.request == request_id) & (ApprovalDecision.approver_id == actor.user_id)
+            & (ApprovalDecision.payload_hash == request["payload_hash"])
+        )
+        if already:
+            raise SegregationOfDuties("You have already approved this request")
+        await ApprovalDecision.insert(
+            ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
+                             decision="approve", reason=reason.strip(), payload_hash=request["payload_hash"])
+        )
+        await record_audit(actor, "approvals:request:approve", reason=reason or None, **_audit_fields(request))
+        count = await ApprovalDecision.count().where(
+            (ApprovalDecision.request == request_id) & (ApprovalDecision.decision == "approve")
+            & (ApprovalDecision.payload_hash == request["payload_hash"])
+        )
+        if count < request["required_approvals"]:
+            return ApprovalStatus.PENDING
+        await ApprovalRequest.update(
+            {ApprovalRequest.status: ApprovalStatus.APPROVED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
+        ).where(ApprovalRequest.id == request_id)
+        await action_kind(request["kind"]).execute(actor, request)
+        return ApprovalStatus.APPROVED
+
+
+async def reject(actor: Actor, request_id: int, reason: str) -> None:
+    """Refuse the request (a reason is required) and let the area undo any pending state."""
+    if not reason.strip():
+        raise ValidationFailed("A reason is required to reject", field_errors={"reason": "Say why you reject it."})
+    async with transaction():
+        request = await _locked_pending(request_id)
+        _check_checker(actor, request)
+        await ApprovalDecision.insert(
+            ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
+                             decision="reject", reason=reason.strip(), payload_hash=request["payload_hash"])
+        )
+        await ApprovalRequest.update(
+            {ApprovalRequest.status: ApprovalStatus.REJECTED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
+        ).where(ApprovalRequest.id == request_id)
+        await record_audit(actor, "approvals:request:reject", reason=reason, **_audit_fields(request))
+        spec = action_kind(request["kind"])
+        if spec.on_reject:
+            await spec.on_reject(actor, request)
+
+
+async def amend_payload(actor: Actor, request_id: int, payload: dict, reason: str) -> None:
+    """The maker changes what they ask for; approvals given to the old payload no longer count."""
+    async with transaction():
+        request = await _locked_pending(request_id)
+        if request["maker_id"] != actor.user_id:
+            raise PermissionDenied("Only the maker can change a request")
+        payload = normalise(payload)
+        await ApprovalRequest.update(
+            {ApprovalRequest.payload: payload, ApprovalRequest.payload_hash: payload_hash(payload)}
+        ).where(ApprovalRequest.id == request_id)
+        await record_audit(
+            actor, "approvals:request:amend", before={"payload": request["payload"]}, after={"payload": payload},
+            reason=reason, **_audit_fields(request),
+        )
+
+
+async def pending_for(actor: Actor) -> list[dict]:
+    """Pending requests this actor could decide, and their own pending requests, newest first."""
+    rows = await ApprovalRequest.select().where(ApprovalRequest.status == ApprovalStatus.PENDING).order_by(
+        ApprovalRequest.id, ascending=False
+    ).limit(200).output(load_json=True)
+    return [
+        r for r in rows
+        if r["maker_id"] == actor.user_id or actor.can(r["approver_permission"], r["entity_id"])
+    ]
+
+
+async def get_request(actor: Actor, request_id: int) -> tuple[dict, list[dict]]:
+    request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    if request is None or not (
+        request["maker_id"] == actor.user_id or actor.can(request["approver_permission"], request["entity_id"])
+    ):
+        raise NotFound("Approval request")
+    decisions = await ApprovalDecision.select().where(ApprovalDecision.request == request_id).order_by(ApprovalDecision.id)
+    return request, decisions

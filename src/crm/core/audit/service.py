@@ -1,0 +1,90 @@
+"""Writing audit rows. Call `record_audit` inside the transaction that makes the change it describes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from crm.core.audit.chain import canonical_content, chain_hash, normalise
+from crm.core.context import Actor
+from crm.core.db import current_connection
+
+_LOCK_HEAD = "SELECT seq, row_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+
+_INSERT = """
+WITH ins AS (
+    INSERT INTO audit_record (
+        seq, occurred_at, actor_id, actor_label, on_behalf_of_id, on_behalf_of_label, action, target_type,
+        target_id, target_label, entity_id, client_id, before, after, reason, case_id, ip, user_agent,
+        request_id, session_id, prev_hash, row_hash)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18,
+            $19, $20, $21, $22)
+    RETURNING seq, row_hash
+)
+UPDATE audit_chain_head SET seq = ins.seq, row_hash = ins.row_hash FROM ins WHERE audit_chain_head.id = 1
+"""
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if value is None:
+        return None
+    return str(value).replace("\x00", "\ufffd")[:limit]
+
+
+async def record_audit(
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str,
+    target_id: Any = None,
+    target_label: str | None = None,
+    entity_id: int | None = None,
+    client_id: int | None = None,
+    before: Any = None,
+    after: Any = None,
+    reason: str | None = None,
+    case_id: str | None = None,
+) -> int:
+    """Append one audit row to the chain in the current transaction and return its sequence number.
+
+    `action` is a tag `area:subject:action`. The chain head row is locked until the transaction ends, so rows
+    are chained in commit order and a rolled-back change leaves no audit row behind.
+    """
+    conn = current_connection()
+    head = await conn.fetchrow(_LOCK_HEAD)
+    seq = head["seq"] + 1
+    row = {
+        # Taken after the lock, so time order matches chain order.
+        "occurred_at": dt.datetime.now(dt.UTC),
+        "actor_id": actor.user_id,
+        "actor_label": _text(actor.label, 200),
+        "on_behalf_of_id": actor.on_behalf_of_id,
+        "on_behalf_of_label": _text(actor.on_behalf_of_label, 200),
+        "action": action,
+        "target_type": target_type,
+        "target_id": _text(target_id, 64),
+        "target_label": _text(target_label, 200),
+        "entity_id": entity_id,
+        "client_id": client_id,
+        "before": normalise(before),
+        "after": normalise(after),
+        "reason": _text(reason, 4000),
+        "case_id": case_id,
+        "ip": _text(actor.meta.ip, 64),
+        "user_agent": _text(actor.meta.user_agent, 1000),
+        "request_id": _text(actor.meta.request_id, 64),
+        "session_id": _text(actor.meta.session_id, 64),
+    }
+    row_hash = chain_hash(head["row_hash"], seq, canonical_content(row))
+    await conn.execute(
+        _INSERT,
+        seq, row["occurred_at"], row["actor_id"], row["actor_label"], row["on_behalf_of_id"],
+        row["on_behalf_of_label"], row["action"], row["target_type"], row["target_id"], row["target_label"],
+        row["entity_id"], row["client_id"],
+        None if row["before"] is None else json.dumps(row["before"]),
+        None if row["after"] is None else json.dumps(row["after"]),
+        row["reason"], row["case_id"], row["ip"], row["user_agent"], row["request_id"], row["session_id"],
+        head["row_hash"], row_hash,
+    )
+    return seq

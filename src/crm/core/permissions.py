@@ -1,0 +1,82 @@
+"""The permission catalogue: every action a staff role can allow, as `area:resource:action`.
+
+Roles are data (named sets of these values, edited by admins); code only ever asks for a Permission.
+Keep the enum alphabetised. Permissions of areas not built yet are listed so roles can be designed up front.
+"""
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    ACCESS_ASSIGNMENT_APPROVE = "access:assignment:approve"
+    ACCESS_ASSIGNMENT_MANAGE = "access:assignment:manage"
+    ACCESS_ENTITY_MANAGE = "access:entity:manage"
+    ACCESS_ROLE_MANAGE = "access:role:manage"
+    ACCESS_USER_MANAGE = "access:user:manage"
+    ACCESS_USER_VIEW = "access:user:view"
+    AUDIT_RECORD_EXPORT = "audit:record:export"
+    AUDIT_RECORD_VIEW = "audit:record:view"
+    CASES_CASE_VIEW = "cases:case:view"
+    CASES_CASE_WORK = "cases:case:work"
+    CLIENTS_CLIENT_EDIT = "clients:client:edit"
+    CLIENTS_CLIENT_VIEW = "clients:client:view"
+    CLIENTS_PII_REVEAL = "clients:pii:reveal"
+    DEALING_ACCOUNT_VIEW = "dealing:account:view"
+    DEALING_INTERVENTION_EXECUTE = "dealing:intervention:execute"
+    DEALING_INTERVENTION_REQUEST = "dealing:intervention:request"
+    IB_COMMISSION_APPROVE = "ib:commission:approve"
+    IB_PARTNER_MANAGE = "ib:partner:manage"
+    IB_PARTNER_VIEW = "ib:partner:view"
+    KYC_REVIEW_DECIDE = "kyc:review:decide"
+    KYC_REVIEW_VIEW = "kyc:review:view"
+    LEADS_LEAD_VIEW = "leads:lead:view"
+    LEADS_LEAD_WORK = "leads:lead:work"
+    LEADS_ROUTING_MANAGE = "leads:routing:manage"
+    PAYMENTS_TRANSACTION_VIEW = "payments:transaction:view"
+    PAYMENTS_WITHDRAWAL_APPROVE = "payments:withdrawal:approve"
+    RISK_FLAG_REVIEW = "risk:flag:review"
+    RISK_SIGNAL_MANAGE = "risk:signal:manage"
+    SYSTEM_JOBS_MANAGE = "system:jobs:manage"
+
+
+DESCRIPTIONS: dict[Permission, str] = {
+    Permission.ACCESS_ASSIGNMENT_APPROVE: "Approve another admin's grant of a privileged role",
+    Permission.ACCESS_ASSIGNMENT_MANAGE: "Grant, change and revoke role assignments",
+    Permission.ACCESS_ENTITY_MANAGE: "Create and edit legal entities and teams",
+    Permission.ACCESS_ROLE_MANAGE: "Create roles and edit their permission sets",
+    Permission.ACCESS_USER_MANAGE: "Create and deactivate staff users, reset passwords and MFA",
+    Permission.ACCESS_USER_VIEW: "See staff users and their permission history",
+    Permission.AUDIT_RECORD_EXPORT: "Export the audit trail as CSV",
+    Permission.AUDIT_RECORD_VIEW: "Search the audit trail",
+    Permission.CASES_CASE_VIEW: "See cases and queues",
+    Permission.CASES_CASE_WORK: "Take, work and resolve cases",
+    Permission.CLIENTS_CLIENT_EDIT: "Edit client profiles",
+    Permission.CLIENTS_CLIENT_VIEW: "See client profiles (personal data masked)",
+    Permission.CLIENTS_PII_REVEAL: "Reveal a client's masked personal data, with a reason",
+    Permission.DEALING_ACCOUNT_VIEW: "See trading accounts and their status",
+    Permission.DEALING_INTERVENTION_EXECUTE: "Carry out an approved platform intervention",
+    Permission.DEALING_INTERVENTION_REQUEST: "Request a platform intervention (balance, credit, group ...)",
+    Permission.IB_COMMISSION_APPROVE: "Approve commission plans and payouts",
+    Permission.IB_PARTNER_MANAGE: "Manage introducing brokers and affiliates",
+    Permission.IB_PARTNER_VIEW: "See introducing brokers and affiliates",
+    Permission.KYC_REVIEW_DECIDE: "Approve or reject KYC reviews",
+    Permission.KYC_REVIEW_VIEW: "See KYC reviews and evidence",
+    Permission.LEADS_LEAD_VIEW: "See leads",
+    Permission.LEADS_LEAD_WORK: "Work assigned leads",
+    Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools and shifts",
+    Permission.PAYMENTS_TRANSACTION_VIEW: "See deposits and withdrawals",
+    Permission.PAYMENTS_WITHDRAWAL_APPROVE: "Approve withdrawals",
+    Permission.RISK_FLAG_REVIEW: "Review risk flags",
+    Permission.RISK_SIGNAL_MANAGE: "Edit risk signals and thresholds",
+    Permission.SYSTEM_JOBS_MANAGE: "Retry or discard failed background jobs",
+}
+
+
+def area_of(permission: str) -> str:
+    return permission.split(":", 1)[0]
+
+
+def parse_permissions(values: list[str]) -> list[Permission]:
+    """Keep known permissions only, in catalogue order (unknown strings from old data are dropped)."""
+    known = {p.value for p in Permission}
+    return [Permission(v) for v in sorted(set(values)) if v in known]

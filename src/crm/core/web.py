@@ -1,0 +1,137 @@
+"""Rendering pages and htmx fragments, flash messages, redirects and form parsing for every portal.
+
+One URL per resource: a normal request gets the full page; an htmx request (not boosted) naming a fragment
+gets only that block of the same template, so row markup exists once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request, Response
+from litestar.datastructures import Cookie
+from litestar.enums import MediaType
+from litestar.utils.scope.state import ScopeState
+
+from crm.core.navigation import navigation_for
+from crm.settings import Settings
+
+FLASH_COOKIE = "crm_flash"
+
+
+def build_templates(settings: Settings) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(settings.templates_dir)),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M:%S UTC") if v else ""
+    env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
+    env.globals["urlquote"] = lambda v: quote(str(v), safe="")
+    return env
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def is_fragment_request(request: Request) -> bool:
+    return is_htmx(request) and request.headers.get("hx-boosted") != "true"
+
+
+def csrf_token(request: Request) -> str:
+    return ScopeState.from_scope(request.scope).csrf_token or ""
+
+
+def _flashes(request: Request) -> list[dict]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        items = json.loads(raw)
+        return [i for i in items if isinstance(i, dict) and "message" in i][:5]
+    except (ValueError, TypeError):
+        return []
+
+
+def base_context(request: Request) -> dict[str, Any]:
+    state = request.scope.get("state", {})
+    actor = state.get("actor")
+    return {
+        "request": request,
+        "actor": actor,
+        "session": state.get("session"),
+        "entity_names": state.get("entity_names", {}),
+        "csrf_token": csrf_token(request),
+        "nav": navigation_for(actor) if actor else [],
+        "flashes": _flashes(request),
+        "settings": request.app.state.settings,
+        "current_path": request.url.path,
+    }
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    fragment: str | None = None,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render a page, or only its `fragment` block for an htmx request; add `Vary: HX-Request`."""
+    env: Environment = request.app.state.templates
+    ctx = base_context(request) | dict(context or {})
+    tmpl = env.get_template(template)
+    if fragment and is_fragment_request(request):
+        html = "".join(tmpl.blocks[fragment](tmpl.new_context(ctx)))
+    else:
+        html = tmpl.render(ctx)
+    response = Response(
+        html, media_type=MediaType.HTML, status_code=status, headers={"Vary": "HX-Request", **(headers or {})}
+    )
+    if ctx["flashes"] and not (fragment and is_fragment_request(request)):
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def redirect(request: Request, url: str, *, flash: str | None = None, kind: str = "success") -> Response:
+    """303 to `url` (or HX-Redirect for htmx), carrying an optional flash message to the next page."""
+    if is_htmx(request):
+        response: Response = Response("", status_code=200, headers={"HX-Redirect": url})
+    else:
+        response = Response("", status_code=303, headers={"Location": url})
+    if flash:
+        set_flash(response, flash, kind)
+    return response
+
+
+def set_flash(response: Response, message: str, kind: str = "success") -> None:
+    response.cookies.append(
+        Cookie(key=FLASH_COOKIE, value=json.dumps([{"message": message, "kind": kind}]), path="/",
+               httponly=True, samesite="lax", max_age=60)
+    )
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    """The submitted form as single values, stripped (multi-value fields use `form_list`)."""
+    form = await request.form()
+    return {k: (v.strip() if isinstance(v, str) else v) for k, v in form.items()}
+
+
+async def form_list(request: Request, name: str) -> list[str]:
+    form = await request.form()
+    return [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
+
+
+def parse_int(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,134 @@
+"""Demo data for `crm run`: three legal entities, their desks, staff in every seeded role, and clients.
+
+Idempotent: each piece is created only when missing. Demo accounts use the domain demo.example.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pyotp
+
+from crm.access.roles import ensure_system_roles
+from crm.access.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
+from crm.clients.tables import Client, ClientStatus
+from crm.core.audit.service import record_audit
+from crm.core.context import Actor
+from crm.core.db import transaction
+from crm.core.errors import ValidationFailed
+from crm.identity.credentials import hash_password
+
+DEMO_PASSWORD = "demo-password-2026"
+DEMO_DOMAIN = "@demo.example"
+
+ENTITIES = [
+    ("EU", "Aurora Markets (Europe) Ltd", "CySEC", "CY", "EUR"),
+    ("INTL", "Aurora Markets International Ltd", "FSA (Seychelles)", "SC", "USD"),
+    ("UK", "Aurora Markets UK Ltd", "FCA", "GB", "GBP"),
+]
+TEAMS = [
+    ("EU", "Sales EN", "sales", "Europe", ["en"]), ("EU", "Compliance EU", "compliance", "Europe", ["en"]),
+    ("EU", "Payments EU", "payments", "Europe", ["en"]), ("INTL", "Sales LatAm", "sales", "LatAm", ["es", "pt"]),
+    ("INTL", "Sales MENA", "sales", "MENA", ["ar", "en"]), ("INTL", "Dealing", "dealing", "Global", ["en"]),
+    ("UK", "Sales UK", "sales", "UK", ["en"]),
+]
+# email, name, "role@ENTITY ..." (privileged grants get a 30-day window, as the rules require)
+DEMO_USERS = [
+    (f"admin{DEMO_DOMAIN}", "Alex Admin", "super_admin@EU super_admin@INTL super_admin@UK"),
+    (f"sysadmin{DEMO_DOMAIN}", "Sam Sysadmin", "system_admin@EU system_admin@INTL system_admin@UK"),
+    (f"compliance{DEMO_DOMAIN}", "Clara Compliance", "compliance_officer@EU"),
+    (f"payments{DEMO_DOMAIN}", "Piotr Payments", "payments_officer@EU payments_officer@INTL"),
+    (f"support{DEMO_DOMAIN}", "Sofia Support", "support_agent@EU support_agent@INTL"),
+    (f"sales{DEMO_DOMAIN}", "Diego Sales", "sales_agent@INTL"),
+    (f"dealer{DEMO_DOMAIN}", "Dana Dealer", "dealer@INTL"),
+    (f"risk{DEMO_DOMAIN}", "Rui Risk", "risk_manager@EU risk_manager@INTL risk_manager@UK"),
+    (f"auditor{DEMO_DOMAIN}", "Aisha Auditor", "auditor@EU auditor@INTL auditor@UK"),
+    (f"uksales{DEMO_DOMAIN}", "Uma UK-Sales", "sales_agent@UK"),
+]
+FIRST = ["Maria", "João", "Ahmed", "Elena", "Lucas", "Fatima", "Nikos", "Sara", "Omar", "Lena", "Carlos", "Yara"]
+LAST = ["Silva", "Haddad", "Papadopoulos", "García", "Rossi", "Novak", "Khalil", "Müller", "Costa", "Ivanova"]
+COUNTRIES = {"EU": ["CY", "DE", "ES", "IT", "GR"], "INTL": ["BR", "MX", "AE", "SA", "ZA"], "UK": ["GB"]}
+
+
+async def _ensure_entities() -> dict[str, int]:
+    ids = {}
+    for code, name, regulator, jurisdiction, currency in ENTITIES:
+        row = await LegalEntity.select(LegalEntity.id).where(LegalEntity.code == code).first()
+        if row is None:
+            rows = await LegalEntity.insert(LegalEntity(code=code, name=name, regulator=regulator,
+                                                        jurisdiction=jurisdiction, base_currency=currency)).returning(LegalEntity.id)
+            row = rows[0]
+        ids[code] = row["id"]
+    return ids
+
+
+async def _ensure_user(actor: Actor, email: str, name: str, grants: str, entities: dict[str, int]) -> bool:
+    if await StaffUser.exists().where(StaffUser.email == email):
+        return False
+    home = entities[grants.split()[0].split("@")[1]]
+    rows = await StaffUser.insert(StaffUser(email=email, full_name=name, home_entity=home,
+                                            password_hash=hash_password(DEMO_PASSWORD))).returning(StaffUser.id)
+    user_id = rows[0]["id"]
+    await record_audit(actor, "access:user:create", target_type="staff_user", target_id=user_id, target_label=email,
+                       entity_id=home, after={"email": email, "full_name": name}, reason="demo data")
+    for grant in grants.split():
+        slug, code = grant.split("@")
+        role = await Role.select().where(Role.slug == slug).first()
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30) if role["privileged"] else None
+        await RoleAssignment.insert(RoleAssignment(user=user_id, role=role["id"], entity=entities[code], valid_until=until,
+                                                   status=AssignmentStatus.ACTIVE, reason="demo data"))
+        await record_audit(actor, "access:assignment:grant", target_type="staff_user", target_id=user_id,
+                           target_label=f"{role['name']} for {name} in {code}", entity_id=entities[code],
+                           after={"role": slug, "entity": entities[code], "valid_until": until, "status": "active"},
+                           reason="demo data")
+    return True
+
+
+async def _ensure_clients(entities: dict[str, int]) -> int:
+    if await Client.count() > 0:
+        return 0
+    rng = random.Random(7)
+    clients = []
+    for n in range(1, 46):
+        code = ("EU", "INTL", "UK")[n % 3]
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        clients.append(Client(
+            reference=f"CL-{n:06d}", entity=entities[code], first_name=first, last_name=last,
+            email=f"{first.lower()}.{last.lower()}{n}@example.com".encode("ascii", "ignore").decode(),
+            phone=f"+357 99 {rng.randint(100000, 999999)}", country=rng.choice(COUNTRIES[code]),
+            date_of_birth=dt.date(1960 + rng.randint(0, 40), rng.randint(1, 12), rng.randint(1, 28)),
+            id_number=f"X{rng.randint(10_000_000, 99_999_999)}", bank_account=f"CY17002001280000001200{rng.randint(100000, 999999)}",
+            status=rng.choice(list(ClientStatus)),
+        ))
+    await Client.insert(*clients)
+    return len(clients)
+
+
+async def load_demo() -> str:
+    """Create whatever demo data is missing; returns a one-line summary."""
+    await ensure_system_roles()
+    actor = Actor.system("demo")
+    async with transaction():
+        entities = await _ensure_entities()
+        teams = 0
+        for code, name, kind, region, languages in TEAMS:
+            if not await Team.exists().where((Team.entity == entities[code]) & (Team.name == name)):
+                await Team.insert(Team(entity=entities[code], name=name, kind=kind, region=region, languages=languages))
+                teams += 1
+        users = 0
+        for email, name, grants in DEMO_USERS:
+            users += await _ensure_user(actor, email, name, grants, entities)
+        clients = await _ensure_clients(entities)
+    return f"demo data: {teams} teams, {users} users, {clients} clients added"
+
+
+async def demo_totp_code(email: str) -> str:
+    """The current TOTP code of an enrolled demo user; refuses any non-demo account."""
+    email = email.strip().lower()
+    if not email.endswith(DEMO_DOMAIN):
+        raise ValidationFailed("Only demo accounts")
+    user = await StaffUser.select(StaffUser.totp_secret).where(StaffUser.email == email).first()
+    if user is None or not user["totp_secret"]:
+        return "not enrolled yet: sign in first and the enrolment page shows the key"
+    return pyotp.TOTP(user["totp_secret"]).now()

@@ -1,0 +1,29 @@
+"""The staff back office: a public router for sign-in and one guarded router for everything else."""
+
+from litestar import Router
+
+from crm.core.guards import signed_in
+
+
+def staff_routers() -> list[Router]:
+    from crm.portals.staff import (
+        admin_entities,
+        admin_roles,
+        admin_users,
+        approvals,
+        audit,
+        auth,
+        clients,
+        home,
+    )
+
+    public = Router(path="/", route_handlers=auth.public_handlers)
+    guarded = Router(
+        path="/",
+        guards=[signed_in],
+        route_handlers=[
+            *auth.account_handlers, *home.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
+            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers,
+        ],
+    )
+    return [public, guarded]

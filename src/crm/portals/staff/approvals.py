@@ -1,0 +1,44 @@
+"""Pending approvals: the checker's side of maker-checker."""
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from crm.core.approvals import service
+from crm.core.errors import DomainError
+from crm.core.guards import current_actor
+from crm.core.web import form_data, redirect, render
+
+
+@get("/approvals", name="staff.approvals.list", opt={"any_staff": True})
+async def approvals_list(request: Request) -> Response:
+    actor = current_actor(request)
+    return render(request, "staff/approvals/list.html", {"requests": await service.pending_for(actor)})
+
+
+@get("/approvals/{request_id:int}", name="staff.approvals.detail", opt={"any_staff": True})
+async def approval_detail(request: Request, request_id: FromPath[int]) -> Response:
+    approval, decisions = await service.get_request(current_actor(request), request_id)
+    return render(request, "staff/approvals/detail.html", {"approval": approval, "decisions": decisions, "error": None})
+
+
+@post("/approvals/{request_id:int}/decide", name="staff.approvals.decide", opt={"any_staff": True})
+async def decide(request: Request, request_id: FromPath[int]) -> Response:
+    actor = current_actor(request)
+    form = await form_data(request)
+    try:
+        if form.get("decision") == "approve":
+            status = await service.approve(actor, request_id, form.get("payload_hash", ""), form.get("reason", ""))
+            message = "Approved and carried out." if status == "approved" else "Approval recorded; more are needed."
+        elif form.get("decision") == "reject":
+            await service.reject(actor, request_id, form.get("reason", ""))
+            message = "Rejected."
+        else:
+            message = "Choose approve or reject."
+    except DomainError as exc:
+        approval, decisions = await service.get_request(actor, request_id)
+        return render(request, "staff/approvals/detail.html",
+                      {"approval": approval, "decisions": decisions, "error": exc.message}, status=exc.status_code)
+    return redirect(request, "/approvals", flash=message)
+
+
+handlers = [approvals_list, approval_detail, decide]

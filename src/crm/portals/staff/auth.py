@@ -1,0 +1,167 @@
+"""Sign-in, MFA enrolment and verification, sign-out, password change, entity switcher."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.guards import current_actor
+from crm.core.web import form_data, parse_int, redirect, render
+from crm.identity import service, sessions
+from crm.identity.middleware import SESSION_COOKIE
+
+SESSION_ENDED = {
+    "idle_timeout": "You were signed out after 30 minutes without activity.",
+    "absolute_timeout": "Your session reached its maximum length. Please sign in again.",
+    "pending_timeout": "The sign-in took too long. Please start again.",
+    "user_deactivated": "This account is deactivated.",
+}
+
+
+def _safe_next(raw: str | None) -> str:
+    # Only local paths: an open redirect after sign-in would be a phishing aid.
+    return raw if raw and raw.startswith("/") and not raw.startswith("//") else "/"
+
+
+def _with_session_cookie(request: Request, response: Response, token: str) -> Response:
+    settings = request.app.state.settings
+    response.cookies.append(Cookie(key=SESSION_COOKIE, value=token, path="/", httponly=True,
+                                   secure=settings.cookie_secure, samesite="lax"))
+    return response
+
+
+def _pending_session(request: Request):
+    session = request.scope["state"].get("session")
+    return session if session is not None and not session.mfa_verified else None
+
+
+@get("/login", name="staff.auth.login_form")
+async def login_form(request: Request, next: str | None = None) -> Response:
+    if request.scope["state"].get("actor"):
+        return redirect(request, _safe_next(next))
+    notice = SESSION_ENDED.get(request.scope["state"].get("session_ended") or "")
+    return render(request, "staff/auth/login.html", {"next": _safe_next(next), "error": None, "notice": notice, "email": ""})
+
+
+@post("/login", name="staff.auth.login")
+async def login(request: Request) -> Response:
+    form = await form_data(request)
+    next_url = _safe_next(form.get("next"))
+    try:
+        result = await service.sign_in_with_password(
+            form.get("email", ""), form.get("password", ""), request.scope["state"]["meta"], request.app.state.settings
+        )
+    except DomainError as exc:
+        return render(request, "staff/auth/login.html",
+                      {"next": next_url, "error": exc.message, "notice": None, "email": form.get("email", "")},
+                      status=exc.status_code)
+    step = "/mfa" if result.next_step == "mfa" else "/mfa/enrol"
+    return _with_session_cookie(request, redirect(request, f"{step}?next={next_url}"), result.token)
+
+
+@get("/mfa", name="staff.auth.mfa_form")
+async def mfa_form(request: Request, next: str | None = None) -> Response:
+    session = _pending_session(request)
+    if session is None:
+        return redirect(request, "/login")
+    if not session.mfa_enrolled:
+        return redirect(request, "/mfa/enrol")
+    return render(request, "staff/auth/mfa.html", {"next": _safe_next(next), "error": None})
+
+
+def _after_sign_in(request: Request, result: service.SignIn, next_url: str) -> Response:
+    target = "/account/password" if result.next_step == "password" else next_url
+    return _with_session_cookie(request, redirect(request, target), result.token)
+
+
+@post("/mfa", name="staff.auth.mfa")
+async def mfa(request: Request) -> Response:
+    session = _pending_session(request)
+    if session is None:
+        return redirect(request, "/login", flash="Please sign in again.", kind="warning")
+    form = await form_data(request)
+    next_url = _safe_next(form.get("next"))
+    try:
+        result = await service.verify_mfa(session.user_id, session.id, form.get("code", ""),
+                                          request.scope["state"]["meta"], request.app.state.settings)
+    except DomainError as exc:
+        return render(request, "staff/auth/mfa.html", {"next": next_url, "error": exc.message}, status=exc.status_code)
+    return _after_sign_in(request, result, next_url)
+
+
+@get("/mfa/enrol", name="staff.auth.enrol_form")
+async def enrol_form(request: Request, next: str | None = None) -> Response:
+    session = _pending_session(request)
+    if session is None or session.mfa_enrolled:
+        return redirect(request, "/login")
+    secret, qr_svg = await service.start_enrolment(session.user_id)
+    return render(request, "staff/auth/enrol.html", {"secret": secret, "qr_svg": qr_svg, "next": _safe_next(next), "error": None})
+
+
+@post("/mfa/enrol", name="staff.auth.enrol")
+async def enrol(request: Request) -> Response:
+    session = _pending_session(request)
+    if session is None or session.mfa_enrolled:
+        return redirect(request, "/login", flash="Please sign in again.", kind="warning")
+    form = await form_data(request)
+    next_url = _safe_next(form.get("next"))
+    try:
+        result, codes = await service.confirm_enrolment(
+            session.user_id, session.id, form.get("code", ""), request.scope["state"]["meta"], request.app.state.settings
+        )
+    except DomainError as exc:
+        secret, qr_svg = await service.start_enrolment(session.user_id)
+        return render(request, "staff/auth/enrol.html",
+                      {"secret": secret, "qr_svg": qr_svg, "next": next_url, "error": exc.message}, status=exc.status_code)
+    target = "/account/password" if result.next_step == "password" else next_url
+    response = render(request, "staff/auth/recovery_codes.html", {"codes": codes, "next": target})
+    return _with_session_cookie(request, response, result.token)
+
+
+@post("/logout", name="staff.auth.logout")
+async def logout(request: Request) -> Response:
+    session = request.scope["state"].get("session")
+    if session is not None:
+        actor = request.scope["state"].get("actor")
+        if actor is not None:
+            await service.sign_out(actor, session.id)
+        else:
+            await sessions.end_user_sessions(session.user_id, "signed_out")
+    response = redirect(request, "/login", flash="You are signed out.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+public_handlers = [login_form, login, mfa_form, mfa, enrol_form, enrol, logout]
+
+
+@get("/account/password", name="staff.account.password_form", opt={"allowed_during_password_change": True})
+async def password_form(request: Request) -> Response:
+    return render(request, "staff/auth/password.html", {"errors": {}, "error": None})
+
+
+@post("/account/password", name="staff.account.password", opt={"allowed_during_password_change": True})
+async def change_password(request: Request) -> Response:
+    form = await form_data(request)
+    try:
+        await service.change_own_password(current_actor(request), form.get("current", ""), form.get("password", ""),
+                                          form.get("confirm", ""))
+    except ValidationFailed as exc:
+        return render(request, "staff/auth/password.html", {"errors": exc.field_errors, "error": exc.message}, status=422)
+    return redirect(request, "/", flash="Your password has been changed.")
+
+
+@post("/account/focus", name="staff.account.focus", opt={"any_staff": True})
+async def switch_entity(request: Request) -> Response:
+    """The entity switcher: narrow every screen to one of the actor's entities (or all of them)."""
+    actor = current_actor(request)
+    form = await form_data(request)
+    entity_id = parse_int(form.get("entity_id"))
+    if entity_id is not None and entity_id not in actor.entity_ids:
+        entity_id = None
+    await sessions.set_focus_entity(request.scope["state"]["session"].id, entity_id)
+    return redirect(request, _safe_next(form.get("next")))
+
+
+account_handlers = [password_form, change_password, switch_entity]

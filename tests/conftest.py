@@ -1,0 +1,119 @@
+"""Test set-up: real PostgreSQL and Redis, one database (and Redis db) per xdist worker, clean tables per test.
+
+`crm test` starts the servers once and passes CRM_PG_ADMIN_URL / CRM_TEST_REDIS_URL; a bare `pytest` starts its own.
+The environment is set here, before anything imports crm.piccolo_conf.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+TEST_DB = f"crm_test_{WORKER}"
+REDIS_DB = int(WORKER.removeprefix("gw") or 0) + 1
+
+_services = None
+
+
+def _configure_environment() -> None:
+    global _services
+    from crm.devstack import LocalServices, ServiceUrls, ensure_database, local_env
+
+    admin_url = os.environ.get("CRM_PG_ADMIN_URL")
+    redis_url = os.environ.get("CRM_TEST_REDIS_URL")
+    if not admin_url:
+        _services = LocalServices(Path(tempfile.mkdtemp(prefix=f"crm-pytest-{WORKER}-")), ephemeral=True)
+        urls = _services.start()
+    else:
+        urls = ServiceUrls(admin_url=admin_url, redis_url=redis_url or "")
+    env = local_env(urls, TEST_DB)
+    env["CRM_REDIS_URL"] = f"{urls.redis_url}?db={REDIS_DB}"
+    os.environ.update(env)
+    os.environ.update({
+        "CRM_DB_POOL": "0", "CRM_SECRET_KEY": "test-secret-key", "CRM_COOKIE_SECURE": "1",
+        "CRM_PG_ADMIN_URL": urls.admin_url, "CRM_LOG_LEVEL": "warning",
+    })
+    from crm.core.audit.verify import new_signing_key
+
+    os.environ["CRM_AUDIT_SIGNING_KEY"] = new_signing_key()
+    asyncio.run(ensure_database(urls.admin_url, TEST_DB, fresh=True))
+    crm = Path(sys.executable).parent / "crm"
+    subprocess.run([str(crm), "migrate"], check=True, capture_output=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _configure_environment()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _services is not None:
+        _services.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if asyncio.iscoroutinefunction(getattr(item, "function", None)):
+            item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+async def _owner_execute(sql: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(os.environ["CRM_MIGRATE_DATABASE_URL"])
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+CLEAN = """
+SET session_replication_role = replica;
+DO $$ DECLARE names text; BEGIN
+  SELECT string_agg(format('%I', tablename), ', ') INTO names FROM pg_tables
+  WHERE schemaname = 'public' AND tablename NOT IN ('migration', 'audit_chain_head');
+  EXECUTE 'TRUNCATE ' || names || ' RESTART IDENTITY CASCADE';
+END $$;
+UPDATE audit_chain_head SET seq = 0, row_hash = repeat('0', 64);
+SET session_replication_role = origin;
+"""
+
+
+@pytest.fixture(autouse=True)
+async def clean_database(anyio_backend):
+    """Every test starts from empty tables (the audit trail included) and the seeded system roles."""
+    await _owner_execute(CLEAN)
+    from crm.access.roles import ensure_system_roles
+
+    await ensure_system_roles()
+    yield
+
+
+@pytest.fixture
+def settings():
+    from crm.settings import Settings
+
+    return Settings.from_env()
+
+
+@pytest.fixture
+def app(settings):
+    from crm.app import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def owner_execute():
+    return _owner_execute
