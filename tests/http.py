@@ -24,7 +24,7 @@ class StaffClient:
         await self.http.aclose()
 
     async def sign_in_as(self, user: dict) -> StaffClient:
-        self.http.cookies.set(SESSION_COOKIE, await make_session(user), domain="testserver")
+        self.http.cookies.set(SESSION_COOKIE, await make_session(user))
         return self
 
     async def get(self, url: str, **kw) -> httpx.Response:

@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={DomainError: handle_domain_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},
         lifespan=[database_pool],
+        openapi_config=None,  # the staff portal is HTML; the public API (lead intake) brings its own schema
         debug=settings.debug,
     )
     app.state.settings = settings

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from litestar import Request, Response
 from litestar.datastructures import Cookie
 from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
+from markupsafe import Markup, escape
 
 from crm.core.navigation import navigation_for
 from crm.settings import Settings
@@ -34,7 +35,14 @@ def build_templates(settings: Settings) -> Environment:
     env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M:%S UTC") if v else ""
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
     env.globals["urlquote"] = lambda v: quote(str(v), safe="")
+    env.globals["csrf"] = _csrf_input
     return env
+
+
+@pass_context
+def _csrf_input(context) -> Markup:
+    """The hidden CSRF field; a global (not a macro) so it also works in fragments rendered alone."""
+    return Markup('<input type="hidden" name="_csrf_token" value="{}">').format(escape(context["csrf_token"]))
 
 
 def is_htmx(request: Request) -> bool:

@@ -19,7 +19,7 @@ from crm.core.approvals.tables import ApprovalDecision, ApprovalRequest, Approva
 from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
-from crm.core.db import transaction
+from crm.core.db import fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, SegregationOfDuties, ValidationFailed
 from crm.core.permissions import Permission
 
@@ -109,10 +109,24 @@ async def _locked_pending(request_id: int) -> dict:
     return request
 
 
-def _check_checker(actor: Actor, request: dict) -> None:
+async def _all_entity_ids() -> list[int]:
+    return [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")]
+
+
+async def may_decide(actor: Actor, request: dict, entity_ids: list[int] | None = None) -> bool:
+    """Entity requests need the approver permission in that entity; group-wide ones (entity None, e.g. a role
+    definition that applies everywhere) need it in every active entity: only group-level oversight decides them."""
+    permission = request["approver_permission"]
+    if request["entity_id"] is not None:
+        return actor.can(permission, request["entity_id"])
+    entity_ids = await _all_entity_ids() if entity_ids is None else entity_ids
+    return bool(entity_ids) and all(actor.can(permission, e) for e in entity_ids)
+
+
+async def _check_checker(actor: Actor, request: dict) -> None:
     if request["maker_id"] == actor.user_id:
         raise SegregationOfDuties("You made this request, so someone else must decide it")
-    if not actor.can(request["approver_permission"], request["entity_id"]):
+    if not await may_decide(actor, request):
         raise PermissionDenied("You may not decide this request")
 
 
@@ -120,7 +134,7 @@ async def approve(actor: Actor, request_id: int, seen_payload_hash: str, reason:
     """Add the actor's approval; when enough distinct approvals exist, run the action. Returns the status."""
     async with transaction():
         request = await _locked_pending(request_id)
-        _check_checker(actor, request)
+        await _check_checker(actor, request)
         if seen_payload_hash != request["payload_hash"]:
             raise Conflict("The request changed after you opened it; review it again")
         already = await ApprovalDecision.exists().where(
@@ -153,7 +167,7 @@ async def reject(actor: Actor, request_id: int, reason: str) -> None:
         raise ValidationFailed("A reason is required to reject", field_errors={"reason": "Say why you reject it."})
     async with transaction():
         request = await _locked_pending(request_id)
-        _check_checker(actor, request)
+        await _check_checker(actor, request)
         await ApprovalDecision.insert(
             ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
                              decision="reject", reason=reason.strip(), payload_hash=request["payload_hash"])
@@ -188,17 +202,13 @@ async def pending_for(actor: Actor) -> list[dict]:
     rows = await ApprovalRequest.select().where(ApprovalRequest.status == ApprovalStatus.PENDING).order_by(
         ApprovalRequest.id, ascending=False
     ).limit(200).output(load_json=True)
-    return [
-        r for r in rows
-        if r["maker_id"] == actor.user_id or actor.can(r["approver_permission"], r["entity_id"])
-    ]
+    entity_ids = await _all_entity_ids()
+    return [r for r in rows if r["maker_id"] == actor.user_id or await may_decide(actor, r, entity_ids)]
 
 
 async def get_request(actor: Actor, request_id: int) -> tuple[dict, list[dict]]:
     request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
-    if request is None or not (
-        request["maker_id"] == actor.user_id or actor.can(request["approver_permission"], request["entity_id"])
-    ):
+    if request is None or not (request["maker_id"] == actor.user_id or await may_decide(actor, request)):
         raise NotFound("Approval request")
     decisions = await ApprovalDecision.select().where(ApprovalDecision.request == request_id).order_by(ApprovalDecision.id)
     return request, decisions

@@ -83,6 +83,11 @@ async def _seq_bounds(date_from: dt.date | None, date_to: dt.date | None) -> tup
     return low, high
 
 
+async def _holds_everywhere(actor: Actor) -> bool:
+    active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")]
+    return bool(active) and all(actor.can(Permission.AUDIT_RECORD_VIEW, e) for e in active)
+
+
 async def search_audit(actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
     """One page of rows (newest first) and the `before_seq` of the next page, or None at the end."""
     if f.errors:
@@ -90,8 +95,11 @@ async def search_audit(actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE) 
     entities = actor.entities_with(Permission.AUDIT_RECORD_VIEW)
     if f.entity_id is not None:
         entities = [e for e in entities if e == f.entity_id]
+    # Rows with no entity (group-wide: role definitions, unknown-email sign-ins) are for group-level auditors,
+    # who hold the permission in every active entity, and only when no single entity is chosen.
+    group_level = f.entity_id is None and actor.focus_entity_id is None and await _holds_everywhere(actor)
     where = ["(entity_id = ANY($1::int[]) OR (entity_id IS NULL AND $2))"]
-    args: list = [entities or [-1], f.entity_id is None and bool(entities)]
+    args: list = [entities or [-1], group_level]
 
     def add(clause: str, value) -> None:
         args.append(value)

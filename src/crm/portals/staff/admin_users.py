@@ -1,7 +1,7 @@
 """Staff user administration: list, create, detail with assignments and permission history, resets."""
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from crm.access import assignments, users
 from crm.access.org import entities_visible_to
@@ -16,7 +16,7 @@ MANAGE = [requires(Permission.ACCESS_USER_MANAGE)]
 
 
 @get("/admin/users", name="staff.admin.users", guards=VIEW)
-async def user_list(request: Request, q: str = "") -> Response:
+async def user_list(request: Request, q: FromQuery[str] = "") -> Response:
     rows = await users.list_users(current_actor(request), q.strip()[:100])
     return render(request, "staff/admin/users.html", {"users": rows, "q": q}, fragment="results")
 

@@ -24,6 +24,7 @@ async def approval_detail(request: Request, request_id: FromPath[int]) -> Respon
 @post("/approvals/{request_id:int}/decide", name="staff.approvals.decide", opt={"any_staff": True})
 async def decide(request: Request, request_id: FromPath[int]) -> Response:
     actor = current_actor(request)
+    await service.get_request(actor, request_id)  # 404 unless the actor may see it
     form = await form_data(request)
     try:
         if form.get("decision") == "approve":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromQuery
 
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor
@@ -37,7 +38,7 @@ def _pending_session(request: Request):
 
 
 @get("/login", name="staff.auth.login_form")
-async def login_form(request: Request, next: str | None = None) -> Response:
+async def login_form(request: Request, next: FromQuery[str | None] = None) -> Response:
     if request.scope["state"].get("actor"):
         return redirect(request, _safe_next(next))
     notice = SESSION_ENDED.get(request.scope["state"].get("session_ended") or "")
@@ -61,7 +62,7 @@ async def login(request: Request) -> Response:
 
 
 @get("/mfa", name="staff.auth.mfa_form")
-async def mfa_form(request: Request, next: str | None = None) -> Response:
+async def mfa_form(request: Request, next: FromQuery[str | None] = None) -> Response:
     session = _pending_session(request)
     if session is None:
         return redirect(request, "/login")
@@ -91,7 +92,7 @@ async def mfa(request: Request) -> Response:
 
 
 @get("/mfa/enrol", name="staff.auth.enrol_form")
-async def enrol_form(request: Request, next: str | None = None) -> Response:
+async def enrol_form(request: Request, next: FromQuery[str | None] = None) -> Response:
     session = _pending_session(request)
     if session is None or session.mfa_enrolled:
         return redirect(request, "/login")

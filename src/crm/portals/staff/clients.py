@@ -1,7 +1,7 @@
 """Client list and profile, with masked personal data and reveal-with-reason."""
 
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 
 from crm.clients import service
 from crm.core.errors import ValidationFailed
@@ -11,7 +11,7 @@ from crm.core.web import form_data, render
 
 
 @get("/clients", name="staff.clients.list", guards=[requires(Permission.CLIENTS_CLIENT_VIEW)])
-async def list_clients(request: Request, q: str = "") -> Response:
+async def list_clients(request: Request, q: FromQuery[str] = "") -> Response:
     rows = await service.list_clients(current_actor(request), search=q.strip()[:100])
     return render(request, "staff/clients/list.html", {"clients": rows, "q": q}, fragment="results")
 

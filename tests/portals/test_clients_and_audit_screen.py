@@ -1,0 +1,115 @@
+"""Masked client data with reveal-with-reason, and the audit screen: filters, pages, fragments, export."""
+
+import csv
+import io
+
+from crm.clients.tables import PiiReveal
+from crm.core.audit.service import record_audit
+from crm.core.audit.tables import AuditRecord
+from crm.core.context import Actor
+from crm.core.db import transaction
+from tests.factories import make_client, make_user
+from tests.http import StaffClient, text_of
+
+
+async def test_personal_data_is_masked_until_revealed_with_a_reason(app):
+    agent = await make_user(roles={"EU": ["sales_agent"]})
+    client = await make_client("EU", email="maria.silva@example.com", phone="+35799123456")
+    async with StaffClient(app) as http:
+        await http.sign_in_as(agent)
+        page = await http.get(f"/clients/{client['id']}")
+        assert "maria.silva@example.com" not in page.text and "+35799123456" not in page.text
+        assert "m•••@•••.com" in page.text
+        listing = await http.get("/clients")
+        assert "maria.silva@example.com" not in listing.text
+        no_reason = await http.post(f"/clients/{client['id']}/reveal", {"field": "email", "reason": "x"},
+                                    headers={"HX-Request": "true"})
+        assert no_reason.status_code == 422 and "Say why" in no_reason.text
+        assert "<html" not in no_reason.text  # an htmx request gets only the field's fragment
+        revealed = await http.post(f"/clients/{client['id']}/reveal",
+                                   {"field": "email", "reason": "client called about a deposit"},
+                                   headers={"HX-Request": "true"})
+        assert revealed.status_code == 200 and "maria.silva@example.com" in revealed.text
+        assert "<html" not in revealed.text and revealed.headers["vary"] == "HX-Request"
+        again = await http.get(f"/clients/{client['id']}")  # stays visible for the window
+        assert "maria.silva@example.com" in again.text and "+35799123456" not in again.text
+    row = await AuditRecord.select().where(AuditRecord.action == "clients:pii:reveal").first()
+    assert row["client_id"] == client["id"] and row["reason"] == "client called about a deposit"
+    assert row["after"]["field"] == "email" if isinstance(row["after"], dict) else '"email"' in row["after"]
+    assert await PiiReveal.count().where(PiiReveal.user == agent["id"]) == 1
+
+
+async def test_support_agent_sees_masked_data_only(app):
+    support = await make_user(roles={"EU": ["support_agent"]})
+    client = await make_client("EU")
+    async with StaffClient(app) as http:
+        await http.sign_in_as(support)
+        page = await http.get(f"/clients/{client['id']}")
+        assert page.status_code == 200 and '/reveal"' not in page.text
+        denied = await http.post(f"/clients/{client['id']}/reveal", {"field": "email", "reason": "just curious"})
+        assert denied.status_code == 403
+
+
+async def test_bad_ids_get_clear_4xx_not_500(app):
+    agent = await make_user(roles={"EU": ["sales_agent"]})
+    async with StaffClient(app) as http:
+        await http.sign_in_as(agent)
+        assert (await http.get("/clients/999999")).status_code == 404
+        assert (await http.get("/clients/not-a-number")).status_code == 404
+        assert (await http.post("/clients/999999/reveal", {"field": "email", "reason": "because reasons"})).status_code == 404
+        bad_field = await http.post(f"/clients/{(await make_client('EU'))['id']}/reveal", {"field": "password", "reason": "because"})
+        assert bad_field.status_code == 422
+
+
+async def seed_audit(n: int, entity_id: int, actor_id: int = 1) -> None:
+    actor = Actor(user_id=actor_id, label=f"actor {actor_id}")
+    async with transaction():
+        for i in range(n):
+            await record_audit(actor, "test:row:write" if i % 2 else "clients:pii:reveal", target_type="client",
+                               target_id=i, entity_id=entity_id, client_id=100 + (i % 3), reason=f"row {i}")
+
+
+async def test_audit_filters_keyset_pages_and_fragments(app):
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    await seed_audit(120, auditor["entities"]["EU"], actor_id=5)
+    async with StaffClient(app) as http:
+        await http.sign_in_as(auditor)
+        page = await http.get("/audit")
+        assert page.status_code == 200 and "Older" in page.text and page.text.count("<tr>") == 51
+        fragment = await http.get("/audit?client_id=101", headers={"HX-Request": "true"})
+        assert "<html" not in fragment.text and 'id="results"' not in fragment.text
+        seqs, url = [], "/audit?client_id=101&actor_id=5"
+        while url:
+            response = await http.get(url)
+            seqs += [int(s) for s in __import__("re").findall(r"<tr>\s*<td>(\d+)</td>", response.text)]
+            nxt = __import__("re").search(r'href="(/audit\?[^"]*before_seq=\d+)"', response.text)
+            url = nxt.group(1).replace("&amp;", "&") if nxt else None
+        assert len(seqs) == 40 and seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 40
+        prefix = await http.get("/audit?action=clients:")
+        assert "test:row:write" not in prefix.text and "clients:pii:reveal" in prefix.text
+        bad = await http.get("/audit?date_from=yesterday&actor_id=abc")
+        assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and "Enter a number" in bad.text
+        today = __import__("datetime").date.today().isoformat()
+        assert "row 119" in text_of(await http.get(f"/audit?date_from={today}&date_to={today}"))
+        assert "No audit records match" in text_of(await http.get("/audit?date_to=2001-01-01"))
+
+
+async def test_csv_export_is_itself_audited(app):
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    await seed_audit(10, auditor["entities"]["EU"])
+    async with StaffClient(app) as http:
+        await http.sign_in_as(auditor)
+        response = await http.get("/audit/export.csv?action=clients:pii:reveal")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0][:3] == ["seq", "occurred_at", "actor_id"] and len(rows) == 6
+    export = await AuditRecord.select().where(AuditRecord.action == "audit:record:export").first()
+    assert export["actor_id"] == auditor["id"]
+
+
+async def test_compliance_officer_cannot_export(app):
+    officer = await make_user(roles={"EU": ["compliance_officer"]})
+    async with StaffClient(app) as http:
+        await http.sign_in_as(officer)
+        assert (await http.get("/audit")).status_code == 200
+        assert (await http.get("/audit/export.csv")).status_code == 403
