@@ -36,19 +36,23 @@ def run(host: str, port: int) -> None:
     """Web + worker with demo data; starts local PostgreSQL and Redis unless CRM_DATABASE_URL/CRM_REDIS_URL are set."""
     from crm.devstack import LocalServices, dev_secrets, ensure_database, local_env
 
+    def stop_on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop_on_sigterm)  # `kill` and process managers stop it like Ctrl-C
     services = None
     env = dict(os.environ)
-    if not (env.get("CRM_DATABASE_URL") and env.get("CRM_REDIS_URL")):
-        services = LocalServices(DEV_DATA)
-        click.echo("Starting local PostgreSQL and Redis (data in .devdata/) ...")
-        urls = services.start()
-        asyncio.run(ensure_database(urls.admin_url, "crm"))
-        env |= local_env(urls, "crm") | dev_secrets(DEV_DATA)
-    env.setdefault("CRM_BASE_URL", f"http://{host}:{port}")
-    if env["CRM_BASE_URL"].startswith("http://"):
-        env.setdefault("CRM_COOKIE_SECURE", "0")  # plain-HTTP local run; production serves HTTPS
     procs: list[subprocess.Popen] = []
     try:
+        if not (env.get("CRM_DATABASE_URL") and env.get("CRM_REDIS_URL")):
+            services = LocalServices(DEV_DATA)
+            click.echo("Starting local PostgreSQL and Redis (data in .devdata/) ...")
+            urls = services.start()
+            asyncio.run(ensure_database(urls.admin_url, "crm"))
+            env |= local_env(urls, "crm") | dev_secrets(DEV_DATA)
+        env.setdefault("CRM_BASE_URL", f"http://{host}:{port}")
+        if env["CRM_BASE_URL"].startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
+            env.setdefault("CRM_COOKIE_SECURE", "0")  # browsers keep Secure cookies over plain HTTP on loopback only
         _crm("migrate", env=env)
         _crm("demo", env=env)
         procs.append(subprocess.Popen([str(BIN / "crm"), "worker"], env=env))

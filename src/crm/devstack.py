@@ -73,7 +73,14 @@ class LocalServices:
         self.stop()
 
     def start(self) -> ServiceUrls:
+        import fcntl
+
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.data_dir / ".lock", "w")  # noqa: SIM115 (held until stop)
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RuntimeError(f"another crm process is using {self.data_dir}; stop it first") from None
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o777)
         try:
@@ -91,6 +98,10 @@ class LocalServices:
                 stop()
             except Exception as exc:  # stopping must go on for the other service
                 print(f"[devstack] stop failed: {exc}")
+        lock = getattr(self, "_lock", None)
+        if lock is not None:
+            lock.close()
+            self._lock = None
         if self.ephemeral:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             shutil.rmtree(self.socket_dir, ignore_errors=True)

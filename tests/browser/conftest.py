@@ -1,0 +1,76 @@
+"""A live `crm web` server on the worker's test database, and headless Debian Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.async_api import async_playwright
+
+from crm.identity.middleware import SESSION_COOKIE
+from tests.factories import make_session
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    port = _free_port()
+    env = dict(os.environ) | {"CRM_DB_POOL": "1", "CRM_DB_POOL_MAX": "4", "CRM_BASE_URL": f"http://127.0.0.1:{port}"}
+    crm = str(Path(sys.executable).parent / "crm")
+    proc = subprocess.Popen([crm, "web", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=1)
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(proc.stderr.read().decode()) from None
+            time.sleep(0.05)
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+async def browser(anyio_backend):
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def new_page(browser, live_server):
+    """new_page(user=None): a page in a fresh browser context, optionally already signed in as `user`."""
+    contexts = []
+
+    async def make(user: dict | None = None):
+        context = await browser.new_context(base_url=live_server)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        if user is not None:
+            token = await make_session(user)
+            await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server,
+                                        "httpOnly": True, "secure": True, "sameSite": "Lax"}])
+        return await context.new_page()
+
+    yield make
+    for context in contexts:
+        await context.close()
