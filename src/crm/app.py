@@ -78,16 +78,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     import crm.areas  # noqa: F401  (registers approval action kinds)
 
+    handlers = [
+        healthz,
+        create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
+        *staff_routers(),
+    ]
+    if settings.oidc_sandbox:
+        from crm.integrations.oidc.sandbox import sandbox_router
+
+        handlers.append(sandbox_router())
     app = Litestar(
-        route_handlers=[
-            healthz,
-            create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
-            *staff_routers(),
-        ],
+        route_handlers=handlers,
         middleware=[StaffContextMiddleware(settings)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_secure=settings.cookie_secure, cookie_samesite="lax",
-            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks"],
+            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox"],
         ),
         exception_handlers={DomainError: handle_domain_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},

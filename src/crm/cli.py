@@ -50,6 +50,11 @@ def run(host: str, port: int) -> None:
             urls = services.start()
             asyncio.run(ensure_database(urls.admin_url, "crm"))
             env |= local_env(urls, "crm") | dev_secrets(DEV_DATA)
+            # The demo signs in through the built-in sandbox identity provider too (a real OIDC round trip).
+            env.setdefault("CRM_OIDC_ISSUER", "sandbox")
+            env.setdefault("CRM_OIDC_CLIENT_ID", "crm")
+            env.setdefault("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret")
+            env.setdefault("CRM_OIDC_LABEL", "Sign in with the sandbox identity provider")
         env.setdefault("CRM_BASE_URL", f"http://{host}:{port}")
         if env["CRM_BASE_URL"].startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
             env.setdefault("CRM_COOKIE_SECURE", "0")  # browsers keep Secure cookies over plain HTTP on loopback only

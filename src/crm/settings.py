@@ -80,3 +80,12 @@ class Settings:
     @property
     def sso_enabled(self) -> bool:
         return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_sandbox(self) -> bool:
+        """CRM_OIDC_ISSUER=sandbox mounts the built-in identity provider at /sandbox/oidc (demo and tests)."""
+        return self.oidc_issuer == "sandbox"
+
+    @property
+    def oidc_issuer_url(self) -> str:
+        return f"{self.base_url.rstrip('/')}/sandbox/oidc" if self.oidc_sandbox else self.oidc_issuer

@@ -42,7 +42,7 @@ class SignIn:
     next_step: str  # "mfa", "enrol", "password" (must change) or "done"
 
 
-async def _open_session(user_id: int, meta: RequestMeta, *, verified: bool, settings: Settings, sso: bool = False) -> str:
+async def open_session(user_id: int, meta: RequestMeta, *, verified: bool, settings: Settings, sso: bool = False) -> str:
     token, token_hash = credentials.new_session_token()
     lifetime = (
         dt.timedelta(hours=settings.session_absolute_hours)
@@ -91,7 +91,7 @@ async def _register_failure(user: dict | None, email: str, meta: RequestMeta, se
         await StaffUser.update(changes).where(StaffUser.id == user["id"])
 
 
-def _raise_if_locked(user: dict | None) -> None:
+def raise_if_locked(user: dict | None) -> None:
     if user and user["locked_until"] and user["locked_until"] > now():
         minutes = max(1, int((user["locked_until"] - now()).total_seconds() // 60) + 1)
         raise AccountLocked(f"Too many failed attempts. Try again in {minutes} minutes or ask an administrator.")
@@ -103,13 +103,13 @@ async def sign_in_with_password(email: str, password: str, meta: RequestMeta, se
     if not email or not password:
         raise ValidationFailed("Enter your email and password")
     user = await _find_user_by_email(email)
-    _raise_if_locked(user)
+    raise_if_locked(user)
     if not credentials.verify_password(user["password_hash"] if user else None, password) or not user["active"]:
         await _register_failure(user, email, meta, settings, "password")
         raise ValidationFailed("Email or password is incorrect")
     async with transaction():
         await StaffUser.update({StaffUser.failed_attempts: 0}).where(StaffUser.id == user["id"])
-        token = await _open_session(user["id"], meta, verified=False, settings=settings)
+        token = await open_session(user["id"], meta, verified=False, settings=settings)
     return SignIn(token, "mfa" if user["mfa_enrolled_at"] else "enrol")
 
 
@@ -126,8 +126,12 @@ async def start_enrolment(user_id: int) -> tuple[str, str]:
 
 
 async def _finish_sign_in(user: dict, pending_session_id: int, meta: RequestMeta, settings: Settings, method: str) -> str:
+    pending = await StaffSession.select(StaffSession.via_sso).where(StaffSession.id == pending_session_id).first()
+    via_sso = bool(pending and pending["via_sso"])
+    if via_sso:
+        method = method.replace("password", "oidc")
     await _end_session(pending_session_id, "renewed")
-    token = await _open_session(user["id"], meta, verified=True, settings=settings)
+    token = await open_session(user["id"], meta, verified=True, settings=settings, sso=via_sso)
     await StaffUser.update({StaffUser.last_signin_at: now(), StaffUser.failed_attempts: 0}).where(
         StaffUser.id == user["id"]
     )
@@ -143,7 +147,7 @@ async def confirm_enrolment(
 ) -> tuple[SignIn, list[str]]:
     """Confirm the scanned secret with a code; returns the signed-in session and fresh recovery codes."""
     user = await StaffUser.select().where(StaffUser.id == user_id).first()
-    _raise_if_locked(user)
+    raise_if_locked(user)
     if user["mfa_enrolled_at"] or not credentials.verify_totp(user["totp_secret"], code):
         await _register_failure(user, user["email"], meta, settings, "mfa_enrolment")
         raise ValidationFailed("That code is not valid", field_errors={"code": "Enter the 6-digit code your app shows now."})
@@ -163,7 +167,7 @@ async def confirm_enrolment(
 async def verify_mfa(user_id: int, pending_session_id: int, code: str, meta: RequestMeta, settings: Settings) -> SignIn:
     """Second step: a TOTP code, or a one-time recovery code (which is then used up)."""
     user = await StaffUser.select().where(StaffUser.id == user_id).first()
-    _raise_if_locked(user)
+    raise_if_locked(user)
     method = "password+totp"
     ok = credentials.verify_totp(user["totp_secret"], code)
     async with transaction():

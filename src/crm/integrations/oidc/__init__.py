@@ -1,0 +1,1 @@
+"""Staff single sign-on over OpenID Connect (authorization code flow with PKCE)."""
