@@ -180,7 +180,8 @@ def _owner_url() -> str:
 @audit.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--public-key", help="Trusted base64 public key for the checkpoint (default: the one it names).")
-def audit_verify(checkpoint_file: str | None, public_key: str | None) -> None:
+@click.option("--workers", default=os.cpu_count() or 1, show_default=True, help="Processes checking ranges in parallel.")
+def audit_verify(checkpoint_file: str | None, public_key: str | None, workers: int) -> None:
     """Check every link and hash of the chain; name the first bad row. Exit 1 if anything is wrong."""
     import asyncpg
 
@@ -192,7 +193,7 @@ def audit_verify(checkpoint_file: str | None, public_key: str | None) -> None:
         conn = await asyncpg.connect(_owner_url())
         try:
             started = time.perf_counter()
-            result = (await verify_chain(conn)).as_dict()
+            result = (await verify_chain(conn, dsn=_owner_url(), workers=workers)).as_dict()
             elapsed = time.perf_counter() - started
             result["seconds"] = round(elapsed, 3)
             result["rows_per_s"] = round(result["rows_checked"] / elapsed) if elapsed else None

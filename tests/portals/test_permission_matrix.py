@@ -14,7 +14,7 @@ from crm.settings import Settings
 from tests.factories import actor_for, make_client, make_user
 from tests.http import StaffClient, text_of
 
-PUBLIC = {"/login", "/mfa", "/mfa/enrol", "/logout", "/healthz"}
+PUBLIC = {"/login", "/mfa", "/mfa/enrol", "/logout", "/healthz", "/sso/login", "/sso/callback"}
 
 
 def staff_routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import secrets
 
@@ -66,9 +67,13 @@ async def assignments_of(user_id: int) -> list[dict]:
 
 async def permission_history(user_id: int) -> list[dict]:
     """Every grant, approval, revoke, expiry and credential reset about this user, newest first."""
-    return await AuditRecord.select().where(
+    rows = await AuditRecord.select().where(
         (AuditRecord.target_type == "staff_user") & (AuditRecord.target_id == str(user_id))
-    ).order_by(AuditRecord.seq, ascending=False).limit(500).output(load_json=True)
+    ).order_by(AuditRecord.seq, ascending=False).limit(500)
+    for row in rows:
+        for name in ("before", "after"):
+            row[name] = json.loads(row[name]) if row[name] else None
+    return rows
 
 
 async def create_user(actor: Actor, form: dict) -> tuple[int, str]:

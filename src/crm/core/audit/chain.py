@@ -50,15 +50,35 @@ def normalise(value: Any) -> Any:
     return str(value)
 
 
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_encode_sorted = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode
+
+
+def json_text(value: Any) -> str | None:
+    """The exact JSON text stored (and hashed) for a before/after value: normalised, compact, keys sorted."""
+    return None if value is None else _encode_sorted(normalise(value))
+
+
 def canonical_content(row: Mapping[str, Any]) -> str:
-    """The exact text hashed for a row: its hashed fields as compact, key-sorted JSON (before/after decoded)."""
-    values = {}
-    for name in HASHED_FIELDS:
-        value = row[name]
-        if name == "occurred_at":
-            value = value.astimezone(dt.UTC).isoformat(timespec="microseconds")
-        values[name] = value
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The exact text hashed for a row: its hashed fields, in HASHED_FIELDS order, as a compact JSON array.
+
+    before/after are already JSON text (as stored), so the verifier never parses them.
+    """
+    values = [row[name] for name in HASHED_FIELDS]
+    values[0] = values[0].astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return _encode(values)
+
+
+def canonical_from_values(values: list) -> str:
+    """canonical_content for values already in HASHED_FIELDS order with occurred_at as ISO text (the verifier)."""
+    return _encode(values)
+
+
+# The same ISO-8601 text as datetime.isoformat(timespec="microseconds") for a UTC time, made by PostgreSQL so the
+# verifier does not build a datetime per row.
+SQL_ISO_OCCURRED_AT = (
+    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
+)
 
 
 def chain_hash(prev_hash: str, seq: int, content: str) -> str:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
-from crm.core.audit.chain import canonical_content, chain_hash, normalise
+from crm.core.audit.chain import canonical_content, chain_hash, json_text
 from crm.core.context import Actor
 from crm.core.db import current_connection
 
@@ -18,7 +17,7 @@ WITH ins AS (
         seq, occurred_at, actor_id, actor_label, on_behalf_of_id, on_behalf_of_label, action, target_type,
         target_id, target_label, entity_id, client_id, before, after, reason, case_id, ip, user_agent,
         request_id, session_id, prev_hash, row_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14::jsonb, $15, $16, $17, $18,
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
             $19, $20, $21, $22)
     RETURNING seq, row_hash
 )
@@ -67,8 +66,8 @@ async def record_audit(
         "target_label": _text(target_label, 200),
         "entity_id": entity_id,
         "client_id": client_id,
-        "before": normalise(before),
-        "after": normalise(after),
+        "before": json_text(before),
+        "after": json_text(after),
         "reason": _text(reason, 4000),
         "case_id": case_id,
         "ip": _text(actor.meta.ip, 64),
@@ -81,10 +80,7 @@ async def record_audit(
         _INSERT,
         seq, row["occurred_at"], row["actor_id"], row["actor_label"], row["on_behalf_of_id"],
         row["on_behalf_of_label"], row["action"], row["target_type"], row["target_id"], row["target_label"],
-        row["entity_id"], row["client_id"],
-        None if row["before"] is None else json.dumps(row["before"]),
-        None if row["after"] is None else json.dumps(row["after"]),
-        row["reason"], row["case_id"], row["ip"], row["user_agent"], row["request_id"], row["session_id"],
+        row["entity_id"], row["client_id"], row["before"], row["after"], row["reason"], row["case_id"], row["ip"], row["user_agent"], row["request_id"], row["session_id"],
         head["row_hash"], row_hash,
     )
     return seq

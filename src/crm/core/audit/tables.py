@@ -1,6 +1,6 @@
 """The audit trail: append-only rows, each hashed over its content and the previous row's hash."""
 
-from piccolo.columns import JSONB, BigInt, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import BigInt, Integer, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 
@@ -19,8 +19,9 @@ class AuditRecord(Table, tablename="audit_record"):
     target_label = Varchar(length=200, null=True, default=None)
     entity_id = Integer(null=True, default=None)
     client_id = Integer(null=True, default=None)
-    before = JSONB(null=True, default=None)
-    after = JSONB(null=True, default=None)
+    # JSON text exactly as hashed (see chain.json_text); text, not jsonb, so verification never re-encodes it.
+    before = Text(null=True, default=None)
+    after = Text(null=True, default=None)
     reason = Text(null=True, default=None)
     case_id = Varchar(length=32, null=True, default=None)
     ip = Varchar(length=64, null=True, default=None)

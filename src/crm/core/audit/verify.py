@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 from dataclasses import asdict, dataclass
 
 import asyncpg
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from crm.core.audit.chain import GENESIS_HASH, HASHED_FIELDS, canonical_content, chain_hash
+from crm.core.audit.chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    SQL_ISO_OCCURRED_AT,
+    canonical_from_values,
+    chain_hash,
+)
 
-_COLUMNS = ", ".join(("seq", "prev_hash", "row_hash", *HASHED_FIELDS))
+# seq, prev_hash, row_hash, then the hashed fields in order (occurred_at already as its canonical text).
+_COLUMNS = ", ".join(("seq", "prev_hash", "row_hash", SQL_ISO_OCCURRED_AT, *HASHED_FIELDS[1:]))
 
 
 @dataclass
@@ -43,33 +49,82 @@ class Checkpoint:
         return f"crm-audit-checkpoint\n{self.seq}\n{self.head_hash}\n{self.created_at}".encode()
 
 
-async def verify_chain(conn: asyncpg.Connection, batch: int = 20_000) -> VerifyResult:
-    """Walk the whole chain in order; name the first row whose link or content does not check out.
-
-    Catches an edited row (its hash no longer matches), a deleted row (a gap in the sequence, or a broken
-    link), an inserted row (a broken link) and a cut tail (the head row disagrees with the last row).
-    """
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
+async def _verify_range(conn: asyncpg.Connection, first: int, last: int, expected_prev: str, batch: int) -> dict:
+    """Check rows first..last: contiguous sequence, each link to the previous hash, each row's own hash."""
+    expected_seq, checked = first, 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
-        head = await conn.fetchrow("SELECT seq, row_hash FROM audit_chain_head WHERE id = 1")
-        cursor = await conn.cursor(f"SELECT {_COLUMNS} FROM audit_record ORDER BY seq")  # noqa: S608
+        cursor = await conn.cursor(
+            f"SELECT {_COLUMNS} FROM audit_record WHERE seq BETWEEN $1 AND $2 ORDER BY seq", first, last  # noqa: S608
+        )
         while rows := await cursor.fetch(batch):
             for row in rows:
-                seq = row["seq"]
+                values = list(row)
+                seq, prev_hash, row_hash = values[0], values[1], values[2]
                 if seq != expected_seq:
-                    return _bad(checked, head, expected_seq, f"row {expected_seq} is missing (next is {seq})")
-                if row["prev_hash"] != expected_prev:
-                    return _bad(checked, head, seq, "link to the previous row is broken")
-                values = dict(row)
-                for name in ("before", "after"):
-                    if values[name] is not None:
-                        values[name] = json.loads(values[name])
-                if chain_hash(row["prev_hash"], seq, canonical_content(values)) != row["row_hash"]:
-                    return _bad(checked, head, seq, "content does not match its hash (row was edited)")
-                expected_prev, expected_seq, checked = row["row_hash"], seq + 1, checked + 1
-    if head is None or head["seq"] != checked or head["row_hash"] != expected_prev:
-        return _bad(checked, head, checked + 1, "chain head does not match the last row (rows removed from the end)")
-    return VerifyResult(True, checked, head["seq"], head["row_hash"])
+                    return {"checked": checked, "bad": expected_seq, "problem": f"row {expected_seq} is missing (next is {seq})"}
+                if prev_hash != expected_prev:
+                    return {"checked": checked, "bad": seq, "problem": "link to the previous row is broken"}
+                if chain_hash(prev_hash, seq, canonical_from_values(values[3:])) != row_hash:
+                    return {"checked": checked, "bad": seq, "problem": "content does not match its hash (row was edited)"}
+                expected_prev, expected_seq, checked = row_hash, seq + 1, checked + 1
+    if expected_seq != last + 1:
+        return {"checked": checked, "bad": expected_seq, "problem": f"row {expected_seq} is missing (the chain head says {last})"}
+    return {"checked": checked, "bad": None, "problem": None, "last_hash": expected_prev}
+
+
+def _verify_range_in_process(dsn: str, first: int, last: int, expected_prev: str, batch: int) -> dict:
+    import asyncio
+
+    async def run() -> dict:
+        conn = await asyncpg.connect(dsn)
+        try:
+            return await _verify_range(conn, first, last, expected_prev, batch)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+async def verify_chain(
+    conn: asyncpg.Connection, *, dsn: str | None = None, workers: int = 1, min_rows_per_worker: int = 100_000,
+    batch: int = 5_000,
+) -> VerifyResult:
+    """Walk the chain up to its head; name the first row whose link or content does not check out.
+
+    Catches an edited row (its hash no longer matches), a deleted row (a gap, or a broken link), an inserted
+    row (a broken link) and a cut tail (fewer rows than the head names). With `workers` > 1 (and a `dsn`),
+    sequence ranges are checked in parallel processes; each range starts from the stored hash of the row
+    before it, which the previous range proves, so the whole chain is still checked link by link.
+    """
+    head = await conn.fetchrow("SELECT seq, row_hash FROM audit_chain_head WHERE id = 1")
+    total = head["seq"] if head else 0
+    parts = max(1, min(workers, total // max(1, min_rows_per_worker))) if dsn else 1
+    bounds = [(total * i // parts + 1, total * (i + 1) // parts) for i in range(parts)]
+    starts = [GENESIS_HASH]
+    for first, _ in bounds[1:]:
+        starts.append(await conn.fetchval("SELECT row_hash FROM audit_record WHERE seq = $1", first - 1) or "")
+    if parts == 1:
+        results = [await _verify_range(conn, 1, total, GENESIS_HASH, batch)] if total else []
+    else:
+        import asyncio
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        loop = asyncio.get_running_loop()
+        with ProcessPoolExecutor(parts, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = await asyncio.gather(*(
+                loop.run_in_executor(pool, _verify_range_in_process, dsn, first, last, start, batch)
+                for (first, last), start in zip(bounds, starts, strict=True)
+            ))
+    checked = 0
+    for result in results:
+        checked += result["checked"]
+        if result["bad"] is not None:
+            return _bad(checked, head, result["bad"], result["problem"])
+    last_hash = results[-1]["last_hash"] if results else GENESIS_HASH
+    if head is None or last_hash != head["row_hash"]:
+        return _bad(checked, head, total, "chain head does not match the last row")
+    return VerifyResult(True, checked, total, head["row_hash"])
 
 
 def _bad(checked: int, head, seq: int, problem: str) -> VerifyResult:

@@ -1,14 +1,13 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import BigInt
 from piccolo.columns.column_types import Integer
-from piccolo.columns.column_types import JSONB
 from piccolo.columns.column_types import Text
 from piccolo.columns.column_types import Timestamptz
 from piccolo.columns.column_types import Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.columns.indexes import IndexMethod
 
-ID = "2026-11-23T11:24:41:282101"
+ID = "2026-11-23T11:42:07:553014"
 VERSION = "1.38.0"
 DESCRIPTION = ""
 
@@ -19,17 +18,60 @@ async def forwards():
     )
 
     manager.add_table(
+        class_name="AuditChainHead",
+        tablename="audit_chain_head",
+        schema=None,
+        columns=None,
+    )
+
+    manager.add_table(
         class_name="AuditRecord",
         tablename="audit_record",
         schema=None,
         columns=None,
     )
 
-    manager.add_table(
-        class_name="AuditChainHead",
+    manager.add_column(
+        table_class_name="AuditChainHead",
         tablename="audit_chain_head",
+        column_name="seq",
+        db_column_name="seq",
+        column_class_name="BigInt",
+        column_class=BigInt,
+        params={
+            "default": 0,
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
         schema=None,
-        columns=None,
+    )
+
+    manager.add_column(
+        table_class_name="AuditChainHead",
+        tablename="audit_chain_head",
+        column_name="row_hash",
+        db_column_name="row_hash",
+        column_class_name="Varchar",
+        column_class=Varchar,
+        params={
+            "length": 64,
+            "default": "",
+            "null": False,
+            "primary_key": False,
+            "unique": False,
+            "index": False,
+            "index_method": IndexMethod.btree,
+            "choices": None,
+            "db_column_name": None,
+            "secret": False,
+        },
+        schema=None,
     )
 
     manager.add_column(
@@ -295,8 +337,8 @@ async def forwards():
         tablename="audit_record",
         column_name="before",
         db_column_name="before",
-        column_class_name="JSONB",
-        column_class=JSONB,
+        column_class_name="Text",
+        column_class=Text,
         params={
             "default": None,
             "null": True,
@@ -316,8 +358,8 @@ async def forwards():
         tablename="audit_record",
         column_name="after",
         db_column_name="after",
-        column_class_name="JSONB",
-        column_class=JSONB,
+        column_class_name="Text",
+        column_class=Text,
         params={
             "default": None,
             "null": True,
@@ -487,49 +529,6 @@ async def forwards():
     manager.add_column(
         table_class_name="AuditRecord",
         tablename="audit_record",
-        column_name="row_hash",
-        db_column_name="row_hash",
-        column_class_name="Varchar",
-        column_class=Varchar,
-        params={
-            "length": 64,
-            "default": "",
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditChainHead",
-        tablename="audit_chain_head",
-        column_name="seq",
-        db_column_name="seq",
-        column_class_name="BigInt",
-        column_class=BigInt,
-        params={
-            "default": 0,
-            "null": False,
-            "primary_key": False,
-            "unique": False,
-            "index": False,
-            "index_method": IndexMethod.btree,
-            "choices": None,
-            "db_column_name": None,
-            "secret": False,
-        },
-        schema=None,
-    )
-
-    manager.add_column(
-        table_class_name="AuditChainHead",
-        tablename="audit_chain_head",
         column_name="row_hash",
         db_column_name="row_hash",
         column_class_name="Varchar",

@@ -3,7 +3,7 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine import engine_finder
 
-ID = "2026-11-23T11:24:46:000000"
+ID = "2026-11-23T11:42:08:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "audit: append-only triggers, genesis head, search indexes"
 

@@ -1,0 +1,1 @@
+"""Benchmarks behind `crm bench <name>`: each prints one JSON line of figures."""
