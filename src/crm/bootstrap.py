@@ -99,8 +99,9 @@ def main(argv: list[str]) -> None:
     command, rest = argv[0], argv[1:]
     wants_external_services = not (os.environ.get("CRM_DATABASE_URL") and os.environ.get("CRM_REDIS_URL"))
     install_system_packages(missing_system_packages(command, wants_external_services))
-    extras = ["test"] if command == "test" else []
-    if wants_external_services and not (has_postgres() and has_redis()):
+    # The test suite also exercises the embedded fallback, so `test` always installs it.
+    extras = ["test", "embedded"] if command == "test" else []
+    if command == "run" and wants_external_services and not (has_postgres() and has_redis()):
         extras.append("embedded")
     ensure_venv(extras)
     crm = str(VENV / "bin" / "crm")

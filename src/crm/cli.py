@@ -32,7 +32,9 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-def run(host: str, port: int) -> None:
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEV_DATA, show_default=True,
+              help="Where the local PostgreSQL keeps its data.")
+def run(host: str, port: int, data_dir: Path) -> None:
     """Web + worker with demo data; starts local PostgreSQL and Redis unless CRM_DATABASE_URL/CRM_REDIS_URL are set."""
     from crm.devstack import LocalServices, dev_secrets, ensure_database, local_env
 
@@ -45,11 +47,11 @@ def run(host: str, port: int) -> None:
     procs: list[subprocess.Popen] = []
     try:
         if not (env.get("CRM_DATABASE_URL") and env.get("CRM_REDIS_URL")):
-            services = LocalServices(DEV_DATA)
-            click.echo("Starting local PostgreSQL and Redis (data in .devdata/) ...")
+            services = LocalServices(data_dir)
+            click.echo(f"Starting local PostgreSQL and Redis (data in {data_dir}) ...")
             urls = services.start()
             asyncio.run(ensure_database(urls.admin_url, "crm"))
-            env |= local_env(urls, "crm") | dev_secrets(DEV_DATA)
+            env |= local_env(urls, "crm") | dev_secrets(data_dir)
             # The demo signs in through the built-in sandbox identity provider too (a real OIDC round trip).
             env.setdefault("CRM_OIDC_ISSUER", "sandbox")
             env.setdefault("CRM_OIDC_CLIENT_ID", "crm")

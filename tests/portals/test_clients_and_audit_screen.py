@@ -113,3 +113,23 @@ async def test_compliance_officer_cannot_export(app):
         await http.sign_in_as(officer)
         assert (await http.get("/audit")).status_code == 200
         assert (await http.get("/audit/export.csv")).status_code == 403
+
+
+async def test_entity_switcher_narrows_every_list(app):
+    from crm.identity.tables import StaffSession
+
+    agent = await make_user(roles={"EU": ["sales_agent"], "INTL": ["sales_agent"]})
+    await make_client("EU", reference="CL-IN-EU")
+    await make_client("INTL", reference="CL-IN-INTL")
+    async with StaffClient(app) as http:
+        await http.sign_in_as(agent)
+        both = text_of(await http.get("/clients"))
+        assert "CL-IN-EU" in both and "CL-IN-INTL" in both
+        switched = await http.post("/account/focus", {"entity_id": agent["entities"]["INTL"], "next": "/clients"})
+        assert switched.status_code == 303 and switched.headers["location"] == "/clients"
+        only = text_of(await http.get("/clients"))
+        assert "CL-IN-INTL" in only and "CL-IN-EU" not in only
+        foreign = await http.post("/account/focus", {"entity_id": 999, "next": "/clients"})  # not theirs: all again
+        assert foreign.status_code == 303
+        assert "CL-IN-EU" in text_of(await http.get("/clients"))
+    assert await StaffSession.count().where(StaffSession.focus_entity_id.is_null()) == 1
