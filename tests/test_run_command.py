@@ -3,32 +3,25 @@ web + worker, and stops everything on SIGTERM."""
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
+from tests.http import free_port, wait_until_serving
+
 
 def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     crm = str(Path(sys.executable).parent / "crm")
     proc = subprocess.Popen([crm, "run", "--port", str(port), "--data-dir", str(tmp_path / "data")], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(600):
-            try:
-                with urllib.request.urlopen(f"{base}/login", timeout=1) as response:
-                    page = response.read().decode()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stdout.read()
-                time.sleep(0.1)
+        wait_until_serving(f"{base}/healthz", proc, seconds=120)
+        with urllib.request.urlopen(f"{base}/login", timeout=5) as response:
+            page = response.read().decode()
         assert "Staff sign-in" in page and "sandbox identity provider" in page
         with urllib.request.urlopen(f"{base}/sandbox/oidc/.well-known/openid-configuration", timeout=5) as response:
             assert response.status == 200

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -16,32 +13,21 @@ from playwright.async_api import async_playwright
 
 from crm.identity.middleware import SESSION_COOKIE
 from tests.factories import make_session
+from tests.http import free_port, wait_until_serving
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def live_server():
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ) | {"CRM_DB_POOL": "1", "CRM_DB_POOL_MAX": "4", "CRM_BASE_URL": f"http://127.0.0.1:{port}"}
     crm = str(Path(sys.executable).parent / "crm")
-    proc = subprocess.Popen([crm, "web", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([crm, "web", "--port", str(port)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"{url}/healthz", timeout=1)
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(proc.stderr.read().decode()) from None
-            time.sleep(0.05)
+    wait_until_serving(f"{url}/healthz", proc)
     yield url
     proc.terminate()
     proc.wait(timeout=10)

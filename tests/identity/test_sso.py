@@ -1,11 +1,8 @@
 """Single sign-on against a local OpenID Connect provider started by the test (the built-in sandbox)."""
 
 import dataclasses
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -15,23 +12,17 @@ from crm.access.tables import StaffUser
 from crm.app import create_app
 from crm.core.audit.tables import AuditRecord
 from tests.factories import make_user
-from tests.http import StaffClient, text_of
+from tests.http import StaffClient, free_port, text_of, wait_until_serving
 
 
 @pytest.fixture(scope="module")
 def provider():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "crm.integrations.oidc.sandbox", "--port", str(port),
-                             "--client-id", "crm-test", "--client-secret", "s3cret"])
+                             "--client-id", "crm-test", "--client-secret", "s3cret"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     issuer = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(f"{issuer}/.well-known/openid-configuration", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.05)
+    wait_until_serving(f"{issuer}/.well-known/openid-configuration", proc)
     yield issuer
     proc.terminate()
     proc.wait(timeout=10)
