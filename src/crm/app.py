@@ -76,7 +76,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if settings.db_pool and db.pool is not None:
                 await db.close_connection_pool()
 
-    import crm.areas  # noqa: F401  (registers approval action kinds)
+    from crm.areas import load_plugins  # registers approval kinds, case kinds, subscribers
+
+    load_plugins()
 
     handlers = [
         healthz,

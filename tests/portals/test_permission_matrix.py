@@ -7,9 +7,11 @@ import pytest
 from litestar.handlers import HTTPRouteHandler
 
 from crm.access.roles import propose_role_change
-from crm.access.tables import Role, RoleAssignment
+from crm.access.tables import Role, RoleAssignment, Team
 from crm.clients.service import reveal_client_field
 from crm.core.approvals.tables import ApprovalRequest
+from crm.core.cases.service import open_case
+from crm.core.db import current_connection, transaction
 from crm.settings import Settings
 from tests.factories import actor_for, make_client, make_user
 from tests.http import StaffClient, text_of
@@ -53,13 +55,25 @@ async def world():
     request_id = await propose_role_change(actor, None, {"name": "Matrix role", "reason": "matrix"}, [])
     assignment = await RoleAssignment.select(RoleAssignment.id).where(RoleAssignment.user == eu_admin["id"]).first()
     role = await Role.select(Role.id).first()
-    ids = {"client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
-           "assignment_id": assignment["id"], "request_id": request_id}
+    team = await Team.insert(Team(entity=eu_admin["entities"]["EU"], name="EU desk", kind="compliance")).returning(Team.id)
+    async with transaction():
+        case = await open_case(actor, "alert", entity_id=eu_admin["entities"]["EU"], title="Euroclient alert",
+                               queue_id=team[0]["id"])
+    async with transaction():
+        delivery_id = await current_connection().fetchval(
+            """WITH e AS (INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, occurred_at)
+                          VALUES ('thing.happened', $1, 'client', 'Euroclient', '{}', now()) RETURNING id)
+               INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
+               SELECT id, 'matrix.subscriber', 'dead', 8, now(), 'Euroclient timeout' FROM e RETURNING id""",
+            eu_admin["entities"]["EU"])
+    ids = {"delivery_id": delivery_id, "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
+           "assignment_id": assignment["id"], "request_id": request_id, "queue_id": team[0]["id"],
+           "reference": case["reference"]}
     return {"eu": eu_admin, "checker": eu_checker, "intl": intl_admin, "nobody": nobody, "ids": ids}
 
 
 def fill(path: str, ids: dict) -> str:
-    return re.sub(r"\{(\w+):int\}", lambda m: str(ids[m.group(1)]), path)
+    return re.sub(r"\{(\w+):(?:int|str)\}", lambda m: str(ids[m.group(1)]), path)
 
 
 async def call(client: StaffClient, method: str, url: str):

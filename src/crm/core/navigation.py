@@ -18,12 +18,16 @@ class NavItem:
 
 STAFF_NAV: tuple[NavItem, ...] = (
     NavItem("Work", "Home", "/", None),
+    NavItem("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW),
+    NavItem("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW),
     NavItem("Work", "Clients", "/clients", Permission.CLIENTS_CLIENT_VIEW),
     NavItem("Work", "Approvals", "/approvals", None),
     NavItem("Oversight", "Audit trail", "/audit", Permission.AUDIT_RECORD_VIEW),
     NavItem("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW),
     NavItem("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE),
     NavItem("Admin", "Entities & teams", "/admin/entities", Permission.ACCESS_ENTITY_MANAGE),
+    NavItem("Admin", "Automation log", "/admin/automation", Permission.SYSTEM_AUTOMATION_VIEW),
+    NavItem("Admin", "Dead letters", "/admin/dead-letters", Permission.SYSTEM_JOBS_MANAGE),
 )
 
 
@@ -34,3 +38,9 @@ def navigation_for(actor: Actor) -> list[tuple[str, list[NavItem]]]:
         if item.permission is None or actor.can(item.permission):
             sections.setdefault(item.section, []).append(item)
     return list(sections.items())
+
+
+def current_url(nav: list[tuple[str, list[NavItem]]], path: str) -> str | None:
+    """The menu item a page belongs to: the longest item URL that prefixes the path."""
+    urls = [i.url for _, items in nav for i in items if path == i.url or (i.url != "/" and path.startswith(i.url + "/"))]
+    return max(urls, key=len, default=None)

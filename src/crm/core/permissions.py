@@ -36,6 +36,7 @@ class Permission(StrEnum):
     PAYMENTS_WITHDRAWAL_APPROVE = "payments:withdrawal:approve"
     RISK_FLAG_REVIEW = "risk:flag:review"
     RISK_SIGNAL_MANAGE = "risk:signal:manage"
+    SYSTEM_AUTOMATION_VIEW = "system:automation:view"
     SYSTEM_JOBS_MANAGE = "system:jobs:manage"
 
 
@@ -68,7 +69,8 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.PAYMENTS_WITHDRAWAL_APPROVE: "Approve withdrawals",
     Permission.RISK_FLAG_REVIEW: "Review risk flags",
     Permission.RISK_SIGNAL_MANAGE: "Edit risk signals and thresholds",
-    Permission.SYSTEM_JOBS_MANAGE: "Retry or discard failed background jobs",
+    Permission.SYSTEM_AUTOMATION_VIEW: "Search the log of automation runs (jobs, event subscribers)",
+    Permission.SYSTEM_JOBS_MANAGE: "Retry or discard failed background work (dead letters)",
 }
 
 

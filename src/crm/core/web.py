@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
-from crm.core.navigation import navigation_for
+from crm.core.navigation import current_url, navigation_for
 from crm.settings import Settings
 
 FLASH_COOKIE = "crm_flash"
@@ -71,13 +71,15 @@ def _flashes(request: Request) -> list[dict]:
 def base_context(request: Request) -> dict[str, Any]:
     state = request.scope.get("state", {})
     actor = state.get("actor")
+    nav = navigation_for(actor) if actor else []
     return {
         "request": request,
         "actor": actor,
         "session": state.get("session"),
         "entity_names": state.get("entity_names", {}),
         "csrf_token": csrf_token(request),
-        "nav": navigation_for(actor) if actor else [],
+        "nav": nav,
+        "nav_current": current_url(nav, request.url.path),
         "flashes": _flashes(request),
         "settings": request.app.state.settings,
         "current_path": request.url.path,

@@ -13,6 +13,8 @@ def staff_routers() -> list[Router]:
         approvals,
         audit,
         auth,
+        automation,
+        cases,
         clients,
         home,
     )
@@ -22,8 +24,8 @@ def staff_routers() -> list[Router]:
         path="/",
         guards=[signed_in],
         route_handlers=[
-            *auth.account_handlers, *home.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
-            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers,
+            *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
+            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers,
         ],
     )
     return [public, guarded]

@@ -1,0 +1,129 @@
+"""Scoped reads of cases: lists with filters, queue summaries, and one case with its timeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from crm.core.audit.queries import rows_for_case
+from crm.core.cases.tables import CaseEntry, CaseSubject, WorkCase
+from crm.core.context import Actor
+from crm.core.db import fetch
+from crm.core.errors import NotFound
+from crm.core.permissions import Permission
+
+PAGE = 100
+
+_LIST = """
+SELECT c.*, t.name AS queue_name, u.full_name AS assignee_name, e.code AS entity_code,
+       (c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')) AS overdue
+FROM work_case c
+LEFT JOIN team t ON t.id = c.queue_id
+LEFT JOIN staff_user u ON u.id = c.assignee_id
+JOIN legal_entity e ON e.id = c.entity_id
+WHERE {where}
+ORDER BY {order}
+LIMIT {limit}
+"""
+
+
+@dataclass
+class CaseFilter:
+    kind: str = ""
+    status: str = "active"  # "active" = open, in progress or waiting; "" = any
+    priority: int | None = None
+    entity_id: int | None = None
+    queue_id: int | None = None
+    assignee_id: int | None = None
+    overdue: bool = False
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> CaseFilter:
+        def number(name: str) -> int | None:
+            raw = (params.get(name) or "").strip()
+            return int(raw) if raw.isdigit() else None
+
+        return cls(kind=(params.get("kind") or "")[:60], status=params.get("status", "active")[:20],
+                   priority=number("priority"), entity_id=number("entity_id"), queue_id=number("queue_id"),
+                   assignee_id=number("assignee_id"), overdue=params.get("overdue") in ("1", "on", "true"))
+
+
+async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE) -> list[dict]:
+    """Cases in the entities where the actor may view cases, narrowed by the filter."""
+    entities = actor.entities_with(Permission.CASES_CASE_VIEW)
+    if f.entity_id is not None:
+        entities = [e for e in entities if e == f.entity_id]
+    where, args = ["c.entity_id = ANY($1::int[])"], [entities or [-1]]
+
+    def add(clause: str, value) -> None:
+        args.append(value)
+        where.append(clause.replace("?", f"${len(args)}"))
+
+    if f.kind:
+        add("c.kind = ?", f.kind)
+    if f.status == "active":
+        where.append("c.status IN ('open', 'in_progress', 'waiting')")
+    elif f.status:
+        add("c.status = ?", f.status)
+    if f.priority is not None:
+        add("c.priority = ?", f.priority)
+    if f.queue_id is not None:
+        add("c.queue_id = ?", f.queue_id)
+    if f.assignee_id is not None:
+        add("c.assignee_id = ?", f.assignee_id)
+    if f.overdue:
+        where.append("c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')")
+    sql = _LIST.format(where=" AND ".join(where), order=order, limit=int(limit))
+    return [dict(r) for r in await fetch(sql, *args)]
+
+
+async def queues_for(actor: Actor) -> list[dict]:
+    """The teams whose queues the actor may see, with open, unassigned and overdue counts."""
+    entities = actor.entities_with(Permission.CASES_CASE_VIEW)
+    rows = await fetch(
+        """SELECT t.id, t.name, t.kind, e.code AS entity_code,
+                  count(c.id) FILTER (WHERE c.status IN ('open', 'in_progress', 'waiting')) AS active,
+                  count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id IS NULL) AS unassigned,
+                  count(c.id) FILTER (WHERE c.status IN ('open', 'in_progress', 'waiting') AND c.sla_due_at <= now()) AS overdue
+           FROM team t JOIN legal_entity e ON e.id = t.entity
+           LEFT JOIN work_case c ON c.queue_id = t.id
+           WHERE t.entity = ANY($1::int[]) AND t.active
+           GROUP BY t.id, e.code ORDER BY e.code, t.name""",
+        entities or [-1],
+    )
+    return [dict(r) for r in rows]
+
+
+async def queue(actor: Actor, queue_id: int) -> dict:
+    for q in await queues_for(actor):
+        if q["id"] == queue_id:
+            return q
+    raise NotFound("Queue")
+
+
+async def get_case(actor: Actor, reference: str) -> dict:
+    rows = await fetch(_LIST.format(where="c.reference = $1", order="c.id", limit=1), reference)
+    if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
+        raise NotFound("Case")
+    return dict(rows[0])
+
+
+async def case_detail(actor: Actor, reference: str) -> dict:
+    """A case with its subjects, timeline and every audit row that names it."""
+    case = await get_case(actor, reference)
+    case["subjects"] = await CaseSubject.select().where(CaseSubject.case == case["id"])
+    entries = await CaseEntry.select().where(CaseEntry.case == case["id"]).order_by(CaseEntry.id)
+    for entry in entries:
+        if isinstance(entry["data"], str):
+            entry["data"] = json.loads(entry["data"])
+    case["timeline"] = entries
+    case["audit"] = await rows_for_case(actor, reference) if actor.can(Permission.AUDIT_RECORD_VIEW) else []
+    case["can_work"] = actor.can(Permission.CASES_CASE_WORK, case["entity_id"])
+    return case
+
+
+async def count_my_open(actor: Actor) -> int:
+    return await WorkCase.count().where(
+        WorkCase.entity_id.is_in(actor.entities_with(Permission.CASES_CASE_VIEW) or [-1])
+        & (WorkCase.assignee_id == actor.user_id) & WorkCase.status.is_in(["open", "in_progress", "waiting"])
+    )

@@ -1,0 +1,231 @@
+"""Opening and working cases: assignment, take-next, notes, status and resolution, SLA escalation.
+
+Every change writes a timeline entry, an audit row naming the case, and a domain event (`case.created`,
+`case.assigned`, `case.updated`, `case.resolved`, `case.escalated`) that live queues and notifications use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from crm.core.audit.service import record_audit
+from crm.core.cases.kinds import case_kind
+from crm.core.cases.tables import (
+    OPEN_STATUSES,
+    PRIORITIES,
+    RESOLUTIONS,
+    CaseEntry,
+    CaseStatus,
+    CaseSubject,
+    WorkCase,
+)
+from crm.core.context import Actor
+from crm.core.db import current_connection, fetch, transaction
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.events.service import emit
+from crm.core.permissions import Permission
+
+
+def reference_for(case_id: int) -> str:
+    return f"CASE-{case_id:06d}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
+    await CaseEntry.insert(CaseEntry(case=case["id"], kind=kind, author_id=actor.user_id, author_label=actor.label,
+                                     body=body, data=data or {}))
+
+
+async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
+    await emit(actor, name, entity_id=case["entity_id"], subject_type="case", subject_id=case["reference"],
+               payload={"case_id": case["id"], "reference": case["reference"], "queue_id": case["queue_id"],
+                        "assignee_id": case["assignee_id"], "status": case["status"], **payload})
+
+
+async def _queue_in_entity(queue_id: int | None, entity_id: int) -> None:
+    if queue_id is None:
+        return
+    rows = await fetch("SELECT entity FROM team WHERE id = $1", queue_id)
+    if not rows or rows[0]["entity"] != entity_id:
+        raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
+
+
+async def _default_queue(kind_team: str | None, entity_id: int) -> int | None:
+    if kind_team is None:
+        return None
+    rows = await fetch("SELECT id FROM team WHERE entity = $1 AND kind = $2 AND active ORDER BY id LIMIT 1", entity_id, kind_team)
+    return rows[0]["id"] if rows else None
+
+
+async def open_case(
+    actor: Actor, kind: str, *, entity_id: int, title: str, subjects: Iterable[tuple[str, str, str]] = (),
+    priority: int | None = None, queue_id: int | None = None, sla: dt.timedelta | None = None, body: str = "",
+) -> dict:
+    """Open a case in the caller's transaction (areas and jobs call this; staff use the form)."""
+    spec = case_kind(kind)
+    if not actor.is_system and not actor.can(Permission.CASES_CASE_WORK, entity_id):
+        raise PermissionDenied("You cannot open cases in this entity")
+    title = title.strip()
+    if not 3 <= len(title) <= 300:
+        raise ValidationFailed("Give the case a title", field_errors={"title": "3 to 300 characters."})
+    priority = priority or spec.default_priority
+    if priority not in PRIORITIES:
+        raise ValidationFailed("Unknown priority", field_errors={"priority": "Choose a priority."})
+    await _queue_in_entity(queue_id, entity_id)
+    queue_id = queue_id or await _default_queue(spec.queue_team_kind, entity_id)
+    rows = await WorkCase.insert(WorkCase(
+        kind=kind, title=title, entity_id=entity_id, priority=priority, status=CaseStatus.OPEN, queue_id=queue_id,
+        sla_due_at=_now() + (sla or spec.sla), created_by_id=actor.user_id,
+    )).returning(WorkCase.id)
+    case_id = rows[0]["id"]
+    reference = reference_for(case_id)
+    await WorkCase.update({WorkCase.reference: reference}).where(WorkCase.id == case_id)
+    subjects = list(subjects)
+    if subjects:
+        await CaseSubject.insert(*[CaseSubject(case=case_id, subject_type=t, subject_id=str(i), label=label[:200])
+                                   for t, i, label in subjects])
+    case = await WorkCase.select().where(WorkCase.id == case_id).first()
+    await _entry(case, actor, "opened", body, {"priority": priority, "queue_id": queue_id})
+    await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,
+                       entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
+                                                   "subjects": subjects}, case_id=reference)
+    await _event(actor, "case.created", case)
+    return case
+
+
+async def _locked(actor: Actor, reference: str, permission: Permission = Permission.CASES_CASE_WORK) -> dict:
+    rows = await WorkCase.raw("SELECT * FROM work_case WHERE reference = {} FOR UPDATE", reference)
+    if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
+        raise NotFound("Case")
+    if not actor.can(permission, rows[0]["entity_id"]):
+        raise PermissionDenied("You cannot work cases in this entity")
+    return rows[0]
+
+
+async def _may_work(user_id: int, entity_id: int) -> bool:
+    from crm.access.grants import grants_for
+
+    return Permission.CASES_CASE_WORK in (await grants_for(user_id)).get(entity_id, frozenset())
+
+
+async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: str = "") -> dict:
+    """Give the case to someone who may work it in its entity (or back to the queue with None)."""
+    async with transaction():
+        case = await _locked(actor, reference)
+        if case["status"] not in OPEN_STATUSES:
+            raise Conflict("This case is closed")
+        if assignee_id is not None and not await _may_work(assignee_id, case["entity_id"]):
+            raise ValidationFailed("That person cannot work cases in this entity", field_errors={"assignee": "Choose someone else."})
+        status = CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN
+        await WorkCase.update({WorkCase.assignee_id: assignee_id, WorkCase.status: status, WorkCase.updated_at: _now()}).where(
+            WorkCase.id == case["id"])
+        before = {"assignee_id": case["assignee_id"], "status": case["status"]}
+        case |= {"assignee_id": assignee_id, "status": status}
+        await _entry(case, actor, "assignment", reason, {"from": before["assignee_id"], "to": assignee_id})
+        await record_audit(actor, "cases:case:assign", target_type="case", target_id=reference, entity_id=case["entity_id"],
+                           before=before, after={"assignee_id": assignee_id, "status": status}, reason=reason or None,
+                           case_id=reference)
+        await _event(actor, "case.assigned", case)
+    return case
+
+
+_TAKE_NEXT = """
+UPDATE work_case SET assignee_id = $1, status = 'in_progress', updated_at = now()
+WHERE id = (
+    SELECT id FROM work_case
+    WHERE queue_id = $2 AND status = 'open' AND assignee_id IS NULL AND entity_id = ANY($3::int[])
+    ORDER BY priority, created_at, id
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING *
+"""
+
+
+async def take_next(actor: Actor, queue_id: int) -> dict | None:
+    """Assign the oldest highest-priority open case of a queue to the actor; two people never get the same one."""
+    entities = actor.entities_with(Permission.CASES_CASE_WORK)
+    if not entities:
+        raise PermissionDenied("You cannot work cases")
+    async with transaction():
+        row = await current_connection().fetchrow(_TAKE_NEXT, actor.user_id, queue_id, entities)
+        if row is None:
+            return None
+        case = dict(row)
+        await _entry(case, actor, "assignment", "took it from the queue", {"from": None, "to": actor.user_id})
+        await record_audit(actor, "cases:case:take", target_type="case", target_id=case["reference"],
+                           entity_id=case["entity_id"], after={"assignee_id": actor.user_id}, case_id=case["reference"])
+        await _event(actor, "case.assigned", case)
+    return case
+
+
+async def add_note(actor: Actor, reference: str, body: str) -> None:
+    body = body.strip()
+    if not body:
+        raise ValidationFailed("Write something", field_errors={"body": "The note is empty."})
+    async with transaction():
+        case = await _locked(actor, reference)
+        await _entry(case, actor, "note", body[:10_000])
+        await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
+        await record_audit(actor, "cases:case:note", target_type="case", target_id=reference,
+                           entity_id=case["entity_id"], after={"length": len(body)}, case_id=reference)
+        await _event(actor, "case.updated", case, change="note")
+
+
+async def set_status(actor: Actor, reference: str, status: str, *, resolution: str = "", reason: str = "") -> dict:
+    """Move the case along open → in progress → waiting → resolved/closed; resolving needs a resolution code."""
+    if status not in set(CaseStatus):
+        raise ValidationFailed("Unknown status", field_errors={"status": "Choose a status."})
+    closing = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
+    if closing and resolution not in RESOLUTIONS:
+        raise ValidationFailed("Choose a resolution", field_errors={"resolution": "How was it resolved?"})
+    async with transaction():
+        case = await _locked(actor, reference)
+        if case["status"] == status:
+            return case
+        if case["status"] == CaseStatus.CLOSED:
+            raise Conflict("This case is closed")
+        changes = {WorkCase.status: status, WorkCase.updated_at: _now(),
+                   WorkCase.resolution: resolution if closing else "",
+                   WorkCase.resolved_at: _now() if closing else None}
+        await WorkCase.update(changes).where(WorkCase.id == case["id"])
+        before = {"status": case["status"], "resolution": case["resolution"]}
+        case |= {"status": status, "resolution": resolution if closing else ""}
+        await _entry(case, actor, "decision" if closing else "status", reason, {"from": before["status"], "to": status,
+                                                                                 "resolution": case["resolution"]})
+        await record_audit(actor, "cases:case:resolve" if closing else "cases:case:status", target_type="case",
+                           target_id=reference, entity_id=case["entity_id"], before=before,
+                           after={"status": status, "resolution": case["resolution"]}, reason=reason or None,
+                           case_id=reference)
+        await _event(actor, "case.resolved" if closing else "case.updated", case, change="status")
+    return case
+
+
+_OVERDUE = """
+SELECT * FROM work_case
+WHERE status IN ('open', 'in_progress', 'waiting') AND escalated_at IS NULL AND sla_due_at <= now()
+ORDER BY sla_due_at LIMIT 500
+FOR UPDATE SKIP LOCKED
+"""
+
+
+async def escalate_overdue() -> int:
+    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event."""
+    actor = Actor.system("escalate_overdue_cases")
+    async with transaction():
+        rows = await current_connection().fetch(_OVERDUE)
+        for row in rows:
+            case = dict(row)
+            lead = await fetch("SELECT lead FROM team WHERE id = $1", case["queue_id"]) if case["queue_id"] else []
+            lead_id = lead[0]["lead"] if lead else None
+            await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
+            await _entry(case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id})
+            await record_audit(actor, "cases:case:escalate", target_type="case", target_id=case["reference"],
+                               entity_id=case["entity_id"], after={"sla_due_at": case["sla_due_at"], "lead_id": lead_id},
+                               case_id=case["reference"])
+            await _event(actor, "case.escalated", case, lead_id=lead_id)
+    return len(rows)

@@ -1,0 +1,120 @@
+"""The operator's side of background work: the automation-run log and the dead letters, retried or discarded."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from crm.core.audit.service import record_audit
+from crm.core.context import Actor
+from crm.core.db import current_connection, fetch, transaction
+from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.permissions import Permission
+
+PAGE = 100
+
+
+@dataclass
+class RunFilter:
+    automation: str = ""
+    outcome: str = ""
+    subject_id: str = ""
+    case_id: str = ""
+    before_id: int | None = None
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> RunFilter:
+        raw = (params.get("before_id") or "").strip()
+        return cls(automation=(params.get("automation") or "")[:80], outcome=(params.get("outcome") or "")[:20],
+                   subject_id=(params.get("subject_id") or "")[:64], case_id=(params.get("case_id") or "")[:32],
+                   before_id=int(raw) if raw.isdigit() else None)
+
+
+def _scope(actor: Actor, permission: Permission, column: str) -> tuple[str, list]:
+    """Rows of the actor's entities; rows with no entity only for staff holding the permission everywhere."""
+    return (f"({column} = ANY($1::int[]) OR ({column} IS NULL AND $2))",
+            [actor.entities_with(permission) or [-1], False])
+
+
+async def _group_level(actor: Actor, permission: Permission) -> bool:
+    active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")]
+    return bool(active) and all(actor.can(permission, e) for e in active)
+
+
+async def search_runs(actor: Actor, f: RunFilter) -> tuple[list[dict], int | None]:
+    """Automation runs, newest first, in pages of 100."""
+    clause, args = _scope(actor, Permission.SYSTEM_AUTOMATION_VIEW, "entity_id")
+    args[1] = await _group_level(actor, Permission.SYSTEM_AUTOMATION_VIEW)
+    where = [clause]
+    for column, value in (("automation", f.automation), ("outcome", f.outcome), ("subject_id", f.subject_id),
+                          ("case_id", f.case_id)):
+        if value:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    if f.before_id is not None:
+        args.append(f.before_id)
+        where.append(f"id < ${len(args)}")
+    rows = [dict(r) for r in await fetch(
+        f"SELECT * FROM automation_run WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {PAGE + 1}", *args)]  # noqa: S608
+    for row in rows:
+        for name in ("input", "output"):
+            row[name] = json.loads(row[name]) if isinstance(row[name], str) else row[name]
+    return rows[:PAGE], rows[PAGE - 1]["id"] if len(rows) > PAGE else None
+
+
+_DEAD = """
+SELECT d.id, d.subscriber, d.attempts, d.last_error, d.next_attempt_at, e.id AS event_id, e.name, e.entity_id,
+       e.subject_type, e.subject_id, e.payload, e.occurred_at
+FROM event_delivery d JOIN domain_event e ON e.id = d.event
+WHERE d.status = 'dead' AND {scope}
+ORDER BY d.id DESC LIMIT 200
+"""
+
+
+async def dead_letters(actor: Actor) -> list[dict]:
+    clause, args = _scope(actor, Permission.SYSTEM_JOBS_MANAGE, "e.entity_id")
+    args[1] = await _group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
+    return [dict(r) for r in await fetch(_DEAD.format(scope=clause), *args)]
+
+
+async def _locked_dead(actor: Actor, delivery_id: int) -> dict:
+    row = await current_connection().fetchrow(
+        "SELECT d.*, e.entity_id, e.name FROM event_delivery d JOIN domain_event e ON e.id = d.event "
+        "WHERE d.id = $1 FOR UPDATE OF d", delivery_id)
+    if row is None:
+        raise NotFound("Dead letter")
+    allowed = actor.can(Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]) if row["entity_id"] else \
+        await _group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
+    if not allowed:
+        raise NotFound("Dead letter")
+    if row["status"] != "dead":
+        raise Conflict(f"This delivery is {row['status']}, not dead")
+    return dict(row)
+
+
+async def retry_dead_letter(actor: Actor, delivery_id: int, reason: str) -> None:
+    """Put a dead delivery back in the queue with a fresh set of attempts."""
+    await _decide(actor, delivery_id, reason, "retry")
+
+
+async def discard_dead_letter(actor: Actor, delivery_id: int, reason: str) -> None:
+    """Give up on a dead delivery, for good and on the record."""
+    await _decide(actor, delivery_id, reason, "discard")
+
+
+async def _decide(actor: Actor, delivery_id: int, reason: str, decision: str) -> None:
+    if not reason.strip():
+        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why."})
+    async with transaction():
+        row = await _locked_dead(actor, delivery_id)
+        if decision == "retry":
+            await current_connection().execute(
+                "UPDATE event_delivery SET status = 'pending', attempts = 0, next_attempt_at = now() WHERE id = $1",
+                delivery_id)
+            await current_connection().execute("SELECT pg_notify('crm_events', $1)", str(row["event"]))
+        else:
+            await current_connection().execute("UPDATE event_delivery SET status = 'discarded' WHERE id = $1", delivery_id)
+        await record_audit(actor, f"system:delivery:{decision}", target_type="event_delivery", target_id=delivery_id,
+                           target_label=f"{row['subscriber']} on {row['name']}", entity_id=row["entity_id"],
+                           before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
+                           after={"status": "pending" if decision == "retry" else "discarded"}, reason=reason)

@@ -1,0 +1,137 @@
+"""Cases: my cases, team queues with take-next, all cases with filters, a case's page, opening a case."""
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from crm.access.org import teams_visible_to
+from crm.core.cases import queries, service
+from crm.core.cases.kinds import case_kinds
+from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
+from crm.core.db import transaction
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.guards import current_actor, requires
+from crm.core.permissions import Permission
+from crm.core.web import form_data, parse_int, redirect, render
+
+VIEW = [requires(Permission.CASES_CASE_VIEW)]
+WORK = [requires(Permission.CASES_CASE_WORK)]
+CHOICES = {"priorities": PRIORITIES, "resolutions": RESOLUTIONS, "statuses": list(CaseStatus)}
+
+
+@get("/cases", name="staff.cases.mine", guards=VIEW)
+async def my_cases(request: Request) -> Response:
+    actor = current_actor(request)
+    rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
+    return render(request, "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
+                  fragment="results")
+
+
+@get("/cases/all", name="staff.cases.all", guards=VIEW)
+async def all_cases(request: Request) -> Response:
+    actor = current_actor(request)
+    f = queries.CaseFilter.from_params(dict(request.query_params))
+    return render(request, "staff/cases/list.html", {
+        "cases": await queries.list_cases(actor, f), "f": f, "kinds": case_kinds(),
+        "queues": await queries.queues_for(actor), **CHOICES}, fragment="results")
+
+
+@get("/cases/queues/{queue_id:int}", name="staff.cases.queue", guards=VIEW)
+async def queue_page(request: Request, queue_id: FromPath[int]) -> Response:
+    actor = current_actor(request)
+    q = await queries.queue(actor, queue_id)
+    rows = await queries.list_cases(actor, queries.CaseFilter(queue_id=queue_id))
+    return render(request, "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, fragment="results")
+
+
+@post("/cases/queues/{queue_id:int}/take", name="staff.cases.take", guards=WORK)
+async def take(request: Request, queue_id: FromPath[int]) -> Response:
+    actor = current_actor(request)
+    await queries.queue(actor, queue_id)
+    case = await service.take_next(actor, queue_id)
+    if case is None:
+        return redirect(request, f"/cases/queues/{queue_id}", flash="Nothing is waiting in this queue.", kind="warning")
+    return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} is yours.")
+
+
+async def _new_page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+    actor = current_actor(request)
+    teams = [t for t in await teams_visible_to(actor) if actor.can(Permission.CASES_CASE_WORK, t["entity"])]
+    return render(request, "staff/cases/new.html", {
+        "form": form, "errors": errors, "kinds": case_kinds(), "teams": teams,
+        "entities": [(e, n) for e, n in request.scope["state"]["entity_names"].items()
+                     if actor.can(Permission.CASES_CASE_WORK, e)], **CHOICES}, status=status)
+
+
+@get("/cases/new", name="staff.cases.new", guards=WORK)
+async def new_case(request: Request) -> Response:
+    return await _new_page(request, {}, {})
+
+
+@post("/cases/new", name="staff.cases.create", guards=WORK)
+async def create_case(request: Request) -> Response:
+    actor = current_actor(request)
+    form = await form_data(request)
+    try:
+        entity_id = parse_int(form.get("entity"))
+        if entity_id is None:
+            raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity."})
+        async with transaction():
+            case = await service.open_case(
+                actor, form.get("kind", ""), entity_id=entity_id, title=form.get("title", ""),
+                priority=parse_int(form.get("priority")), queue_id=parse_int(form.get("queue")), body=form.get("body", ""),
+            )
+    except DomainError as exc:
+        return await _new_page(request, form, exc.field_errors or {"title": exc.message}, exc.status_code)
+    return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} opened.")
+
+
+async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200) -> Response:
+    actor = current_actor(request)
+    case = await queries.case_detail(actor, reference)
+    workers = await _workers(case["entity_id"]) if case["can_work"] else []
+    return render(request, "staff/cases/detail.html", {"case": case, "errors": errors or {}, "workers": workers, **CHOICES},
+                  status=status)
+
+
+async def _workers(entity_id: int) -> list[dict]:
+    from crm.core.db import fetch
+
+    rows = await fetch(
+        """SELECT DISTINCT u.id, u.full_name FROM staff_user u
+           JOIN role_assignment ra ON ra."user" = u.id JOIN role r ON r.id = ra.role
+           WHERE ra.entity = $1 AND ra.status = 'active' AND u.active AND 'cases:case:work' = ANY(r.permissions)
+             AND (ra.valid_until IS NULL OR ra.valid_until > now())
+           ORDER BY u.full_name""", entity_id)
+    return [dict(r) for r in rows]
+
+
+@get("/cases/{reference:str}", name="staff.cases.detail", guards=VIEW)
+async def case_page(request: Request, reference: FromPath[str]) -> Response:
+    return await _detail(request, reference)
+
+
+@post("/cases/{reference:str}/act", name="staff.cases.act", guards=WORK)
+async def act(request: Request, reference: FromPath[str]) -> Response:
+    """One form endpoint for the case's actions: note, assign, status."""
+    actor = current_actor(request)
+    await queries.get_case(actor, reference)
+    form = await form_data(request)
+    action = form.get("action")
+    try:
+        if action == "note":
+            await service.add_note(actor, reference, form.get("body", ""))
+        elif action == "assign":
+            await service.assign(actor, reference, parse_int(form.get("assignee")), form.get("reason", ""))
+        elif action == "take":
+            await service.assign(actor, reference, actor.user_id)
+        elif action == "status":
+            await service.set_status(actor, reference, form.get("status", ""), resolution=form.get("resolution", ""),
+                                     reason=form.get("reason", ""))
+        else:
+            raise ValidationFailed("Unknown action")
+    except DomainError as exc:
+        return await _detail(request, reference, exc.field_errors or {"action": exc.message}, exc.status_code)
+    return redirect(request, f"/cases/{reference}", flash="Saved.")
+
+
+handlers = [my_cases, all_cases, queue_page, take, new_case, create_case, case_page, act]
