@@ -33,6 +33,17 @@ def live_server():
     proc.wait(timeout=10)
 
 
+@pytest.fixture
+def live_worker():
+    """A real `crm worker` (event dispatcher and crons) on the worker's test database, for one test."""
+    crm = str(Path(sys.executable).parent / "crm")
+    env = dict(os.environ) | {"CRM_DB_POOL": "1", "CRM_DB_POOL_MAX": "4"}
+    proc = subprocess.Popen([crm, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield proc
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 async def browser(anyio_backend):
     executable = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -111,6 +111,13 @@ def render(
     return response
 
 
+def render_block(request: Request, template: str, block: str, context: Mapping[str, Any]) -> str:
+    """One block of a page as HTML (what live streams push: the same markup as the page and htmx fragments)."""
+    env: Environment = request.app.state.templates
+    tmpl = env.get_template(template)
+    return "".join(tmpl.blocks[block](tmpl.new_context(base_context(request) | dict(context))))
+
+
 def redirect(request: Request, url: str, *, flash: str | None = None, kind: str = "success") -> Response:
     """303 to `url` (or HX-Redirect for htmx), carrying an optional flash message to the next page."""
     if is_htmx(request):

@@ -64,8 +64,13 @@ async def expire_session(row, reason: str, meta: RequestMeta) -> None:
             )
 
 
-async def load_session(token: str | None, meta: RequestMeta, settings: Settings) -> tuple[CurrentSession | None, str | None]:
-    """The live session for a cookie token, or (None, why it ended) — expiring it on the way if it is stale."""
+async def load_session(
+    token: str | None, meta: RequestMeta, settings: Settings, *, touch: bool = True
+) -> tuple[CurrentSession | None, str | None]:
+    """The live session for a cookie token, or (None, why it ended) — expiring it on the way if it is stale.
+
+    `touch=False` checks without counting as activity (a live stream must not keep an idle session alive).
+    """
     if not token:
         return None, None
     rows = await fetch(_LOAD, session_token_hash(token))
@@ -77,7 +82,7 @@ async def load_session(token: str | None, meta: RequestMeta, settings: Settings)
     if reason:
         await expire_session(row, reason, meta)
         return None, reason
-    if at - row["last_seen_at"] >= TOUCH_EVERY:
+    if touch and at - row["last_seen_at"] >= TOUCH_EVERY:
         await StaffSession.update({StaffSession.last_seen_at: at}).where(StaffSession.id == row["id"])
     return CurrentSession(
         id=row["id"], user_id=row["user_id"], email=row["email"], full_name=row["full_name"],

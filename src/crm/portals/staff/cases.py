@@ -1,17 +1,24 @@
 """Cases: my cases, team queues with take-next, all cases with filters, a case's page, opening a case."""
 
+import asyncio
+
 from litestar import Request, Response, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from crm.access.org import teams_visible_to
 from crm.core.cases import queries, service
 from crm.core.cases.kinds import case_kinds
+from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
 from crm.core.db import transaction
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.live import LiveHub, drain
 from crm.core.permissions import Permission
-from crm.core.web import form_data, parse_int, redirect, render
+from crm.core.web import form_data, parse_int, redirect, render, render_block
+from crm.identity.middleware import SESSION_COOKIE
+from crm.identity.sessions import load_session
 
 VIEW = [requires(Permission.CASES_CASE_VIEW)]
 WORK = [requires(Permission.CASES_CASE_WORK)]
@@ -24,6 +31,63 @@ async def my_cases(request: Request) -> Response:
     rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
     return render(request, "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
                   fragment="results")
+
+
+KEEPALIVE_SECONDS = 15
+
+
+async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple[str, dict, int | None]:
+    """The template, context and queue of a live list: "mine" or "queue" (404 for a queue out of scope)."""
+    actor = current_actor(request)
+    if view == "queue" and queue_id is not None:
+        q = await queries.queue(actor, queue_id)
+        rows = await queries.list_cases(actor, queries.CaseFilter(queue_id=queue_id))
+        return "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, queue_id
+    rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
+    return "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES}, None
+
+
+def _hub(request: Request) -> LiveHub:
+    state = request.app.state
+    if getattr(state, "live_hub", None) is None:
+        state.live_hub = LiveHub(state.settings.redis_url)
+    return state.live_hub
+
+
+@get("/cases/live", name="staff.cases.live", guards=VIEW, opt={"stream": True})
+async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQuery[int | None] = None) -> ServerSentEvent:
+    """Server-sent events for a live list: the whole list first (a reconnection resynchronises), then again
+    after each case change in the actor's entities; ends when the session does."""
+    actor = current_actor(request)
+    template, _, queue = await _live_view(request, view, queue_id)
+    visible = set(actor.entities_with(Permission.CASES_CASE_VIEW))
+    settings = request.app.state.settings
+    token, meta = request.cookies.get(SESSION_COOKIE), request.scope["state"]["meta"]
+
+    async def rows() -> str:
+        _, context, _ = await _live_view(request, view, queue_id)
+        return render_block(request, template, "results", context)
+
+    def concerns(notice: dict) -> bool:
+        return notice.get("entity_id") in visible and (queue is None or notice.get("queue_id") == queue)
+
+    async def stream():
+        async with _hub(request).listen(CHANNEL) as inbox:
+            yield ServerSentEventMessage(event="rows", data=await rows())
+            while True:
+                try:
+                    notices = [await asyncio.wait_for(inbox.get(), timeout=KEEPALIVE_SECONDS)]
+                except TimeoutError:
+                    session, _ = await load_session(token, meta, settings, touch=False)
+                    if session is None or not session.mfa_verified:
+                        return
+                    yield ServerSentEventMessage(comment="keepalive")
+                    continue
+                notices += drain(inbox)
+                if any(concerns(n) for n in notices):
+                    yield ServerSentEventMessage(event="rows", data=await rows())
+
+    return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @get("/cases/all", name="staff.cases.all", guards=VIEW)
@@ -134,4 +198,4 @@ async def act(request: Request, reference: FromPath[str]) -> Response:
     return redirect(request, f"/cases/{reference}", flash="Saved.")
 
 
-handlers = [my_cases, all_cases, queue_page, take, new_case, create_case, case_page, act]
+handlers = [my_cases, live, all_cases, queue_page, take, new_case, create_case, case_page, act]
