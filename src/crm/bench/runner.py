@@ -32,6 +32,10 @@ def run_bench(name: str, rows: int | None) -> dict:
             from crm.bench.audit import bench_audit
 
             return asyncio.run(bench_audit(rows))
+        if name == "events":
+            from crm.bench.events import bench_events
+
+            return asyncio.run(bench_events(rows))
         raise ValueError(name)
     finally:
         if services is not None:

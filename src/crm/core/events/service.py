@@ -36,6 +36,18 @@ class Subscriber:
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
+_registry_loaded = False
+
+
+def _load_registry() -> None:
+    """Deliveries are created for the subscribers known to the emitting process, so every process that emits
+    loads all areas (and CRM_PLUGINS) first, whatever it imported so far."""
+    global _registry_loaded
+    if not _registry_loaded:
+        from crm.areas import load_plugins
+
+        load_plugins()
+        _registry_loaded = True
 
 
 def subscribe(name: str, *events: str, max_attempts: int = 8) -> Callable[[Handler], Handler]:
@@ -68,6 +80,7 @@ async def emit(
     payload: dict | None = None,
 ) -> int:
     """Record event `name` (e.g. "case.created") in the current transaction; returns its id."""
+    _load_registry()
     conn = current_connection()
     body = json.dumps(normalise(payload or {}))
     event_id = await conn.fetchval(_INSERT_EVENT, name, entity_id, subject_type, str(subject_id), body, actor.user_id)
