@@ -9,6 +9,7 @@ import os
 
 import crm.access.assignments  # noqa: F401
 import crm.access.roles  # noqa: F401
+import crm.core.approvals.policy_changes  # noqa: F401
 import crm.core.cases.kinds  # noqa: F401
 import crm.core.cases.live  # noqa: F401
 

@@ -25,6 +25,7 @@ STAFF_NAV: tuple[NavItem, ...] = (
     NavItem("Oversight", "Audit trail", "/audit", Permission.AUDIT_RECORD_VIEW),
     NavItem("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW),
     NavItem("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE),
+    NavItem("Admin", "Approval policies", "/admin/approval-policies", Permission.ACCESS_ROLE_MANAGE),
     NavItem("Admin", "Entities & teams", "/admin/entities", Permission.ACCESS_ENTITY_MANAGE),
     NavItem("Admin", "Automation log", "/admin/automation", Permission.SYSTEM_AUTOMATION_VIEW),
     NavItem("Admin", "Dead letters", "/admin/dead-letters", Permission.SYSTEM_JOBS_MANAGE),

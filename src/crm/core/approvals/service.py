@@ -13,8 +13,10 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from crm.core.approvals.policies import holds_role, requirement_for
 from crm.core.approvals.tables import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
@@ -45,6 +47,10 @@ def register_action(kind: ActionKind) -> None:
     _KINDS[kind.name] = kind
 
 
+def action_kind_names() -> list[str]:
+    return sorted(_KINDS)
+
+
 def action_kind(name: str) -> ActionKind:
     try:
         return _KINDS[name]
@@ -68,19 +74,28 @@ def _audit_fields(request: dict) -> dict:
 async def request_approval(
     actor: Actor, kind: str, *, entity_id: int | None, target_type: str, target_id: Any, target_label: str,
     payload: dict, reason: str, case_id: str | None = None, expires_in: dt.timedelta | None = dt.timedelta(days=7),
+    amount: Decimal | None = None,
 ) -> int:
-    """Record a pending request in the caller's transaction; returns its id."""
+    """Record a pending request in the caller's transaction; returns its id.
+
+    The entity's approval policy for the kind (by `amount` tier) sets how many distinct checkers it needs and
+    whether one of them must hold a given role; without a policy the kind's default applies.
+    """
     spec = action_kind(kind)
     if not reason.strip():
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why this is needed."})
+    need = await requirement_for(kind, entity_id, amount, spec.required_approvals)
+    if need.expiry_hours:
+        expires_in = dt.timedelta(hours=need.expiry_hours)
     payload = normalise(payload)
     rows = await ApprovalRequest.insert(
         ApprovalRequest(
             kind=kind, entity_id=entity_id, target_type=target_type, target_id=str(target_id),
             target_label=target_label[:200], payload=payload, payload_hash=payload_hash(payload),
             maker_id=actor.user_id, maker_label=actor.label, status=ApprovalStatus.PENDING,
-            required_approvals=spec.required_approvals, approver_permission=spec.approver_permission.value,
-            reason=reason.strip(), case_id=case_id,
+            required_approvals=need.approvals, approver_permission=spec.approver_permission.value,
+            reason=reason.strip(), case_id=case_id, amount=amount, required_role=need.require_role,
+            policy_id=need.policy_id, policy_version=need.policy_version,
             expires_at=dt.datetime.now(dt.UTC) + expires_in if expires_in else None,
         )
     ).returning(ApprovalRequest.id)
@@ -148,17 +163,30 @@ async def approve(actor: Actor, request_id: int, seen_payload_hash: str, reason:
                              decision="approve", reason=reason.strip(), payload_hash=request["payload_hash"])
         )
         await record_audit(actor, "approvals:request:approve", reason=reason or None, **_audit_fields(request))
-        count = await ApprovalDecision.count().where(
+        approvers = [d["approver_id"] for d in await ApprovalDecision.select(ApprovalDecision.approver_id).where(
             (ApprovalDecision.request == request_id) & (ApprovalDecision.decision == "approve")
             & (ApprovalDecision.payload_hash == request["payload_hash"])
-        )
-        if count < request["required_approvals"]:
+        )]
+        if not await _satisfied(request, approvers):
             return ApprovalStatus.PENDING
         await ApprovalRequest.update(
             {ApprovalRequest.status: ApprovalStatus.APPROVED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
         ).where(ApprovalRequest.id == request_id)
         await action_kind(request["kind"]).execute(actor, request)
         return ApprovalStatus.APPROVED
+
+
+async def _satisfied(request: dict, approvers: list[int]) -> bool:
+    """Enough distinct approvals of the current payload, and the required role among them if the tier asks."""
+    if len(set(approvers)) < request["required_approvals"]:
+        return False
+    role = request.get("required_role")
+    if not role:
+        return True
+    for approver in approvers:
+        if await holds_role(approver, role, request["entity_id"]):
+            return True
+    return False
 
 
 async def reject(actor: Actor, request_id: int, reason: str) -> None:

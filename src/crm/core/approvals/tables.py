@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -32,6 +32,10 @@ class ApprovalRequest(Table, tablename="approval_request"):
     approver_permission = Varchar(length=80)
     reason = Text(default="")
     case_id = Varchar(length=32, null=True, default=None)
+    amount = Numeric(digits=(20, 4), null=True, default=None)  # what the policy's tiers were chosen by
+    required_role = Varchar(length=60, null=True, default=None)  # one approver must hold it in the entity
+    policy_id = Integer(null=True, default=None)
+    policy_version = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     expires_at = Timestamptz(null=True, default=None)
     decided_at = Timestamptz(null=True, default=None)
@@ -47,3 +51,19 @@ class ApprovalDecision(Table, tablename="approval_decision"):
     reason = Text(default="")
     payload_hash = Varchar(length=64)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+class ApprovalPolicy(Table, tablename="approval_policy"):
+    """How many checkers an action kind needs in an entity (entity None: the default for every entity).
+
+    `tiers` is a list of {"above": "1000", "approvals": 2, "require_role": "compliance_officer"}: the tier with
+    the highest `above` below the request's amount applies (amount-less requests use the lowest tier).
+    """
+
+    kind = Varchar(length=60)
+    entity_id = Integer(null=True, default=None)
+    tiers = JSONB(default="[]")
+    expiry_hours = Integer(default=168)
+    version = Integer(default=1)
+    active = Boolean(default=True)
+    updated_at = Timestamptz(default=TimestamptzNow())

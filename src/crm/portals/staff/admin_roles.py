@@ -4,6 +4,8 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from crm.access import roles
+from crm.core.approvals import policies, policy_changes
+from crm.core.approvals.service import action_kind_names
 from crm.core.errors import DomainError, NotFound
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import DESCRIPTIONS, Permission
@@ -63,4 +65,25 @@ async def role_update(request: Request, role_id: FromPath[int]) -> Response:
     return await _propose(request, role_id)
 
 
-handlers = [role_matrix, role_new, role_edit, role_create, role_update]
+async def _policies_page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+    return render(request, "staff/admin/policies.html", {
+        "policies": await policies.list_policies(), "kinds": action_kind_names(), "roles": await roles.all_roles(),
+        "form": form, "errors": errors}, status=status)
+
+
+@get("/admin/approval-policies", name="staff.admin.policies", guards=MANAGE)
+async def policy_list(request: Request) -> Response:
+    return await _policies_page(request, {}, {})
+
+
+@post("/admin/approval-policies", name="staff.admin.policy_propose", guards=MANAGE)
+async def policy_propose(request: Request) -> Response:
+    form = await form_data(request)
+    try:
+        request_id = await policy_changes.propose_policy(current_actor(request), form)
+    except DomainError as exc:
+        return await _policies_page(request, form, exc.field_errors or {"reason": exc.message}, exc.status_code)
+    return redirect(request, f"/approvals/{request_id}", flash="Policy change proposed: another administrator must approve it.")
+
+
+handlers = [role_matrix, role_new, role_edit, role_create, role_update, policy_list, policy_propose]
