@@ -13,6 +13,7 @@ APP_REGISTRY = AppRegistry(
         "crm.core.approvals.piccolo_app",
         "crm.core.events.piccolo_app",
         "crm.core.cases.piccolo_app",
+        "crm.core.notifications.piccolo_app",
         "crm.access.piccolo_app",
         "crm.identity.piccolo_app",
         "crm.clients.piccolo_app",

@@ -47,6 +47,9 @@ class Settings:
     oidc_client_id: str = ""
     oidc_client_secret: str = ""
     oidc_label: str = "Single sign-on"
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "crm@localhost"
     templates_dir: Path = field(default_factory=lambda: REPO_ROOT / "templates")
     static_dir: Path = field(default_factory=lambda: REPO_ROOT / "static")
     debug: bool = False
@@ -74,6 +77,9 @@ class Settings:
             oidc_client_id=os.environ.get("CRM_OIDC_CLIENT_ID", ""),
             oidc_client_secret=os.environ.get("CRM_OIDC_CLIENT_SECRET", ""),
             oidc_label=os.environ.get("CRM_OIDC_LABEL", cls.oidc_label),
+            smtp_host=os.environ.get("CRM_SMTP_HOST", ""),
+            smtp_port=_int("CRM_SMTP_PORT", 25),
+            smtp_from=os.environ.get("CRM_SMTP_FROM", cls.smtp_from),
             debug=_flag("CRM_DEBUG", False),
         )
 

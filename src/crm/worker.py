@@ -30,6 +30,13 @@ async def escalate_overdue_cases(ctx: dict) -> int:
     return await escalate_overdue()
 
 
+async def retry_notifications(ctx: dict) -> int:
+    """Cron: resend email and chat notifications whose last attempt failed, after their backoff."""
+    from crm.core.notifications.service import retry_failed
+
+    return await retry_failed(ctx["settings"])
+
+
 async def dispatch_events(ctx: dict) -> int:
     """Deliver pending domain events now (the background loop does this continuously; this is the fallback)."""
     from crm.core.events.dispatcher import dispatch_pending
@@ -70,12 +77,13 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events]
+    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events, retry_notifications]
     cron_jobs = [
         cron(expire_role_assignments, second=0, unique=True, run_at_startup=True),
         cron(sweep_sessions, second=30, unique=True),
         cron(escalate_overdue_cases, second={15, 45}, unique=True),
         cron(dispatch_events, second=5, unique=True),
+        cron(retry_notifications, second={20, 50}, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

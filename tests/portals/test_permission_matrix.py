@@ -87,6 +87,8 @@ async def test_matrix(app, world):
         async with StaffClient(app) as anonymous:
             response = await call(anonymous, method, url)
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), (method, url)
+        if handler.opt.get("stream") and permission is None:
+            continue  # an endless stream any signed-in user may open: covered by tests/browser
         async with StaffClient(app) as client:
             await client.sign_in_as(world["nobody"])
             response = await call(client, method, url)

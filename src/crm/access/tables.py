@@ -67,6 +67,7 @@ class Team(Table, tablename="team"):
     region = Varchar(length=60, default="")
     languages = Array(Varchar(length=8), default=list)
     lead = ForeignKey(StaffUser, null=True)
+    chat_webhook_url = Varchar(length=500, default="")  # Slack-format incoming webhook for the team's channel
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 

@@ -77,6 +77,7 @@ def base_context(request: Request) -> dict[str, Any]:
         "actor": actor,
         "session": state.get("session"),
         "entity_names": state.get("entity_names", {}),
+        "unread": state.get("unread", 0),
         "csrf_token": csrf_token(request),
         "nav": nav,
         "nav_current": current_url(nav, request.url.path),

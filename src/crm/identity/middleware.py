@@ -12,6 +12,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from crm.access.grants import grants_for
 from crm.access.org import entity_names
 from crm.core.context import Actor, RequestMeta
+from crm.core.notifications.service import unread_count
 from crm.identity.sessions import load_session
 from crm.settings import Settings
 
@@ -55,4 +56,5 @@ class StaffContextMiddleware(ASGIMiddleware):
                     meta=meta, focus_entity_id=focus,
                 )
                 state["entity_names"] = await entity_names(sorted(grants))
+                state["unread"] = await unread_count(session.user_id)
         await next_app(scope, receive, send)

@@ -17,6 +17,7 @@ def staff_routers() -> list[Router]:
         cases,
         clients,
         home,
+        notifications,
     )
 
     public = Router(path="/", route_handlers=auth.public_handlers)
@@ -25,7 +26,7 @@ def staff_routers() -> list[Router]:
         guards=[signed_in],
         route_handlers=[
             *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
-            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers,
+            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers,
         ],
     )
     return [public, guarded]

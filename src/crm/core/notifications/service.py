@@ -1,0 +1,160 @@
+"""Notifying staff: in-app at once, by email (SMTP) and to the team's chat webhook (Slack format) after commit.
+
+`notify` writes the in-app notification and one delivery row per outside channel the user has not switched
+off, and emits `notification.created`. The `notifications.deliver` subscriber sends them; a channel that fails
+is recorded and retried by the `retry_notifications` cron with backoff, and never fails the action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import smtplib
+from email.message import EmailMessage
+
+import httpx
+
+from crm.core.context import Actor
+from crm.core.db import fetch, transaction
+from crm.core.events.service import emit, subscribe
+from crm.core.live import publish
+from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
+from crm.settings import Settings
+
+CHANNELS = ("email", "chat")
+MAX_ATTEMPTS = 5
+LIVE_CHANNEL = "crm:live:notifications"
+
+
+async def notify(user_id: int, template: str, title: str, body: str = "", link: str = "",
+                 entity_id: int | None = None, team_id: int | None = None) -> int:
+    """Notify one staff user in the current transaction; returns the notification id."""
+    rows = await Notification.insert(Notification(user_id=user_id, template=template, title=title[:200], body=body,
+                                                  link=link, entity_id=entity_id)).returning(Notification.id)
+    notification_id = rows[0]["id"]
+    prefs = {p["channel"]: p["enabled"] for p in await NotificationPreference.select().where(
+        NotificationPreference.user_id == user_id)}
+    user = await fetch("SELECT email FROM staff_user WHERE id = $1", user_id)
+    webhook = await fetch("SELECT chat_webhook_url FROM team WHERE id = $1", team_id) if team_id else []
+    targets = {"email": user[0]["email"] if user else "", "chat": webhook[0]["chat_webhook_url"] if webhook else ""}
+    for channel in CHANNELS:
+        if prefs.get(channel, True) and targets[channel]:
+            await NotificationDelivery.insert(NotificationDelivery(notification=notification_id, channel=channel,
+                                                                   target=targets[channel]))
+    await emit(Actor.system("notify"), "notification.created", entity_id=entity_id, subject_type="notification",
+               subject_id=notification_id, payload={"user_id": user_id})
+    return notification_id
+
+
+async def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:
+    if not settings.smtp_host:
+        raise RuntimeError("no SMTP server configured (CRM_SMTP_HOST)")
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
+    message.set_content(body)
+
+    def send() -> None:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
+            smtp.send_message(message)
+
+    await asyncio.to_thread(send)
+
+
+async def _send_chat(url: str, title: str, body: str, link: str, settings: Settings) -> None:
+    text = f"*{title}*\n{body}" + (f"\n<{settings.base_url.rstrip('/')}{link}|Open in the CRM>" if link else "")
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.post(url, json={"text": text})
+    if response.status_code >= 300:
+        raise RuntimeError(f"chat webhook answered {response.status_code}")
+
+
+async def _attempt(delivery: dict, note: dict, settings: Settings) -> None:
+    attempts = delivery["attempts"] + 1
+    try:
+        if delivery["channel"] == "email":
+            await _send_email(settings, delivery["target"], note["title"], f"{note['body']}\n\n{settings.base_url}{note['link']}")
+        else:
+            await _send_chat(delivery["target"], note["title"], note["body"], note["link"], settings)
+    except Exception as exc:  # a channel's failure is recorded and retried, never raised to the action
+        status = "dead" if attempts >= MAX_ATTEMPTS else "failed"
+        await NotificationDelivery.update({
+            NotificationDelivery.status: status, NotificationDelivery.attempts: attempts,
+            NotificationDelivery.last_error: str(exc)[:2000],
+            NotificationDelivery.next_attempt_at: dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30 * 2**attempts),
+        }).where(NotificationDelivery.id == delivery["id"])
+        return
+    await NotificationDelivery.update({NotificationDelivery.status: "sent", NotificationDelivery.attempts: attempts,
+                                       NotificationDelivery.sent_at: dt.datetime.now(dt.UTC)}).where(
+        NotificationDelivery.id == delivery["id"])
+
+
+@subscribe("notifications.deliver", "notification.created")
+async def deliver(event: dict) -> dict:
+    """Send a new notification's outside channels and push the in-app badge; returns what happened."""
+    settings = Settings.from_env()
+    note = await Notification.select().where(Notification.id == int(event["subject_id"])).first()
+    deliveries = await NotificationDelivery.select().where(
+        (NotificationDelivery.notification == note["id"]) & (NotificationDelivery.status == "pending"))
+    for delivery in deliveries:
+        await _attempt(delivery, note, settings)
+    await publish(settings.redis_url, LIVE_CHANNEL, {"user_id": note["user_id"]})
+    sent = await NotificationDelivery.select(NotificationDelivery.channel, NotificationDelivery.status).where(
+        NotificationDelivery.notification == note["id"])
+    return {"notification": note["id"], "channels": {d["channel"]: d["status"] for d in sent}}
+
+
+async def retry_failed(settings: Settings) -> int:
+    """Cron: try failed channels again once their backoff has passed."""
+    rows = await NotificationDelivery.select().where(
+        (NotificationDelivery.status == "failed") & (NotificationDelivery.next_attempt_at <= dt.datetime.now(dt.UTC))
+    ).limit(200)
+    for delivery in rows:
+        note = await Notification.select().where(Notification.id == delivery["notification"]).first()
+        async with transaction():
+            await _attempt(delivery, note, settings)
+    return len(rows)
+
+
+@subscribe("notifications.cases", "case.assigned", "case.escalated")
+async def notify_about_cases(event: dict) -> dict:
+    """A case assigned to someone (by someone else), or escalated to a team lead, tells that person."""
+    p = event["payload"]
+    link = f"/cases/{p['reference']}"
+    if event["name"] == "case.escalated":
+        if not p.get("lead_id"):
+            return {"skipped": "no team lead"}
+        await notify(p["lead_id"], "case_escalated", f"{p['reference']} is past its SLA",
+                     "A case in your team's queue is overdue.", link, event["entity_id"], p.get("queue_id"))
+        return {"notified": p["lead_id"], "case_id": p["reference"]}
+    if not p.get("assignee_id") or p["assignee_id"] == event["actor_id"]:
+        return {"skipped": "self-assigned or unassigned"}
+    await notify(p["assignee_id"], "case_assigned", f"{p['reference']} was assigned to you", "", link,
+                 event["entity_id"], p.get("queue_id"))
+    return {"notified": p["assignee_id"], "case_id": p["reference"]}
+
+
+async def unread_count(user_id: int) -> int:
+    return await Notification.count().where((Notification.user_id == user_id) & Notification.read_at.is_null())
+
+
+async def list_for(user_id: int) -> list[dict]:
+    return await Notification.select().where(Notification.user_id == user_id).order_by(
+        Notification.id, ascending=False).limit(100)
+
+
+async def mark_all_read(user_id: int) -> None:
+    await Notification.update({Notification.read_at: dt.datetime.now(dt.UTC)}).where(
+        (Notification.user_id == user_id) & Notification.read_at.is_null())
+
+
+async def set_preferences(user_id: int, enabled: dict[str, bool]) -> None:
+    async with transaction():
+        await NotificationPreference.delete().where(NotificationPreference.user_id == user_id)
+        await NotificationPreference.insert(*[NotificationPreference(user_id=user_id, channel=c, enabled=enabled.get(c, False))
+                                              for c in CHANNELS])
+
+
+async def preferences(user_id: int) -> dict[str, bool]:
+    prefs = {p["channel"]: p["enabled"] for p in await NotificationPreference.select().where(
+        NotificationPreference.user_id == user_id)}
+    return {c: prefs.get(c, True) for c in CHANNELS}

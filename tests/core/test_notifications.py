@@ -1,0 +1,126 @@
+"""Notifications: in-app, email over a local SMTP server, Slack-format chat webhook; failures retried, never blocking."""
+
+import datetime as dt
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from crm.access.tables import Team
+from crm.core.cases.service import assign, open_case
+from crm.core.context import Actor
+from crm.core.db import transaction
+from crm.core.events.dispatcher import dispatch_pending
+from crm.core.notifications.service import retry_failed
+from crm.core.notifications.tables import NotificationDelivery
+from crm.settings import Settings
+from tests.factories import actor_for, make_user
+from tests.http import StaffClient, free_port, text_of
+
+
+class Inbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def chat():
+    posts = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            posts.append(json.loads(self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", free_port()), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield posts, f"http://127.0.0.1:{server.server_port}/hook"
+    server.shutdown()
+
+
+async def drain() -> None:
+    while await dispatch_pending():
+        pass
+
+
+async def test_an_assignment_notifies_in_app_by_email_and_in_chat(app, smtp, chat):
+    posts, hook_url = chat
+    lead = await make_user(roles={"EU": ["compliance_officer"]}, full_name="Lena Lead")
+    agent = await make_user("agent@test.example", roles={"EU": ["compliance_officer"]}, full_name="Ari Agent")
+    entity = lead["entities"]["EU"]
+    team = (await Team.insert(Team(entity=entity, name="Compliance", kind="compliance",
+                                   chat_webhook_url=hook_url)).returning(Team.id))[0]["id"]
+    async with transaction():
+        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team)
+    await assign(await actor_for(lead), case["reference"], agent["id"])
+    await drain()
+    assert smtp.messages and smtp.messages[0][0] == ["agent@test.example"]
+    assert f"{case['reference']} was assigned to you" in smtp.messages[0][1]
+    assert posts and case["reference"] in posts[0]["text"] and "Open in the CRM" in posts[0]["text"]
+    async with StaffClient(app) as http:
+        await http.sign_in_as(agent)
+        page = await http.get("/notifications")
+        assert f"{case['reference']} was assigned to you" in text_of(page)
+        assert 'data-testid="unread">1<' in page.text
+        await http.post("/notifications/read")
+        assert 'data-testid="unread"' not in (await http.get("/notifications")).text
+
+
+async def test_a_failing_channel_never_blocks_and_is_retried(app, smtp, chat):
+    posts, hook_url = chat
+    lead = await make_user(roles={"EU": ["compliance_officer"]})
+    agent = await make_user(roles={"EU": ["compliance_officer"]})
+    entity = lead["entities"]["EU"]
+    dead_port = free_port()
+    team = (await Team.insert(Team(entity=entity, name="Compliance", kind="compliance",
+                                   chat_webhook_url=f"http://127.0.0.1:{dead_port}/hook")).returning(Team.id))[0]["id"]
+    async with transaction():
+        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team)
+    assigned = await assign(await actor_for(lead), case["reference"], agent["id"])
+    assert assigned["assignee_id"] == agent["id"]  # the action itself succeeded
+    await drain()
+    chat_delivery = await NotificationDelivery.select().where(NotificationDelivery.channel == "chat").first()
+    email_delivery = await NotificationDelivery.select().where(NotificationDelivery.channel == "email").first()
+    assert chat_delivery["status"] == "failed" and chat_delivery["attempts"] == 1 and chat_delivery["last_error"]
+    assert email_delivery["status"] == "sent"
+    await Team.update({Team.chat_webhook_url: hook_url}).where(Team.id == team)
+    await NotificationDelivery.update({NotificationDelivery.target: hook_url,
+                                       NotificationDelivery.next_attempt_at: dt.datetime.now(dt.UTC)}).where(
+        NotificationDelivery.id == chat_delivery["id"])
+    assert await retry_failed(Settings.from_env()) == 1
+    assert (await NotificationDelivery.select().where(NotificationDelivery.id == chat_delivery["id"]).first())["status"] == "sent"
+    assert len(posts) == 1
+
+
+async def test_preferences_switch_channels_off(app, smtp):
+    lead = await make_user(roles={"EU": ["compliance_officer"]})
+    agent = await make_user(roles={"EU": ["compliance_officer"]})
+    async with StaffClient(app) as http:
+        await http.sign_in_as(agent)
+        await http.post("/notifications/preferences", {"chat": "on"})  # email unticked
+    async with transaction():
+        case = await open_case(Actor.system("test"), "alert", entity_id=lead["entities"]["EU"], title="Odd deposits")
+    await assign(await actor_for(lead), case["reference"], agent["id"])
+    await drain()
+    assert smtp.messages == [] and await NotificationDelivery.count() == 0
