@@ -127,3 +127,14 @@ async def count_my_open(actor: Actor) -> int:
         WorkCase.entity_id.is_in(actor.entities_with(Permission.CASES_CASE_VIEW) or [-1])
         & (WorkCase.assignee_id == actor.user_id) & WorkCase.status.is_in(["open", "in_progress", "waiting"])
     )
+
+
+async def workers_in(entity_id: int) -> list[dict]:
+    """Active staff who may work cases in the entity now (the choices for assigning a case)."""
+    rows = await fetch(
+        """SELECT DISTINCT u.id, u.full_name FROM staff_user u
+           JOIN role_assignment ra ON ra."user" = u.id JOIN role r ON r.id = ra.role
+           WHERE ra.entity = $1 AND ra.status = 'active' AND u.active AND 'cases:case:work' = ANY(r.permissions)
+             AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now())
+           ORDER BY u.full_name""", entity_id)
+    return [dict(r) for r in rows]

@@ -206,10 +206,10 @@ async def set_status(actor: Actor, reference: str, status: str, *, resolution: s
 
 
 _OVERDUE = """
-SELECT * FROM work_case
-WHERE status IN ('open', 'in_progress', 'waiting') AND escalated_at IS NULL AND sla_due_at <= now()
-ORDER BY sla_due_at LIMIT 500
-FOR UPDATE SKIP LOCKED
+SELECT c.*, t.lead AS lead_id FROM work_case c LEFT JOIN team t ON t.id = c.queue_id
+WHERE c.status IN ('open', 'in_progress', 'waiting') AND c.escalated_at IS NULL AND c.sla_due_at <= now()
+ORDER BY c.sla_due_at LIMIT 500
+FOR UPDATE OF c SKIP LOCKED
 """
 
 
@@ -220,8 +220,7 @@ async def escalate_overdue() -> int:
         rows = await current_connection().fetch(_OVERDUE)
         for row in rows:
             case = dict(row)
-            lead = await fetch("SELECT lead FROM team WHERE id = $1", case["queue_id"]) if case["queue_id"] else []
-            lead_id = lead[0]["lead"] if lead else None
+            lead_id = case.pop("lead_id")
             await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
             await _entry(case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id})
             await record_audit(actor, "cases:case:escalate", target_type="case", target_id=case["reference"],

@@ -152,21 +152,9 @@ async def create_case(request: Request) -> Response:
 async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200) -> Response:
     actor = current_actor(request)
     case = await queries.case_detail(actor, reference)
-    workers = await _workers(case["entity_id"]) if case["can_work"] else []
+    workers = await queries.workers_in(case["entity_id"]) if case["can_work"] else []
     return render(request, "staff/cases/detail.html", {"case": case, "errors": errors or {}, "workers": workers, **CHOICES},
                   status=status)
-
-
-async def _workers(entity_id: int) -> list[dict]:
-    from crm.core.db import fetch
-
-    rows = await fetch(
-        """SELECT DISTINCT u.id, u.full_name FROM staff_user u
-           JOIN role_assignment ra ON ra."user" = u.id JOIN role r ON r.id = ra.role
-           WHERE ra.entity = $1 AND ra.status = 'active' AND u.active AND 'cases:case:work' = ANY(r.permissions)
-             AND (ra.valid_until IS NULL OR ra.valid_until > now())
-           ORDER BY u.full_name""", entity_id)
-    return [dict(r) for r in rows]
 
 
 @get("/cases/{reference:str}", name="staff.cases.detail", guards=VIEW)
