@@ -12,6 +12,7 @@ import crm.access.roles  # noqa: F401
 import crm.core.approvals.policy_changes  # noqa: F401
 import crm.core.cases.kinds  # noqa: F401
 import crm.core.cases.live  # noqa: F401
+import crm.core.jobs  # noqa: F401
 import crm.core.notifications.service  # noqa: F401
 
 

@@ -105,6 +105,9 @@ def worker() -> None:
     """The arq worker only: jobs and crons listed in crm.worker.WorkerSettings."""
     from arq.worker import run_worker
 
+    from crm.areas import load_plugins
+
+    load_plugins()  # before crm.worker lists the registered jobs
     from crm.worker import WorkerSettings, redis_settings
 
     run_worker(WorkerSettings, redis_settings=redis_settings())

@@ -2,13 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import time
+import traceback
+
 from arq import cron
 from arq.connections import RedisSettings
 
+import crm.areas  # noqa: F401  (registers every area's jobs before WorkerSettings lists them)
 from crm.core.db import engine
+from crm.core.jobs import arq_functions, log_run
 from crm.settings import Settings
 
 
+def logged(cron_fn):
+    """A cron's runs go to the automation log when they did something or failed (idle ticks are not logged)."""
+
+    @functools.wraps(cron_fn)
+    async def run(ctx: dict) -> int:
+        started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
+        try:
+            count = await cron_fn(ctx)
+        except Exception as exc:
+            await log_run(cron_fn.__name__, "cron", outcome="failed",
+                          error="".join(traceback.format_exception_only(exc)).strip(), started=started,
+                          duration_ms=int((time.perf_counter() - clock) * 1000))
+            raise
+        if count:
+            await log_run(cron_fn.__name__, "cron", output={"handled": count}, started=started,
+                          duration_ms=int((time.perf_counter() - clock) * 1000))
+        return count
+
+    return run
+
+
+@logged
 async def expire_role_assignments(ctx: dict) -> int:
     """Cron: end temporary elevations and other assignments whose window has closed (idempotent)."""
     from crm.access.assignments import expire_assignments
@@ -16,6 +45,7 @@ async def expire_role_assignments(ctx: dict) -> int:
     return await expire_assignments()
 
 
+@logged
 async def sweep_sessions(ctx: dict) -> int:
     """Cron: end and audit sessions past their idle or absolute timeout (idempotent)."""
     from crm.identity.sessions import sweep_expired_sessions
@@ -23,6 +53,7 @@ async def sweep_sessions(ctx: dict) -> int:
     return await sweep_expired_sessions(ctx["settings"])
 
 
+@logged
 async def escalate_overdue_cases(ctx: dict) -> int:
     """Cron: escalate cases past their SLA to the queue's team lead, once each (idempotent)."""
     from crm.core.cases.service import escalate_overdue
@@ -30,6 +61,7 @@ async def escalate_overdue_cases(ctx: dict) -> int:
     return await escalate_overdue()
 
 
+@logged
 async def retry_notifications(ctx: dict) -> int:
     """Cron: resend email and chat notifications whose last attempt failed, after their backoff."""
     from crm.core.notifications.service import retry_failed
@@ -77,7 +109,8 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events, retry_notifications]
+    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events, retry_notifications,
+                 *arq_functions()]
     cron_jobs = [
         cron(expire_role_assignments, second=0, unique=True, run_at_startup=True),
         cron(sweep_sessions, second=30, unique=True),

@@ -10,6 +10,7 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import group_level
 
 PAGE = 100
 
@@ -36,15 +37,10 @@ def _scope(actor: Actor, permission: Permission, column: str) -> tuple[str, list
             [actor.entities_with(permission) or [-1], False])
 
 
-async def _group_level(actor: Actor, permission: Permission) -> bool:
-    active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")]
-    return bool(active) and all(actor.can(permission, e) for e in active)
-
-
 async def search_runs(actor: Actor, f: RunFilter) -> tuple[list[dict], int | None]:
     """Automation runs, newest first, in pages of 100."""
     clause, args = _scope(actor, Permission.SYSTEM_AUTOMATION_VIEW, "entity_id")
-    args[1] = await _group_level(actor, Permission.SYSTEM_AUTOMATION_VIEW)
+    args[1] = await group_level(actor, Permission.SYSTEM_AUTOMATION_VIEW)
     where = [clause]
     for column, value in (("automation", f.automation), ("outcome", f.outcome), ("subject_id", f.subject_id),
                           ("case_id", f.case_id)):
@@ -73,7 +69,7 @@ ORDER BY d.id DESC LIMIT 200
 
 async def dead_letters(actor: Actor) -> list[dict]:
     clause, args = _scope(actor, Permission.SYSTEM_JOBS_MANAGE, "e.entity_id")
-    args[1] = await _group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
+    args[1] = await group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
     return [dict(r) for r in await fetch(_DEAD.format(scope=clause), *args)]
 
 
@@ -84,7 +80,7 @@ async def _locked_dead(actor: Actor, delivery_id: int) -> dict:
     if row is None:
         raise NotFound("Dead letter")
     allowed = actor.can(Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]) if row["entity_id"] else \
-        await _group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
+        await group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
     if not allowed:
         raise NotFound("Dead letter")
     if row["status"] != "dead":
@@ -118,3 +114,47 @@ async def _decide(actor: Actor, delivery_id: int, reason: str, decision: str) ->
                            target_label=f"{row['subscriber']} on {row['name']}", entity_id=row["entity_id"],
                            before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
                            after={"status": "pending" if decision == "retry" else "discarded"}, reason=reason)
+
+
+_DEAD_JOBS = """
+SELECT * FROM dead_job WHERE status = 'dead' AND {scope} ORDER BY id DESC LIMIT 200
+"""
+
+
+async def dead_jobs(actor: Actor) -> list[dict]:
+    """Background jobs that failed every attempt, newest first."""
+    clause, args = _scope(actor, Permission.SYSTEM_JOBS_MANAGE, "entity_id")
+    args[1] = await group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
+    rows = [dict(r) for r in await fetch(_DEAD_JOBS.format(scope=clause), *args)]
+    for row in rows:
+        row["kwargs"] = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
+    return rows
+
+
+async def decide_dead_job(actor: Actor, dead_id: int, reason: str, decision: str) -> None:
+    """Run a dead job again (as a new job with the same arguments) or discard it; audited either way."""
+    from crm.core.jobs import enqueue
+
+    if not reason.strip():
+        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why."})
+    if decision not in ("retry", "discard"):
+        raise ValidationFailed("Retry or discard?")
+    async with transaction():
+        row = await current_connection().fetchrow("SELECT * FROM dead_job WHERE id = $1 FOR UPDATE", dead_id)
+        allowed = row is not None and (actor.can(Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]) if row["entity_id"]
+                                       else await group_level(actor, Permission.SYSTEM_JOBS_MANAGE))
+        if not allowed:
+            raise NotFound("Dead job")
+        if row["status"] != "dead":
+            raise Conflict(f"This job is {row['status']}, not dead")
+        meta = json.loads(row["meta"]) if isinstance(row["meta"], str) else row["meta"]
+        kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
+        status = "retried" if decision == "retry" else "discarded"
+        if decision == "retry":
+            await enqueue(actor, row["job_name"], entity_id=row["entity_id"], subject_type=meta.get("subject_type", ""),
+                          subject_id=meta.get("subject_id", ""), **kwargs)
+        await current_connection().execute("UPDATE dead_job SET status = $2 WHERE id = $1", dead_id, status)
+        await record_audit(actor, f"system:job:{decision}", target_type="dead_job", target_id=dead_id,
+                           target_label=f"{row['job_name']} ({row['job_id']})", entity_id=row["entity_id"],
+                           before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
+                           after={"status": status}, reason=reason)

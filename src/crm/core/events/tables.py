@@ -25,6 +25,7 @@ class DeliveryStatus(StrEnum):
     DONE = "done"
     DEAD = "dead"  # retries exhausted: shown in the dead-letter view
     DISCARDED = "discarded"
+    RETRIED = "retried"  # dead jobs only: queued again as a new job
 
 
 class EventDelivery(Table, tablename="event_delivery"):
@@ -55,3 +56,17 @@ class AutomationRun(Table, tablename="automation_run"):
     attempt = Integer(default=1)
     started_at = Timestamptz(default=TimestamptzNow(), index=True)
     duration_ms = Integer(default=0)
+
+
+class DeadJob(Table, tablename="dead_job"):
+    """A background job that failed every attempt: shown in the dead-letter view, retried or discarded there."""
+
+    job_name = Varchar(length=80)
+    job_id = Varchar(length=120, unique=True)
+    meta = JSONB(default="{}")
+    kwargs = JSONB(default="{}")
+    entity_id = Integer(null=True, default=None)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+    status = Varchar(length=20, choices=DeliveryStatus, default=DeliveryStatus.DEAD)
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -19,8 +19,13 @@ async def runs(request: Request) -> Response:
 
 @get("/admin/dead-letters", name="staff.automation.dead", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
 async def dead(request: Request) -> Response:
-    rows = await admin.dead_letters(current_actor(request))
-    return render(request, "staff/automation/dead.html", {"letters": rows, "error": None})
+    return await _dead_page(request, None)
+
+
+async def _dead_page(request: Request, error: str | None, status: int = 200) -> Response:
+    actor = current_actor(request)
+    return render(request, "staff/automation/dead.html", {
+        "letters": await admin.dead_letters(actor), "jobs": await admin.dead_jobs(actor), "error": error}, status=status)
 
 
 @post("/admin/dead-letters/{delivery_id:int}", name="staff.automation.decide", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
@@ -35,9 +40,19 @@ async def decide(request: Request, delivery_id: FromPath[int]) -> Response:
             await admin.discard_dead_letter(actor, delivery_id, form.get("reason", ""))
             message = "Discarded."
     except DomainError as exc:
-        rows = await admin.dead_letters(actor)
-        return render(request, "staff/automation/dead.html", {"letters": rows, "error": exc.message}, status=exc.status_code)
+        return await _dead_page(request, exc.message, exc.status_code)
     return redirect(request, "/admin/dead-letters", flash=message)
 
 
-handlers = [runs, dead, decide]
+@post("/admin/dead-jobs/{dead_id:int}", name="staff.automation.decide_job", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
+async def decide_job(request: Request, dead_id: FromPath[int]) -> Response:
+    form = await form_data(request)
+    decision = form.get("decision", "")
+    try:
+        await admin.decide_dead_job(current_actor(request), dead_id, form.get("reason", ""), decision)
+    except DomainError as exc:
+        return await _dead_page(request, exc.message, exc.status_code)
+    return redirect(request, "/admin/dead-letters", flash="Queued again." if decision == "retry" else "Discarded.")
+
+
+handlers = [runs, dead, decide, decide_job]
