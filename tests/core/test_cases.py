@@ -151,3 +151,34 @@ async def test_case_pages_take_next_and_the_audit_rows_that_name_the_case(app):
         await http.sign_in_as(other)
         assert (await http.get(f"/cases/{case['reference']}")).status_code == 404
         assert case["reference"] not in (await http.get("/cases/all?status=")).text
+
+
+async def test_attachments_go_on_the_timeline_and_downloads_are_scoped_and_audited(app):
+    officer = await make_user(roles={"EU": ["compliance_officer"]})
+    other = await make_user(roles={"INTL": ["compliance_officer"]})
+    entity = officer["entities"]["EU"]
+    case = (await open_cases(entity, await make_team(entity), 1))[0]
+    ref = case["reference"]
+    pdf = b"%PDF-1.4\n% proof of address\n"
+    async with StaffClient(app) as http:
+        await http.sign_in_as(officer)
+        refused = await http.post(f"/cases/{ref}/attachments", files={"file": ("run.exe", b"MZ\x90\x00", "application/pdf")})
+        assert refused.status_code == 422 and "Attach a PDF, image" in text_of(refused)
+        empty = await http.post(f"/cases/{ref}/attachments", files={"file": ("a.pdf", b"", "application/pdf")})
+        assert empty.status_code == 422
+        ok = await http.post(f"/cases/{ref}/attachments", data={"note": "utility bill"},
+                             files={"file": ("../../bill 2026.pdf", pdf, "text/html")})
+        assert ok.status_code == 303
+        page = await http.get(f"/cases/{ref}")
+        assert "bill 2026.pdf" in page.text and "utility bill" in text_of(page)
+        entry = await CaseEntry.select().where(CaseEntry.kind == "attachment").first().output(load_json=True)
+        file_id = entry["data"]["file_id"]
+        download = await http.get(f"/cases/{ref}/attachments/{file_id}")
+        assert download.content == pdf and download.headers["content-type"].startswith("application/pdf")
+        assert download.headers["x-content-type-options"] == "nosniff"
+        assert "attachment;" in download.headers["content-disposition"]
+        assert (await http.get(f"/cases/{ref}/attachments/{file_id + 1}")).status_code == 404
+        await http.sign_in_as(other)
+        assert (await http.get(f"/cases/{ref}/attachments/{file_id}")).status_code == 404
+    actions = [r["action"] for r in await AuditRecord.select(AuditRecord.action).where(AuditRecord.case_id == ref)]
+    assert "cases:case:attach" in actions and "cases:attachment:download" in actions

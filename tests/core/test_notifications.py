@@ -124,3 +124,36 @@ async def test_preferences_switch_channels_off(app, smtp):
     await assign(await actor_for(lead), case["reference"], agent["id"])
     await drain()
     assert smtp.messages == [] and await NotificationDelivery.count() == 0
+
+
+async def test_templates_are_data_edited_in_versions_with_validation_and_audit(app, smtp):
+    from crm.core.audit.tables import AuditRecord
+
+    admin = await make_user(roles={"EU": ["system_admin"]})
+    lead = await make_user(roles={"EU": ["compliance_officer"]})
+    agent = await make_user("agent2@test.example", roles={"EU": ["compliance_officer"]})
+    entity = lead["entities"]["EU"]
+    async with StaffClient(app) as client:
+        await client.sign_in_as(admin)
+        assert "case_assigned" in (await client.get("/admin/notification-templates")).text
+        url = "/admin/notification-templates/case_assigned"
+        broken = await client.post(url, {"action": "save", "title": "{{ reference", "body": "", "reason": "x"})
+        assert broken.status_code == 422 and "TemplateSyntaxError" in text_of(broken)
+        unknown = await client.post(url, {"action": "save", "title": "{{ client_name }}", "body": "", "reason": "x"})
+        assert unknown.status_code == 422 and "client_name" in text_of(unknown)
+        no_reason = await client.post(url, {"action": "save", "title": "New: {{ reference }}", "body": "", "reason": ""})
+        assert no_reason.status_code == 422
+        preview = await client.post(url, {"action": "preview", "title": "Yours now: {{ reference }}",
+                                          "body": "{{ title }} · {{ priority }}"})
+        assert "Yours now: CASE-000123" in text_of(preview)
+        saved = await client.post(url, {"action": "save", "title": "Yours now: {{ reference }}",
+                                        "body": "{{ title }} · {{ priority }}", "reason": "clearer wording"})
+        assert saved.status_code == 303
+        assert "clearer wording" in text_of(await client.get(url))
+    async with transaction():
+        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", priority=2)
+    await assign(await actor_for(lead), case["reference"], agent["id"])
+    await drain()
+    assert f"Yours now: {case['reference']}" in smtp.messages[0][1] and "Odd deposits · high" in smtp.messages[0][1]
+    audit = await AuditRecord.select().where(AuditRecord.action == "system:template:edit").first().output(load_json=True)
+    assert audit["reason"] == "clearer wording" and "Yours now" in json.dumps(audit["after"])

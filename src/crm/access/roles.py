@@ -47,7 +47,7 @@ SYSTEM_ROLES: dict[str, dict] = {
         description="Users, roles, entities and jobs; no access to client personal data.",
         permissions=[P.ACCESS_USER_VIEW, P.ACCESS_USER_MANAGE, P.ACCESS_ROLE_MANAGE, P.ACCESS_ENTITY_MANAGE,
                      P.ACCESS_ASSIGNMENT_MANAGE, P.ACCESS_ASSIGNMENT_APPROVE, P.SYSTEM_JOBS_MANAGE,
-                     P.SYSTEM_AUTOMATION_VIEW]),
+                     P.SYSTEM_AUTOMATION_VIEW, P.SYSTEM_TEMPLATES_MANAGE]),
     "sales_agent": dict(
         name="Sales agent", privileged=False,
         description="Works assigned leads and clients; reveals contact data with a reason.",

@@ -29,6 +29,7 @@ STAFF_NAV: tuple[NavItem, ...] = (
     NavItem("Admin", "Entities & teams", "/admin/entities", Permission.ACCESS_ENTITY_MANAGE),
     NavItem("Admin", "Automation log", "/admin/automation", Permission.SYSTEM_AUTOMATION_VIEW),
     NavItem("Admin", "Dead letters", "/admin/dead-letters", Permission.SYSTEM_JOBS_MANAGE),
+    NavItem("Admin", "Notification templates", "/admin/notification-templates", Permission.SYSTEM_TEMPLATES_MANAGE),
 )
 
 

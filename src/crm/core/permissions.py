@@ -38,6 +38,7 @@ class Permission(StrEnum):
     RISK_SIGNAL_MANAGE = "risk:signal:manage"
     SYSTEM_AUTOMATION_VIEW = "system:automation:view"
     SYSTEM_JOBS_MANAGE = "system:jobs:manage"
+    SYSTEM_TEMPLATES_MANAGE = "system:templates:manage"
 
 
 DESCRIPTIONS: dict[Permission, str] = {
@@ -71,6 +72,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.RISK_SIGNAL_MANAGE: "Edit risk signals and thresholds",
     Permission.SYSTEM_AUTOMATION_VIEW: "Search the log of automation runs (jobs, event subscribers)",
     Permission.SYSTEM_JOBS_MANAGE: "Retry or discard failed background work (dead letters)",
+    Permission.SYSTEM_TEMPLATES_MANAGE: "Edit notification templates (group-wide: needs the permission in every entity)",
 }
 
 

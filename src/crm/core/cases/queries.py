@@ -48,8 +48,7 @@ class CaseFilter:
                    assignee_id=number("assignee_id"), overdue=params.get("overdue") in ("1", "on", "true"))
 
 
-async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE) -> list[dict]:
-    """Cases in the entities where the actor may view cases, narrowed by the filter."""
+def _where(actor: Actor, f: CaseFilter) -> tuple[str, list]:
     entities = actor.entities_with(Permission.CASES_CASE_VIEW)
     if f.entity_id is not None:
         entities = [e for e in entities if e == f.entity_id]
@@ -73,8 +72,28 @@ async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c
         add("c.assignee_id = ?", f.assignee_id)
     if f.overdue:
         where.append("c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')")
-    sql = _LIST.format(where=" AND ".join(where), order=order, limit=int(limit))
-    return [dict(r) for r in await fetch(sql, *args)]
+    return " AND ".join(where), args
+
+
+async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE) -> list[dict]:
+    """Cases in the entities where the actor may view cases, narrowed by the filter."""
+    where, args = _where(actor, f)
+    return [dict(r) for r in await fetch(_LIST.format(where=where, order=order, limit=int(limit)), *args)]
+
+
+_COUNTS = """
+SELECT count(*) AS total,
+       count(*) FILTER (WHERE c.assignee_id IS NULL AND c.status = 'open') AS unassigned,
+       count(*) FILTER (WHERE c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')) AS overdue,
+       count(*) FILTER (WHERE c.priority <= 2 AND c.status IN ('open', 'in_progress', 'waiting')) AS urgent
+FROM work_case c WHERE {where}
+"""
+
+
+async def count_cases(actor: Actor, f: CaseFilter) -> dict:
+    """Counters for a filtered list: how many match, wait for someone, are overdue, are high or critical."""
+    where, args = _where(actor, f)
+    return dict((await fetch(_COUNTS.format(where=where), *args))[0])
 
 
 async def queues_for(actor: Actor) -> list[dict]:

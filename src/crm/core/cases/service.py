@@ -24,6 +24,7 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.service import emit
+from crm.core.files.service import load, store
 from crm.core.permissions import Permission
 
 
@@ -174,6 +175,38 @@ async def add_note(actor: Actor, reference: str, body: str) -> None:
         await record_audit(actor, "cases:case:note", target_type="case", target_id=reference,
                            entity_id=case["entity_id"], after={"length": len(body)}, case_id=reference)
         await _event(actor, "case.updated", case, change="note")
+
+
+async def attach(actor: Actor, reference: str, filename: str, content: bytes, note: str = "") -> dict:
+    """Keep a file on the case's timeline (stored with its SHA-256, audited, shown to whoever may see the case)."""
+    async with transaction():
+        case = await _locked(actor, reference)
+        info = await store(filename, content, entity_id=case["entity_id"], uploaded_by_id=actor.user_id)
+        data = {"file_id": info.id, "filename": info.filename, "size": info.size, "sha256": info.sha256,
+                "content_type": info.content_type}
+        await _entry(case, actor, "attachment", note.strip()[:2000], data)
+        await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
+        await record_audit(actor, "cases:case:attach", target_type="case", target_id=reference,
+                           entity_id=case["entity_id"], after=data, case_id=reference)
+        await _event(actor, "case.updated", case, change="attachment")
+    return data
+
+
+async def attachment(actor: Actor, reference: str, file_id: int) -> dict:
+    """A file attached to a case the actor may see; the download is audited (attachments may hold client data)."""
+    async with transaction():
+        rows = await fetch(
+            """SELECT c.entity_id FROM case_entry e JOIN work_case c ON c.id = e."case"
+               WHERE c.reference = $1 AND e.kind = 'attachment' AND (e.data->>'file_id')::int = $2""", reference, file_id)
+        if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
+            raise NotFound("Attachment")
+        stored = await load(file_id)
+        if stored is None:
+            raise NotFound("Attachment")
+        await record_audit(actor, "cases:attachment:download", target_type="stored_file", target_id=file_id,
+                           target_label=stored["filename"], entity_id=rows[0]["entity_id"],
+                           after={"sha256": stored["sha256"]}, case_id=reference)
+    return stored
 
 
 async def set_status(actor: Actor, reference: str, status: str, *, resolution: str = "", reason: str = "") -> dict:

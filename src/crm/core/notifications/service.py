@@ -14,11 +14,13 @@ from email.message import EmailMessage
 
 import httpx
 
+from crm.core.cases.tables import PRIORITIES
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.events.service import emit, subscribe
 from crm.core.live import publish
 from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
+from crm.core.notifications.templates import render
 from crm.settings import Settings
 
 CHANNELS = ("email", "chat")
@@ -26,9 +28,11 @@ MAX_ATTEMPTS = 5
 LIVE_CHANNEL = "crm:live:notifications"
 
 
-async def notify(user_id: int, template: str, title: str, body: str = "", link: str = "",
+async def notify(user_id: int, template: str, context: dict, link: str = "",
                  entity_id: int | None = None, team_id: int | None = None) -> int:
-    """Notify one staff user in the current transaction; returns the notification id."""
+    """Notify one staff user in the current transaction, worded by `template` (see templates.py) filled with
+    `context`; returns the notification id."""
+    title, body = await render(template, context)
     rows = await Notification.insert(Notification(user_id=user_id, template=template, title=title[:200], body=body,
                                                   link=link, entity_id=entity_id)).returning(Notification.id)
     notification_id = rows[0]["id"]
@@ -121,16 +125,19 @@ async def notify_about_cases(event: dict) -> dict:
     p = event["payload"]
     link = f"/cases/{p['reference']}"
     if event["name"] == "case.escalated":
-        if not p.get("lead_id"):
+        recipient, template = p.get("lead_id"), "case_escalated"
+        if not recipient:
             return {"skipped": "no team lead"}
-        await notify(p["lead_id"], "case_escalated", f"{p['reference']} is past its SLA",
-                     "A case in your team's queue is overdue.", link, event["entity_id"], p.get("queue_id"))
-        return {"notified": p["lead_id"], "case_id": p["reference"]}
-    if not p.get("assignee_id") or p["assignee_id"] == event["actor_id"]:
-        return {"skipped": "self-assigned or unassigned"}
-    await notify(p["assignee_id"], "case_assigned", f"{p['reference']} was assigned to you", "", link,
-                 event["entity_id"], p.get("queue_id"))
-    return {"notified": p["assignee_id"], "case_id": p["reference"]}
+    else:
+        recipient, template = p.get("assignee_id"), "case_assigned"
+        if not recipient or recipient == event["actor_id"]:
+            return {"skipped": "self-assigned or unassigned"}
+    rows = await fetch("SELECT title, kind, priority FROM work_case WHERE id = $1", p["case_id"])
+    case = rows[0] if rows else {"title": "", "kind": "", "priority": 3}
+    context = {"reference": p["reference"], "title": case["title"], "kind": case["kind"],
+               "priority": PRIORITIES.get(case["priority"], str(case["priority"]))}
+    await notify(recipient, template, context, link, event["entity_id"], p.get("queue_id"))
+    return {"notified": recipient, "case_id": p["reference"]}
 
 
 async def unread_count(user_id: int) -> int:

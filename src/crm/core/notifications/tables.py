@@ -35,3 +35,16 @@ class NotificationDelivery(Table, tablename="notification_delivery"):
     last_error = Text(default="")
     next_attempt_at = Timestamptz(default=TimestamptzNow())
     sent_at = Timestamptz(null=True, default=None)
+
+
+class NotificationTemplate(Table, tablename="notification_template"):
+    """One version of a notification's wording; the highest version of a key is the one in use. Keys without a
+    row use the default registered in code (version 0)."""
+
+    key = Varchar(length=60, index=True)
+    version = Integer()
+    title = Varchar(length=300)
+    body = Text(default="")
+    created_by_id = Integer(null=True, default=None)
+    reason = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())

@@ -9,6 +9,7 @@ def staff_routers() -> list[Router]:
     from crm.portals.staff import (
         admin_entities,
         admin_roles,
+        admin_templates,
         admin_users,
         approvals,
         audit,
@@ -26,7 +27,7 @@ def staff_routers() -> list[Router]:
         guards=[signed_in],
         route_handlers=[
             *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
-            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers,
+            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers, *admin_templates.handlers,
         ],
     )
     return [public, guarded]

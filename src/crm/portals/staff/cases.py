@@ -1,8 +1,10 @@
 """Cases: my cases, team queues with take-next, all cases with filters, a case's page, opening a case."""
 
 import asyncio
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -13,6 +15,7 @@ from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
 from crm.core.db import transaction
 from crm.core.errors import DomainError, ValidationFailed
+from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
 from crm.core.live import LiveHub, drain
 from crm.core.permissions import Permission
@@ -36,15 +39,27 @@ async def my_cases(request: Request) -> Response:
 KEEPALIVE_SECONDS = 15
 
 
-async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple[str, dict, int | None]:
-    """The template, context and queue of a live list: "mine" or "queue" (404 for a queue out of scope)."""
+async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple[str, str, dict, int | None]:
+    """The template, block, context and queue of a live list: "mine", "queue" (404 for a queue out of scope) or
+    "all" (with the page's filter, taken from the stream's query string)."""
     actor = current_actor(request)
     if view == "queue" and queue_id is not None:
         q = await queries.queue(actor, queue_id)
         rows = await queries.list_cases(actor, queries.CaseFilter(queue_id=queue_id))
-        return "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, queue_id
+        return "staff/cases/queue.html", "results", {"queue": q, "cases": rows, **CHOICES}, queue_id
+    if view == "all":
+        return "staff/cases/list.html", "live_rows", await _all_context(request), None
     rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
-    return "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES}, None
+    return "staff/cases/mine.html", "results", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES}, None
+
+
+async def _all_context(request: Request) -> dict:
+    actor = current_actor(request)
+    params = {k: v for k, v in request.query_params.items() if k != "view"}
+    f = queries.CaseFilter.from_params(params)
+    live_query = urlencode({"view": "all", **{k: v for k, v in params.items() if v or k == "status"}})
+    return {"cases": await queries.list_cases(actor, f), "counts": await queries.count_cases(actor, f), "f": f,
+            "kinds": case_kinds(), "queues": await queries.queues_for(actor), "live_query": live_query, **CHOICES}
 
 
 def _hub(request: Request) -> LiveHub:
@@ -59,14 +74,14 @@ async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQu
     """Server-sent events for a live list: the whole list first (a reconnection resynchronises), then again
     after each case change in the actor's entities; ends when the session does."""
     actor = current_actor(request)
-    template, _, queue = await _live_view(request, view, queue_id)
+    template, block, _, queue = await _live_view(request, view, queue_id)
     visible = set(actor.entities_with(Permission.CASES_CASE_VIEW))
     settings = request.app.state.settings
     token, meta = request.cookies.get(SESSION_COOKIE), request.scope["state"]["meta"]
 
     async def rows() -> str:
-        _, context, _ = await _live_view(request, view, queue_id)
-        return render_block(request, template, "results", context)
+        _, _, context, _ = await _live_view(request, view, queue_id)
+        return render_block(request, template, block, context)
 
     def concerns(notice: dict) -> bool:
         return notice.get("entity_id") in visible and (queue is None or notice.get("queue_id") == queue)
@@ -92,11 +107,7 @@ async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQu
 
 @get("/cases/all", name="staff.cases.all", guards=VIEW)
 async def all_cases(request: Request) -> Response:
-    actor = current_actor(request)
-    f = queries.CaseFilter.from_params(dict(request.query_params))
-    return render(request, "staff/cases/list.html", {
-        "cases": await queries.list_cases(actor, f), "f": f, "kinds": case_kinds(),
-        "queues": await queries.queues_for(actor), **CHOICES}, fragment="results")
+    return render(request, "staff/cases/list.html", await _all_context(request), fragment="results")
 
 
 @get("/cases/queues/{queue_id:int}", name="staff.cases.queue", guards=VIEW)
@@ -186,4 +197,30 @@ async def act(request: Request, reference: FromPath[str]) -> Response:
     return redirect(request, f"/cases/{reference}", flash="Saved.")
 
 
-handlers = [my_cases, live, all_cases, queue_page, take, new_case, create_case, case_page, act]
+@post("/cases/{reference:str}/attachments", name="staff.cases.attach", guards=WORK)
+async def attach(request: Request, reference: FromPath[str]) -> Response:
+    actor = current_actor(request)
+    await queries.get_case(actor, reference)
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("Choose a file", field_errors={"file": "Choose a file."})
+        content = await upload.read(MAX_BYTES + 1)
+        note = form.get("note")
+        await service.attach(actor, reference, upload.filename or "", content, note if isinstance(note, str) else "")
+    except DomainError as exc:
+        return await _detail(request, reference, exc.field_errors or {"file": exc.message}, exc.status_code)
+    return redirect(request, f"/cases/{reference}", flash="Attached.")
+
+
+@get("/cases/{reference:str}/attachments/{file_id:int}", name="staff.cases.attachment", guards=VIEW)
+async def download(request: Request, reference: FromPath[str], file_id: FromPath[int]) -> Response:
+    stored = await service.attachment(current_actor(request), reference, file_id)
+    safe_name = stored["filename"].replace('"', "")
+    return Response(stored["content"], media_type=stored["content_type"], headers={
+        "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-store"})
+
+
+handlers = [my_cases, live, all_cases, queue_page, take, new_case, create_case, case_page, act, attach, download]

@@ -1,0 +1,58 @@
+"""Notification templates: the list, one template's editor with preview and version history."""
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+
+from crm.core.errors import DomainError
+from crm.core.guards import current_actor, requires
+from crm.core.notifications import templates
+from crm.core.permissions import Permission
+from crm.core.scope import group_level
+from crm.core.web import form_data, redirect, render
+
+GUARD = [requires(Permission.SYSTEM_TEMPLATES_MANAGE)]
+
+
+@get("/admin/notification-templates", name="staff.templates.list", guards=GUARD)
+async def template_list(request: Request) -> Response:
+    rows = [(spec, await templates.current(spec.key)) for spec in templates.template_specs()]
+    return render(request, "staff/admin/templates.html", {"rows": rows})
+
+
+async def _editor(request: Request, key: str, form: dict | None = None, errors: dict | None = None,
+                  preview: tuple[str, str] | None = None, status: int = 200) -> Response:
+    spec = templates.template_spec(key)
+    wording = await templates.current(key)
+    form = form or {"title": wording["title"], "body": wording["body"]}
+    if preview is None and not errors:
+        try:
+            preview = templates.check(spec, form["title"], form["body"])
+        except DomainError:
+            preview = None
+    return render(request, "staff/admin/template_edit.html", {
+        "spec": spec, "wording": wording, "form": form, "errors": errors or {}, "preview": preview,
+        "versions": await templates.versions(key),
+        "may_edit": await group_level(current_actor(request), Permission.SYSTEM_TEMPLATES_MANAGE)}, status=status)
+
+
+@get("/admin/notification-templates/{key:str}", name="staff.templates.edit", guards=GUARD)
+async def edit(request: Request, key: FromPath[str]) -> Response:
+    return await _editor(request, key)
+
+
+@post("/admin/notification-templates/{key:str}", name="staff.templates.save", guards=GUARD, opt={"group_level": True})
+async def save(request: Request, key: FromPath[str]) -> Response:
+    form = await form_data(request)
+    spec = templates.template_spec(key)
+    try:
+        if form.get("action") == "preview":
+            preview = templates.check(spec, form.get("title", ""), form.get("body", ""))
+            return await _editor(request, key, form, preview=preview)
+        version = await templates.save(current_actor(request), key, form.get("title", ""), form.get("body", ""),
+                                       form.get("reason", ""))
+    except DomainError as exc:
+        return await _editor(request, key, form, exc.field_errors or {"title": exc.message}, status=exc.status_code)
+    return redirect(request, f"/admin/notification-templates/{key}", flash=f"Saved as version {version}.")
+
+
+handlers = [template_list, edit, save]
