@@ -18,5 +18,6 @@ APP_REGISTRY = AppRegistry(
         "crm.access.piccolo_app",
         "crm.identity.piccolo_app",
         "crm.clients.piccolo_app",
+        "crm.leads.piccolo_app",
     ]
 )

@@ -56,7 +56,7 @@ SYSTEM_ROLES: dict[str, dict] = {
     "sales_team_lead": dict(
         name="Sales team lead", privileged=False,
         description="A sales desk's lead: routing rules, pools and shifts, plus the agent's work.",
-        permissions=[P.LEADS_LEAD_VIEW, P.LEADS_LEAD_WORK, P.LEADS_ROUTING_MANAGE, P.CLIENTS_CLIENT_VIEW,
+        permissions=[P.LEADS_LEAD_VIEW, P.LEADS_LEAD_WORK, P.LEADS_ROUTING_MANAGE, P.LEADS_TEAM_VIEW, P.CLIENTS_CLIENT_VIEW,
                      P.CLIENTS_PII_REVEAL, P.CASES_CASE_VIEW, P.CASES_CASE_WORK]),
     "risk_manager": dict(
         name="Risk manager", privileged=True,

@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import Date, ForeignKey, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -38,7 +38,8 @@ class PiiReveal(Table, tablename="pii_reveal"):
     """A staff user's reasoned reveal of one masked field, valid until `expires_at`."""
 
     user = ForeignKey(StaffUser, index=True)
-    client = ForeignKey(Client)
+    client = ForeignKey(Client, null=True)
+    lead_id = Integer(null=True, default=None, index=True)  # a lead's contact data (leads have no client yet)
     field = Varchar(length=40)
     reason = Text()
     created_at = Timestamptz(default=TimestamptzNow(), index=True)

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     LEADS_LEAD_VIEW = "leads:lead:view"
     LEADS_LEAD_WORK = "leads:lead:work"
     LEADS_ROUTING_MANAGE = "leads:routing:manage"
+    LEADS_TEAM_VIEW = "leads:team:view"
     PAYMENTS_TRANSACTION_VIEW = "payments:transaction:view"
     PAYMENTS_WITHDRAWAL_APPROVE = "payments:withdrawal:approve"
     RISK_FLAG_REVIEW = "risk:flag:review"
@@ -63,9 +64,10 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.IB_PARTNER_VIEW: "See introducing brokers and affiliates",
     Permission.KYC_REVIEW_DECIDE: "Approve or reject KYC reviews",
     Permission.KYC_REVIEW_VIEW: "See KYC reviews and evidence",
-    Permission.LEADS_LEAD_VIEW: "See leads",
+    Permission.LEADS_LEAD_VIEW: "See leads (one's own; with leads:team:view, every lead of the entity)",
     Permission.LEADS_LEAD_WORK: "Work assigned leads",
-    Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools and shifts",
+    Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools, shifts and intake sources; import leads",
+    Permission.LEADS_TEAM_VIEW: "See every lead of the entity, the unassigned queue and the team-lead dashboards",
     Permission.PAYMENTS_TRANSACTION_VIEW: "See deposits and withdrawals",
     Permission.PAYMENTS_WITHDRAWAL_APPROVE: "Approve withdrawals",
     Permission.RISK_FLAG_REVIEW: "Review risk flags",

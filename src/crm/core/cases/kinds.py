@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from crm.core.errors import ValidationFailed
@@ -10,13 +11,20 @@ from crm.core.errors import ValidationFailed
 
 @dataclass(frozen=True)
 class CaseKind:
-    """How a kind of case starts: its label, default priority, SLA, and the kind of team whose queue gets it."""
+    """How a kind of case starts: its label, default priority, SLA, and the kind of team whose queue gets it.
+
+    `notify_assignee=False` when the area sends its own, better-worded notification on assignment.
+    `on_breach(actor, case)` replaces the default SLA escalation (to the team lead, once): it runs in the
+    escalation cron's transaction and must move the case's SLA or set its `escalated_at`.
+    """
 
     name: str
     label: str
     default_priority: int = 3
     sla: dt.timedelta = dt.timedelta(hours=24)
     queue_team_kind: str | None = None
+    notify_assignee: bool = True
+    on_breach: Callable[..., Awaitable[None]] | None = None
 
 
 _KINDS: dict[str, CaseKind] = {}
@@ -32,6 +40,10 @@ def case_kind(name: str) -> CaseKind:
         return _KINDS[name]
     except KeyError:
         raise ValidationFailed(f"Unknown case kind {name!r}", field_errors={"kind": "Choose a kind of case."}) from None
+
+
+def find_case_kind(name: str) -> CaseKind | None:
+    return _KINDS.get(name)
 
 
 def case_kinds() -> list[CaseKind]:

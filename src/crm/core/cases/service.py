@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterable
 
 from crm.core.audit.service import record_audit
-from crm.core.cases.kinds import case_kind
+from crm.core.cases.kinds import case_kind, find_case_kind
 from crm.core.cases.tables import (
     OPEN_STATUSES,
     PRIORITIES,
@@ -65,8 +65,10 @@ async def _default_queue(kind_team: str | None, entity_id: int) -> int | None:
 async def open_case(
     actor: Actor, kind: str, *, entity_id: int, title: str, subjects: Iterable[tuple[str, str, str]] = (),
     priority: int | None = None, queue_id: int | None = None, sla: dt.timedelta | None = None, body: str = "",
+    assignee_id: int | None = None,
 ) -> dict:
-    """Open a case in the caller's transaction (areas and jobs call this; staff use the form)."""
+    """Open a case in the caller's transaction (areas and jobs call this; staff use the form), optionally already
+    assigned (the caller has checked that the assignee may work it)."""
     spec = case_kind(kind)
     if not actor.is_system and not actor.can(Permission.CASES_CASE_WORK, entity_id):
         raise PermissionDenied("You cannot open cases in this entity")
@@ -79,7 +81,8 @@ async def open_case(
     await _queue_in_entity(queue_id, entity_id)
     queue_id = queue_id or await _default_queue(spec.queue_team_kind, entity_id)
     rows = await WorkCase.insert(WorkCase(
-        kind=kind, title=title, entity_id=entity_id, priority=priority, status=CaseStatus.OPEN, queue_id=queue_id,
+        kind=kind, title=title, entity_id=entity_id, priority=priority, queue_id=queue_id,
+        status=CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN, assignee_id=assignee_id,
         sla_due_at=_now() + (sla or spec.sla), created_by_id=actor.user_id,
     )).returning(WorkCase.id)
     case_id = rows[0]["id"]
@@ -93,7 +96,7 @@ async def open_case(
     await _entry(case, actor, "opened", body, {"priority": priority, "queue_id": queue_id})
     await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,
                        entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
-                                                   "subjects": subjects}, case_id=reference)
+                                                   "assignee_id": assignee_id, "subjects": subjects}, case_id=reference)
     await _event(actor, "case.created", case)
     return case
 
@@ -254,6 +257,10 @@ async def escalate_overdue() -> int:
         for row in rows:
             case = dict(row)
             lead_id = case.pop("lead_id")
+            spec = find_case_kind(case["kind"])
+            if spec is not None and spec.on_breach is not None:
+                await spec.on_breach(actor, case)
+                continue
             await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
             await _entry(case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id})
             await record_audit(actor, "cases:case:escalate", target_type="case", target_id=case["reference"],

@@ -14,6 +14,7 @@ from email.message import EmailMessage
 
 import httpx
 
+from crm.core.cases.kinds import find_case_kind
 from crm.core.cases.tables import PRIORITIES
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
@@ -119,7 +120,7 @@ async def retry_failed(settings: Settings) -> int:
     return len(rows)
 
 
-@subscribe("notifications.cases", "case.assigned", "case.escalated")
+@subscribe("notifications.cases", "case.created", "case.assigned", "case.escalated")
 async def notify_about_cases(event: dict) -> dict:
     """A case assigned to someone (by someone else), or escalated to a team lead, tells that person."""
     p = event["payload"]
@@ -134,10 +135,17 @@ async def notify_about_cases(event: dict) -> dict:
             return {"skipped": "self-assigned or unassigned"}
     rows = await fetch("SELECT title, kind, priority FROM work_case WHERE id = $1", p["case_id"])
     case = rows[0] if rows else {"title": "", "kind": "", "priority": 3}
+    if template == "case_assigned" and not _kind_notifies(case["kind"]):
+        return {"skipped": f"{case['kind']} cases notify through their own area"}
     context = {"reference": p["reference"], "title": case["title"], "kind": case["kind"],
                "priority": PRIORITIES.get(case["priority"], str(case["priority"]))}
     await notify(recipient, template, context, link, event["entity_id"], p.get("queue_id"))
     return {"notified": recipient, "case_id": p["reference"]}
+
+
+def _kind_notifies(kind: str) -> bool:
+    spec = find_case_kind(kind)
+    return spec is None or spec.notify_assignee
 
 
 async def unread_count(user_id: int) -> int:

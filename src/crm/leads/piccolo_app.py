@@ -1,0 +1,24 @@
+from crm.core.piccolo_apps import area_app_config
+from crm.leads.tables import (
+    AgentDayOff,
+    AgentPresence,
+    AgentSchedule,
+    CallRecord,
+    DuplicateCandidate,
+    EntityRule,
+    IntakeSource,
+    Lead,
+    LeadActivity,
+    LeadImport,
+    Pool,
+    PoolMember,
+    ReferralCode,
+    RoutingDecision,
+    RuleSet,
+    SlaBreach,
+)
+
+APP_CONFIG = area_app_config("leads", [
+    IntakeSource, Lead, LeadActivity, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
+    AgentPresence, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule,
+], ["crm.core.cases.piccolo_app"])

@@ -1,0 +1,181 @@
+"""Routing a lead to an agent: the published rules pick a pool (or an override picks a person), the pool's
+eligible agents (available, on shift, under capacity, allowed to work leads) share leads by weight, and the
+decision is stored with every candidate's reason. Routing locks the pool row, so concurrent leads of one pool
+are handed out one after another and no agent is pushed over capacity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from dataclasses import dataclass, field
+
+from crm.core.db import current_connection
+from crm.leads import rules
+from crm.leads.tables import OPEN_LEAD_STATUSES
+
+_CANDIDATES = """
+SELECT m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, m.last_assigned_at,
+       m.active AND u.active AS active, coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
+       (SELECT count(*) FROM lead l WHERE l.owner_id = m.agent_id AND l.status = ANY($3::text[])
+          AND l.merged_into_id IS NULL) AS open_leads,
+       ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = m.agent_id
+               AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
+       EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
+               WHERE ra."user" = m.agent_id AND ra.entity = $2 AND ra.status = 'active'
+                 AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
+                 AND (ra.valid_until IS NULL OR ra.valid_until > now())) AS may_work
+FROM lead_pool_member m JOIN staff_user u ON u.id = m.agent_id
+LEFT JOIN agent_presence p ON p.agent_id = m.agent_id
+LEFT JOIN agent_schedule s ON s.agent_id = m.agent_id
+WHERE m.pool = $1
+ORDER BY m.agent_id
+"""
+
+_PERSON = """
+SELECT u.id AS agent_id, u.full_name, u.active, coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
+       (SELECT count(*) FROM lead l WHERE l.owner_id = u.id AND l.status = ANY($3::text[])
+          AND l.merged_into_id IS NULL) AS open_leads,
+       ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = u.id
+               AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
+       EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
+               WHERE ra."user" = u.id AND ra.entity = $2 AND ra.status = 'active'
+                 AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
+                 AND (ra.valid_until IS NULL OR ra.valid_until > now())) AS may_work
+FROM staff_user u LEFT JOIN agent_presence p ON p.agent_id = u.id LEFT JOIN agent_schedule s ON s.agent_id = u.id
+WHERE u.id = $1
+"""
+
+PERSONAL_CAP = 200  # owners and relationship managers take returning leads up to this many open leads
+
+
+def _candidate(row, now: dt.datetime, *, weight: int = 1, max_open: int = PERSONAL_CAP, assigned: int = 0,
+               last: dt.datetime | None = None, excluded: str = "") -> rules.Candidate:
+    hours = row["hours"]
+    hours = json.loads(hours) if isinstance(hours, str) else hours
+    if hours:
+        working, note = rules.on_shift(hours, row["timezone"] or "UTC", set(row["days_off"] or ()), now)
+    else:
+        working, note = True, "no shift pattern (always on)"
+    candidate = rules.Candidate(
+        agent_id=row["agent_id"], name=row["full_name"], weight=weight, max_open=max_open,
+        open_leads=row["open_leads"], presence=row["presence"], on_shift=working, shift_note=note,
+        assigned_count=assigned, last_assigned_at=last, active=row["active"],
+        excluded=excluded or ("" if row["may_work"] else "may not work leads in this entity"))
+    return candidate.check()
+
+
+@dataclass
+class Decision:
+    pool_id: int | None = None
+    agent_id: int | None = None
+    matched: str = ""
+    candidates: list[dict] = field(default_factory=list)
+    explanation: str = ""
+    rule_set_id: int | None = None
+    rule_set_version: int | None = None
+    sla_seconds: int = 300
+    team_id: int | None = None
+    duration_ms: float = 0.0
+
+    def note(self, text: str) -> None:
+        self.explanation = f"{self.explanation} {text}".strip()
+
+
+_POOL = "SELECT * FROM lead_pool WHERE id = $1 AND active"
+_POOL_LOCKED = _POOL + " FOR UPDATE"  # noqa: S608 (constant text)
+
+
+async def _pool(conn, pool_id: int, lock: bool) -> dict | None:
+    row = await conn.fetchrow(_POOL_LOCKED if lock else _POOL, pool_id)
+    return dict(row) if row else None
+
+
+async def pool_candidates(conn, pool: dict, now: dt.datetime, exclude: set[int]) -> list[rules.Candidate]:
+    rows = await conn.fetch(_CANDIDATES, pool["id"], pool["entity_id"], list(OPEN_LEAD_STATUSES), now.date())
+    return [_candidate(r, now, weight=r["weight"], max_open=r["max_open_leads"], assigned=r["assigned_count"],
+                       last=r["last_assigned_at"], excluded="breached the SLA on this lead" if r["agent_id"] in exclude else "")
+            for r in rows]
+
+
+async def person(conn, agent_id: int, entity_id: int, now: dt.datetime, exclude: set[int]) -> rules.Candidate | None:
+    row = await conn.fetchrow(_PERSON, agent_id, entity_id, list(OPEN_LEAD_STATUSES), now.date())
+    if row is None:
+        return None
+    return _candidate(row, now, excluded="breached the SLA on this lead" if agent_id in exclude else "")
+
+
+def sla_for(rule_set: dict, pool: dict | None, score: int) -> int:
+    """The follow-up SLA in seconds: the routing rules' score bands first, else the pool's, else 5 minutes."""
+    bands = sorted((rule_set.get("overrides") or {}).get("sla_by_score") or [], key=lambda b: -int(b.get("min_score", 0)))
+    for band in bands:
+        if score >= int(band.get("min_score", 0)) and band.get("seconds"):
+            return max(30, int(band["seconds"]))
+    return int(pool["sla_seconds"]) if pool else 300
+
+
+async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: int, now: dt.datetime,
+                 returning_owner_id: int | None = None, ib_manager_id: int | None = None,
+                 exclude: frozenset[int] = frozenset(), lock: bool = True) -> Decision:
+    """Choose pool and agent for one lead inside the caller's transaction (locking the chosen pool's row)."""
+    conn = current_connection()
+    clock = time.perf_counter()
+    rule_set = (rule_set_row or {}).get("rules") or {}
+    if isinstance(rule_set, str):
+        rule_set = json.loads(rule_set)
+    decision = Decision(rule_set_id=(rule_set_row or {}).get("id"), rule_set_version=(rule_set_row or {}).get("version"))
+    if rule_set_row is None:
+        decision.note("No routing rules are published for this entity.")
+    overrides = rule_set.get("overrides") or {}
+
+    for flag, person_id, label in (("returning_client", returning_owner_id, "returning client → previous owner"),
+                                   ("ib_manager", ib_manager_id, "IB-referred → the IB's relationship manager")):
+        if person_id and overrides.get(flag, True):
+            candidate = await person(conn, person_id, entity_id, now, set(exclude))
+            if candidate is None:
+                continue
+            decision.candidates.append({"agent_id": candidate.agent_id, "name": candidate.name,
+                                        "eligible": candidate.eligible, "reason": candidate.reason, "via": label})
+            if candidate.eligible:
+                decision.agent_id, decision.matched = candidate.agent_id, f"override: {label}"
+                decision.note(f"Override {label}: {candidate.name} ({candidate.reason}).")
+                decision.sla_seconds = sla_for(rule_set, None, facts.score)
+                return _done(decision, clock)
+            decision.note(f"Override {label} skipped: {candidate.name} is not eligible ({candidate.reason}).")
+
+    choice = rules.choose_pool(rule_set, facts)
+    decision.matched = choice.matched
+    pool_id, seen = choice.pool_id, set()
+    while pool_id and pool_id not in seen and len(seen) < 5:
+        seen.add(pool_id)
+        pool = await _pool(conn, pool_id, lock)
+        if pool is None or pool["entity_id"] != entity_id:
+            decision.note(f"Pool #{pool_id} is inactive or belongs to another entity.")
+            break
+        decision.pool_id, decision.team_id = pool["id"], pool["team_id"]
+        decision.sla_seconds = sla_for(rule_set, pool, facts.score)
+        candidates = await pool_candidates(conn, pool, now, set(exclude))
+        chosen = rules.pick(candidates)
+        decision.candidates += [{"agent_id": c.agent_id, "name": c.name, "eligible": c.eligible, "reason": c.reason,
+                                 "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}"} for c in candidates]
+        if chosen:
+            decision.agent_id = chosen.agent_id
+            decision.note(f"Rule “{choice.matched}” → pool {pool['name']}. {sum(c.eligible for c in candidates)} of "
+                          f"{len(candidates)} agents eligible; {chosen.name} is furthest behind their weighted share "
+                          f"({chosen.assigned_count} leads for weight {chosen.weight}).")
+            await conn.execute("UPDATE lead_pool_member SET assigned_count = assigned_count + 1, last_assigned_at = $3 "
+                               "WHERE pool = $1 AND agent_id = $2", pool["id"], chosen.agent_id, now)
+            return _done(decision, clock)
+        decision.note(f"Pool {pool['name']}: nobody eligible ({len(candidates)} members).")
+        pool_id = pool["fallback_pool_id"] or (rule_set.get("fallback_pool_id") if pool_id != rule_set.get("fallback_pool_id") else None)
+        if pool_id:
+            decision.note("Trying the fallback pool.")
+    if decision.agent_id is None:
+        decision.note("The lead waits in the unassigned queue.")
+    return _done(decision, clock)
+
+
+def _done(decision: Decision, clock: float) -> Decision:
+    decision.candidates = decision.candidates[:100]
+    decision.duration_ms = (time.perf_counter() - clock) * 1000
+    return decision

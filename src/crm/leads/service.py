@@ -1,0 +1,584 @@
+"""Leads: intake (every channel ends here), scoring, routing with its follow-up task and notifications, the
+pipeline, notes and calls, SLA breaches and reassignment.
+
+Intake runs in one transaction: the lead, its score, duplicate candidates, the routing decision, the follow-up
+case assigned to the agent, the notification rows and the audit rows commit together, so a lead is never half
+routed. Routing runs in a savepoint: if it fails, the lead is still saved, waits in the unassigned queue and
+an alert case says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+
+from crm.core.audit.service import record_audit
+from crm.core.cases import service as cases
+from crm.core.cases.kinds import CaseKind, register_case_kind
+from crm.core.context import Actor
+from crm.core.db import current_connection, engine, fetch, transaction
+from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.events.service import emit
+from crm.core.notifications.service import notify
+from crm.core.notifications.templates import TemplateSpec, register_template
+from crm.core.permissions import Permission
+from crm.leads import rules
+from crm.leads.normalise import CleanLead, clean
+from crm.leads.routing import Decision, decide
+from crm.leads.tables import LOST_REASONS, OPEN_LEAD_STATUSES, PIPELINE, LeadStatus
+
+log = logging.getLogger("crm.leads")
+
+
+def reference_for(lead_id: int) -> str:
+    return f"LD-{lead_id:06d}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ---- registrations: the follow-up case kind and the notification wording --------------------------------
+
+LEAD_ASSIGNED = register_template(TemplateSpec(
+    "lead_assigned", "New lead assigned to you", "New lead {{ reference }}: call within {{ sla_minutes }} min",
+    "{{ country }} · {{ source or 'direct' }} · score {{ score }}. Reason: {{ matched }}.",
+    sample={"reference": "LD-000123", "sla_minutes": 5, "country": "ES", "source": "facebook", "score": 70,
+            "matched": "LatAm Spanish"}))
+LEAD_UNROUTED = register_template(TemplateSpec(
+    "lead_unrouted", "Lead waiting with nobody to take it (to the team lead)",
+    "{{ reference }} is waiting: nobody eligible", "{{ explanation }}",
+    sample={"reference": "LD-000123", "explanation": "Pool LatAm: nobody eligible (3 members)."}))
+LEAD_SLA_BREACH = register_template(TemplateSpec(
+    "lead_sla_breach", "Lead follow-up past its SLA (to the team lead)",
+    "{{ reference }}: {{ agent }} missed the {{ sla_minutes }}-minute SLA",
+    "{% if reassigned_to %}Reassigned to {{ reassigned_to }}.{% else %}Nobody else is eligible: it waits in the queue.{% endif %} "
+    "{{ agent }} has {{ breaches_today }} breach(es) today.",
+    sample={"reference": "LD-000123", "agent": "Ana Agent", "sla_minutes": 5, "reassigned_to": "Bo Agent",
+            "breaches_today": 2}))
+
+
+async def _breached(actor: Actor, case: dict) -> None:
+    await handle_sla_breach(actor, case)
+
+
+LEAD_FOLLOWUP = register_case_kind(CaseKind("lead_followup", "Lead follow-up", 2, dt.timedelta(minutes=5), "sales",
+                                            notify_assignee=False, on_breach=_breached))
+
+
+# ---- reads used by intake ---------------------------------------------------------------------------------
+
+async def published_rules(kind: str, entity_id: int) -> dict | None:
+    rows = await fetch("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status = 'published' "
+                       "ORDER BY version DESC LIMIT 1", kind, entity_id)
+    if not rows:
+        return None
+    row = dict(rows[0])
+    row["rules"] = json.loads(row["rules"]) if isinstance(row["rules"], str) else row["rules"]
+    return row
+
+
+async def entity_for(lead: CleanLead, source_entity_id: int | None, fallback_entity_id: int | None) -> int:
+    """The first entity rule matching brand and country, else the source's entity, else the fallback."""
+    for rule in await fetch("SELECT * FROM lead_entity_rule ORDER BY position, id"):
+        countries = json.loads(rule["countries"]) if isinstance(rule["countries"], str) else rule["countries"]
+        if (not rule["brand"] or rule["brand"].lower() == lead.brand.lower()) and (not countries or lead.country in countries):
+            return rule["entity_id"]
+    if source_entity_id:
+        return source_entity_id
+    if fallback_entity_id:
+        return fallback_entity_id
+    rows = await fetch("SELECT id FROM legal_entity WHERE active ORDER BY id LIMIT 1")
+    if not rows:
+        raise ValidationFailed("No legal entity can take this lead")
+    return rows[0]["id"]
+
+
+async def _entity_code(entity_id: int) -> str:
+    rows = await fetch("SELECT code FROM legal_entity WHERE id = $1", entity_id)
+    return rows[0]["code"] if rows else ""
+
+
+def facts_for(lead: dict, *, entity_code: str, returning: bool, ib_referred: bool, timezone: str = "UTC",
+              now: dt.datetime | None = None, score: int | None = None) -> rules.Facts:
+    signals = lead.get("signals") or {}
+    if isinstance(signals, str):
+        signals = json.loads(signals)
+    utm = lead.get("utm") or {}
+    if isinstance(utm, str):
+        utm = json.loads(utm)
+    local = (now or _now()).astimezone(rules.zone(timezone))
+    return rules.Facts(
+        country=lead.get("country") or "", language=lead.get("language") or "", source=lead.get("source") or "",
+        campaign=lead.get("campaign") or "", brand=lead.get("brand") or "", utm_medium=utm.get("utm_medium", ""),
+        entity_code=entity_code,
+        form_complete=all(lead.get(k) for k in ("first_name", "last_name", "email", "phone", "country")),
+        has_phone=bool(lead.get("phone")), has_email=bool(lead.get("email")), ib_referred=ib_referred,
+        kyc_started=bool(signals.get("kyc_started")), demo_sessions=int(signals.get("demo_sessions") or 0),
+        returning_client=returning, score=lead.get("score", 0) if score is None else score, local_hour=local.hour)
+
+
+async def _returning_owner(entity_id: int, email_key: str, phone: str, lead_id: int | None = None) -> int | None:
+    """The owner of an existing client, else of an earlier lead, with the same e-mail or phone in this entity."""
+    if not email_key and not phone:
+        return None
+    rows = await fetch(
+        """SELECT owner AS owner_id FROM client WHERE entity = $1 AND owner IS NOT NULL
+             AND ((lower(email) = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
+           UNION ALL
+           SELECT owner_id FROM (SELECT owner_id FROM lead WHERE entity_id = $1 AND owner_id IS NOT NULL
+             AND id <> coalesce($4, 0) AND merged_into_id IS NULL
+             AND ((email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> '')) ORDER BY id DESC LIMIT 1) l
+           LIMIT 1""", entity_id, email_key, phone, lead_id)
+    return rows[0]["owner_id"] if rows else None
+
+
+async def _ib_manager(ib_code: str, entity_id: int) -> tuple[bool, int | None]:
+    if not ib_code:
+        return False, None
+    rows = await fetch("SELECT manager_id FROM referral_code WHERE code = $1 AND entity_id = $2 AND active", ib_code, entity_id)
+    return (True, rows[0]["manager_id"]) if rows else (False, None)
+
+
+# ---- duplicates ---------------------------------------------------------------------------------------------
+
+DUPLICATE_WEIGHTS = {"email": 0.6, "phone": 0.5, "name_dob": 0.4, "device": 0.3}
+_DUPLICATES = """
+SELECT id, (email_key = $2 AND $2 <> '') AS email, (phone = $3 AND $3 <> '') AS phone,
+       (lower(last_name) = $4 AND $4 <> '' AND date_of_birth = $5) AS name_dob,
+       (device_id = $6 AND $6 <> '') AS device
+FROM lead
+WHERE id <> $1 AND merged_into_id IS NULL AND (
+      (email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> '')
+   OR (lower(last_name) = $4 AND $4 <> '' AND date_of_birth = $5) OR (device_id = $6 AND $6 <> ''))
+ORDER BY id DESC LIMIT 20
+"""
+
+
+def duplicate_score(reasons: list[str]) -> float:
+    """Independent evidence combined: 1 − Π(1 − weight)."""
+    remaining = 1.0
+    for reason in reasons:
+        remaining *= 1 - DUPLICATE_WEIGHTS[reason]
+    return round(1 - remaining, 3)
+
+
+async def find_duplicates(lead: dict) -> list[dict]:
+    rows = await fetch(_DUPLICATES, lead["id"], lead["email_key"], lead["phone"], (lead["last_name"] or "").lower(),
+                       lead["date_of_birth"], lead["device_id"])
+    found = []
+    for row in rows:
+        reasons = [r for r in DUPLICATE_WEIGHTS if row[r]]
+        found.append({"other_id": row["id"], "reasons": reasons, "score": duplicate_score(reasons)})
+    return found
+
+
+# ---- intake -------------------------------------------------------------------------------------------------
+
+@dataclass
+class IntakeResult:
+    lead: dict
+    created: bool
+    decision: Decision | None = None
+
+
+_INSERT = """
+INSERT INTO lead (entity_id, brand, first_name, last_name, email, email_key, phone, country, language, date_of_birth,
+                  source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status, lost_reason,
+                  score, score_detail, signals, vip, import_id, created_at, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16, $17, $18, $19, 'new', '',
+        0, '[]'::jsonb, '{}'::jsonb, false, $20, now(), now())
+RETURNING *
+"""
+
+
+async def _activity(lead_id: int, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
+    await current_connection().execute(
+        "INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())",
+        lead_id, kind, actor.user_id, actor.label, body, json.dumps(data or {}, default=str))
+
+
+async def _rescore(lead: dict, entity_code: str, returning: bool, ib_referred: bool) -> tuple[int, list[dict]]:
+    rule_set = await published_rules("scoring", lead["entity_id"])
+    facts = facts_for(lead, entity_code=entity_code, returning=returning, ib_referred=ib_referred)
+    total, contributions = rules.score((rule_set or {}).get("rules", {}).get("rules", []) if rule_set else [], facts)
+    detail = [dataclasses.asdict(c) for c in contributions]
+    await current_connection().execute("UPDATE lead SET score = $2, score_detail = $3::jsonb WHERE id = $1",
+                                       lead["id"], total, json.dumps(detail))
+    lead["score"], lead["score_detail"] = total, detail
+    return total, detail
+
+
+async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None = None, ip: str = "",
+                 fallback_entity_id: int | None = None, import_id: int | None = None, route: bool = True) -> IntakeResult:
+    """Take in one lead from any channel: validate and normalise (ValidationFailed lists every bad field), save,
+    score, look for duplicates and route. Idempotent per source on the sender's `external_id`."""
+    lead_in, errors = clean(raw)
+    if errors:
+        raise ValidationFailed("The lead has invalid fields", field_errors=errors)
+    if not lead_in.source and source:
+        lead_in.source = source["source_label"] or ""
+    async with transaction():
+        conn = current_connection()
+        if source and lead_in.external_id:
+            existing = await conn.fetchrow("SELECT * FROM lead WHERE source_id = $1 AND external_id = $2",
+                                           source["id"], lead_in.external_id)
+            if existing:
+                return IntakeResult(dict(existing), created=False)
+        entity_id = await entity_for(lead_in, (source or {}).get("entity_id"), fallback_entity_id)
+        row = await conn.fetchrow(
+            _INSERT, entity_id, lead_in.brand, lead_in.first_name, lead_in.last_name, lead_in.email, lead_in.email_key,
+            lead_in.phone, lead_in.country, lead_in.language, lead_in.date_of_birth, lead_in.source, lead_in.campaign,
+            json.dumps(lead_in.utm), lead_in.ib_code, lead_in.device_id, ip[:45], channel,
+            (source or {}).get("id"), lead_in.external_id, import_id)
+        lead = dict(row)
+        lead["reference"] = reference_for(lead["id"])
+        await conn.execute("UPDATE lead SET reference = $2 WHERE id = $1", lead["id"], lead["reference"])
+        entity_code = await _entity_code(entity_id)
+        returning_owner = await _returning_owner(entity_id, lead["email_key"], lead["phone"], lead["id"])
+        ib_referred, ib_manager = await _ib_manager(lead["ib_code"], entity_id)
+        score, detail = await _rescore(lead, entity_code, returning_owner is not None, ib_referred)
+        duplicates = await find_duplicates(lead)
+        if duplicates:
+            await conn.executemany(
+                "INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at) "
+                "VALUES ($1, $2, $3, $4::jsonb, 'open', now())",
+                [(lead["id"], d["other_id"], d["score"], json.dumps(d["reasons"])) for d in duplicates])
+        await _activity(lead["id"], actor, "intake", f"Received by {channel}" + (f" from {source['name']}" if source else ""),
+                        {"channel": channel, "source": lead["source"], "score": score, "duplicates": len(duplicates)})
+        await emit(actor, "lead.created", entity_id=entity_id, subject_type="lead", subject_id=lead["reference"],
+                   payload={"lead_id": lead["id"], "channel": channel, "score": score})
+        decision = None
+        if route:
+            decision = await route_lead(actor, lead, trigger="import" if import_id else "intake",
+                                        entity_code=entity_code, returning_owner=returning_owner,
+                                        ib=(ib_referred, ib_manager))
+        await record_audit(actor, "leads:lead:create", target_type="lead", target_id=lead["reference"],
+                           entity_id=entity_id, after={"channel": channel, "source": lead["source"],
+                                                       "country": lead["country"], "score": score,
+                                                       "owner_id": decision.agent_id if decision else None,
+                                                       "external_id": lead_in.external_id})
+    return IntakeResult(lead, created=True, decision=decision)
+
+
+# ---- routing and its consequences ---------------------------------------------------------------------------
+
+async def route_lead(actor: Actor, lead: dict, *, trigger: str, entity_code: str | None = None,
+                     returning_owner: int | None | bool = False, ib: tuple[bool, int | None] | None = None,
+                     exclude: frozenset[int] = frozenset()) -> Decision:
+    """Route (or re-route) a lead in the caller's transaction and act on the decision: owner, follow-up task,
+    notifications. A failure inside routing leaves the lead unassigned with an alert case."""
+    entity_id = lead["entity_id"]
+    entity_code = entity_code or await _entity_code(entity_id)
+    if returning_owner is False:
+        returning_owner = await _returning_owner(entity_id, lead["email_key"], lead["phone"], lead["id"])
+    ib_referred, ib_manager = ib or await _ib_manager(lead["ib_code"], entity_id)
+    tx = engine().current_transaction.get()
+    savepoint = await tx.savepoint()
+    try:
+        rule_set = await published_rules("routing", entity_id)
+        timezone = ((rule_set or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=entity_code, returning=bool(returning_owner), ib_referred=ib_referred,
+                          timezone=timezone)
+        decision = await decide(rule_set, facts, entity_id=entity_id, now=_now(),
+                                returning_owner_id=returning_owner or None, ib_manager_id=ib_manager, exclude=exclude)
+        await _apply(actor, lead, decision, trigger)
+        await savepoint.release()
+    except Exception as exc:  # routing must never lose a lead: keep it, unassigned, and raise an alert
+        await savepoint.rollback_to()
+        log.exception("routing failed for lead %s", lead["reference"])
+        decision = Decision(explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned.")
+        await _apply(actor, lead, decision, trigger, failed=True)
+    return decision
+
+
+async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False) -> None:
+    conn = current_connection()
+    now = _now()
+    await conn.execute(
+        "INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, "
+        "candidates, explanation, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, now())",
+        lead["id"], trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120], decision.pool_id,
+        decision.agent_id, json.dumps(decision.candidates, default=str), decision.explanation, decision.duration_ms)
+    await conn.execute("UPDATE lead SET owner_id = $2, pool_id = $3, routed_at = $4, updated_at = $4 WHERE id = $1",
+                       lead["id"], decision.agent_id, decision.pool_id, now)
+    previous_owner = lead.get("owner_id")
+    lead.update(owner_id=decision.agent_id, pool_id=decision.pool_id, routed_at=now)
+    await _activity(lead["id"], actor, "routing", decision.explanation,
+                    {"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                     "matched": decision.matched, "from": previous_owner})
+    sla = dt.timedelta(seconds=decision.sla_seconds)
+    title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
+    if lead.get("case_id"):
+        case_ref = cases.reference_for(lead["case_id"])
+        await conn.execute("UPDATE work_case SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, queue_id), "
+                           "updated_at = now() WHERE id = $1", lead["case_id"], decision.agent_id,
+                           "in_progress" if decision.agent_id else "open", now + sla, decision.team_id)
+        case = dict(await conn.fetchrow("SELECT * FROM work_case WHERE id = $1", lead["case_id"]))
+        await conn.execute(
+            "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
+            "VALUES ($1, 'assignment', $2, $3, $4, $5::jsonb, now())", case["id"], actor.user_id, actor.label,
+            f"re-routed ({trigger})", json.dumps({"from": previous_owner, "to": decision.agent_id}))
+        await record_audit(actor, "cases:case:assign", target_type="case", target_id=case_ref, entity_id=lead["entity_id"],
+                           before={"assignee_id": previous_owner}, after={"assignee_id": decision.agent_id},
+                           reason=f"lead re-routed ({trigger})", case_id=case_ref)
+        await emit(actor, "case.assigned", entity_id=lead["entity_id"], subject_type="case", subject_id=case_ref,
+                   payload={"case_id": case["id"], "reference": case_ref, "queue_id": case["queue_id"],
+                            "assignee_id": decision.agent_id, "status": case["status"]})
+    else:
+        case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
+                                     title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
+                                     queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
+                                     body=decision.explanation)
+        await conn.execute("UPDATE lead SET case_id = $2 WHERE id = $1", lead["id"], case["id"])
+        lead["case_id"] = case["id"]
+    link = f"/leads/{lead['reference']}"
+    if decision.agent_id:
+        await notify(decision.agent_id, "lead_assigned", {
+            "reference": lead["reference"], "sla_minutes": round(decision.sla_seconds / 60, 1), "country": lead["country"],
+            "source": lead["source"], "score": lead["score"], "matched": decision.matched}, link, lead["entity_id"],
+            decision.team_id)
+    else:
+        lead_id = await _team_lead(decision.team_id, lead["entity_id"])
+        if lead_id:
+            await notify(lead_id, "lead_unrouted", {"reference": lead["reference"], "explanation": decision.explanation},
+                         link, lead["entity_id"], decision.team_id)
+        if failed:
+            await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
+                                  title=f"Lead {lead['reference']} could not be routed",
+                                  subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
+    await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
+               payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                        "previous_owner_id": previous_owner, "trigger": trigger})
+
+
+async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
+    if team_id:
+        rows = await fetch("SELECT lead FROM team WHERE id = $1", team_id)
+        if rows and rows[0]["lead"]:
+            return rows[0]["lead"]
+    rows = await fetch("SELECT lead FROM team WHERE entity = $1 AND kind = 'sales' AND lead IS NOT NULL ORDER BY id LIMIT 1",
+                       entity_id)
+    return rows[0]["lead"] if rows else None
+
+
+async def handle_sla_breach(actor: Actor, case: dict) -> None:
+    """The follow-up of a lead is overdue: record the breach, re-route to the next eligible agent (never one who
+    already breached on this lead), tell the team lead. Runs in the escalation cron's transaction."""
+    conn = current_connection()
+    row = await conn.fetchrow("SELECT * FROM lead WHERE case_id = $1 FOR UPDATE", case["id"])
+    if row is None or row["first_contact_at"] is not None or row["status"] not in OPEN_LEAD_STATUSES:
+        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+        return
+    lead = dict(row)
+    breached_by = lead["owner_id"]
+    earlier = {r["agent_id"] for r in await conn.fetch("SELECT agent_id FROM lead_sla_breach WHERE lead = $1", lead["id"])}
+    exclude = frozenset({a for a in earlier | {breached_by} if a})
+    decision = await route_lead(actor, lead, trigger="sla_breach", exclude=exclude)
+    await conn.execute(
+        "INSERT INTO lead_sla_breach (lead, agent_id, pool_id, case_reference, reassigned_to_id, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, now())", lead["id"], breached_by, lead["pool_id"], case["reference"], decision.agent_id)
+    if decision.agent_id is None:  # nobody left: stop re-routing, the team lead takes it from the queue
+        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+    names = {r["id"]: r["full_name"] for r in await conn.fetch(
+        "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])", [a for a in (breached_by, decision.agent_id) if a])}
+    today = await conn.fetchval("SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 day'",
+                                breached_by) if breached_by else 0
+    await _activity(lead["id"], actor, "sla_breach", f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
+                    {"agent_id": breached_by, "reassigned_to": decision.agent_id})
+    await record_audit(actor, "leads:lead:sla_breach", target_type="lead", target_id=lead["reference"],
+                       entity_id=lead["entity_id"], before={"owner_id": breached_by},
+                       after={"owner_id": decision.agent_id}, case_id=case["reference"])
+    team_lead = await _team_lead(decision.team_id or (await _pool_team(lead["pool_id"])), lead["entity_id"])
+    if team_lead:
+        await notify(team_lead, "lead_sla_breach", {
+            "reference": lead["reference"], "agent": names.get(breached_by, "nobody"),
+            "sla_minutes": round(decision.sla_seconds / 60, 1), "reassigned_to": names.get(decision.agent_id, ""),
+            "breaches_today": today}, f"/leads/{lead['reference']}", lead["entity_id"], decision.team_id)
+
+
+async def _pool_team(pool_id: int | None) -> int | None:
+    if not pool_id:
+        return None
+    rows = await fetch("SELECT team_id FROM lead_pool WHERE id = $1", pool_id)
+    return rows[0]["team_id"] if rows else None
+
+
+# ---- working a lead -----------------------------------------------------------------------------------------
+
+async def _locked_lead(actor: Actor, reference: str, permission: Permission = Permission.LEADS_LEAD_WORK) -> dict:
+    row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1 FOR UPDATE", reference)
+    if row is None or not may_see(actor, dict(row)):
+        raise NotFound("Lead")
+    if not actor.can(permission, row["entity_id"]):
+        raise PermissionDenied("You cannot work leads in this entity")
+    if row["merged_into_id"]:
+        raise Conflict("This lead was merged into another; work on that one")
+    return dict(row)
+
+
+def may_see(actor: Actor, lead: dict) -> bool:
+    """Agents see the leads they own; staff with leads:team:view see every lead of their entities."""
+    if actor.is_system:
+        return True
+    if not actor.can(Permission.LEADS_LEAD_VIEW, lead["entity_id"]):
+        return False
+    if actor.focus_entity_id is not None and lead["entity_id"] != actor.focus_entity_id:
+        return False
+    return lead["owner_id"] == actor.user_id or actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"])
+
+
+async def _first_contact(actor: Actor, lead: dict, how: str) -> None:
+    """The first contact stops the SLA clock: the follow-up case is resolved as done."""
+    if lead["first_contact_at"] is not None:
+        return
+    await current_connection().execute("UPDATE lead SET first_contact_at = now() WHERE id = $1", lead["id"])
+    lead["first_contact_at"] = _now()
+    if lead["case_id"]:
+        case = await current_connection().fetchrow("SELECT reference, status FROM work_case WHERE id = $1", lead["case_id"])
+        if case and case["status"] in ("open", "in_progress", "waiting"):
+            await cases.set_status(Actor.system("lead_first_contact"), case["reference"], "resolved", resolution="done",
+                                   reason=f"first contact: {how}")
+
+
+async def set_status(actor: Actor, reference: str, status: str, *, lost_reason: str = "", note: str = "") -> dict:
+    """Move a lead along the pipeline (new → contacted → interested → registered → KYC → funded), or lose it with
+    a reason. Any move off "new" counts as the first contact."""
+    if status not in set(LeadStatus):
+        raise ValidationFailed("Unknown status", field_errors={"status": "Choose a status."})
+    if status == LeadStatus.LOST and lost_reason not in LOST_REASONS:
+        raise ValidationFailed("Why was it lost?", field_errors={"lost_reason": "Choose a reason."})
+    async with transaction():
+        lead = await _locked_lead(actor, reference)
+        if lead["status"] == status:
+            return lead
+        if lead["status"] in (LeadStatus.FUNDED, LeadStatus.LOST) and status != LeadStatus.NEW:
+            raise Conflict(f"This lead is {lead['status']}; reopen it first")
+        if status in PIPELINE and lead["status"] in PIPELINE and PIPELINE.index(status) < PIPELINE.index(lead["status"]) \
+                and status != LeadStatus.NEW:
+            raise ValidationFailed("A lead does not move backwards", field_errors={"status": "Choose a later stage."})
+        await current_connection().execute(
+            "UPDATE lead SET status = $2, lost_reason = $3, updated_at = now() WHERE id = $1", lead["id"], status,
+            lost_reason if status == LeadStatus.LOST else "")
+        if status != LeadStatus.NEW:
+            await _first_contact(actor, lead, f"status {status}")
+        await _activity(lead["id"], actor, "status", note.strip()[:2000],
+                        {"from": lead["status"], "to": status, "lost_reason": lost_reason})
+        await record_audit(actor, "leads:lead:status", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+                           before={"status": lead["status"]}, after={"status": status, "lost_reason": lost_reason},
+                           reason=note.strip() or None)
+        await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
+                   payload={"lead_id": lead["id"], "owner_id": lead["owner_id"], "change": "status", "status": status})
+        lead["status"] = status
+    return lead
+
+
+async def add_note(actor: Actor, reference: str, body: str) -> None:
+    body = body.strip()
+    if not body:
+        raise ValidationFailed("Write something", field_errors={"body": "The note is empty."})
+    async with transaction():
+        lead = await _locked_lead(actor, reference)
+        await _activity(lead["id"], actor, "note", body[:10_000])
+        await current_connection().execute("UPDATE lead SET updated_at = now() WHERE id = $1", lead["id"])
+        await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
+                   payload={"lead_id": lead["id"], "owner_id": lead["owner_id"], "change": "note"})
+
+
+CALL_OUTCOMES = ("answered", "no_answer", "busy", "voicemail", "failed", "disconnected")
+
+
+async def record_call(actor: Actor, lead: dict, *, agent_id: int | None, provider: str, external_id: str | None,
+                      started_at: dt.datetime, duration_s: int, outcome: str, direction: str = "outbound",
+                      disposition: str = "", recording_ref: str = "") -> tuple[int, bool]:
+    """Store one call in the caller's transaction (idempotent per provider call id); an answered call is the
+    first contact. Returns (call id, created)."""
+    conn = current_connection()
+    if outcome not in CALL_OUTCOMES:
+        raise ValidationFailed("Unknown call outcome", field_errors={"outcome": f"One of: {', '.join(CALL_OUTCOMES)}."})
+    if not 0 <= duration_s <= 86_400:
+        raise ValidationFailed("Implausible duration", field_errors={"duration_s": "0 to 86,400 seconds."})
+    if started_at.tzinfo is None:
+        raise ValidationFailed("Give the start time with its time zone", field_errors={"started_at": "e.g. 2026-11-23T10:00:00Z"})
+    if external_id:
+        existing = await conn.fetchval("SELECT id FROM call_record WHERE provider = $1 AND external_id = $2",
+                                       provider, external_id)
+        if existing:
+            return existing, False
+    call_id = await conn.fetchval(
+        "INSERT INTO call_record (lead, agent_id, provider, external_id, direction, started_at, duration_s, outcome, "
+        "disposition, recording_ref, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, now()) RETURNING id",
+        lead["id"], agent_id, provider, external_id, direction[:10], started_at.astimezone(dt.UTC), duration_s, outcome,
+        disposition[:60], recording_ref[:300])
+    minutes, seconds = divmod(duration_s, 60)
+    await _activity(lead["id"], actor, "call", disposition, {
+        "call_id": call_id, "agent_id": agent_id, "provider": provider, "outcome": outcome, "direction": direction,
+        "duration": f"{minutes}:{seconds:02d}", "started_at": started_at.isoformat(), "recording": recording_ref})
+    if outcome == "answered":
+        await _first_contact(actor, lead, f"{direction} call answered")
+    await emit(actor, "lead.call_logged", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
+               payload={"lead_id": lead["id"], "call_id": call_id, "agent_id": agent_id, "outcome": outcome,
+                        "duration_s": duration_s, "owner_id": lead["owner_id"]})
+    return call_id, True
+
+
+async def log_call(actor: Actor, reference: str, *, outcome: str, duration_s: int, started_at: dt.datetime,
+                   note: str = "", direction: str = "outbound") -> None:
+    """An agent logs a call by hand."""
+    async with transaction():
+        lead = await _locked_lead(actor, reference)
+        await record_call(actor, lead, agent_id=actor.user_id, provider="manual", external_id=None,
+                          started_at=started_at, duration_s=duration_s, outcome=outcome, direction=direction,
+                          disposition=note.strip())
+        await record_audit(actor, "leads:call:log", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+                           after={"outcome": outcome, "duration_s": duration_s})
+
+
+async def record_signals(actor: Actor, reference: str, signals: dict) -> dict:
+    """Later facts about a lead (KYC started, demo sessions ...) that scoring reads; the score is recomputed."""
+    allowed = {"kyc_started": bool, "demo_sessions": int}
+    clean_signals = {}
+    for name, value in signals.items():
+        if name not in allowed:
+            raise ValidationFailed("Unknown signal", field_errors={name: f"Known signals: {', '.join(allowed)}."})
+        try:
+            clean_signals[name] = allowed[name](value)
+        except (TypeError, ValueError):
+            raise ValidationFailed("Bad signal value", field_errors={name: "Wrong type."}) from None
+    async with transaction():
+        row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1 FOR UPDATE", reference)
+        if row is None or (not actor.is_system and not actor.can(Permission.LEADS_LEAD_VIEW, row["entity_id"])):
+            raise NotFound("Lead")
+        lead = dict(row)
+        merged = {**(json.loads(lead["signals"]) if isinstance(lead["signals"], str) else lead["signals"]), **clean_signals}
+        await current_connection().execute("UPDATE lead SET signals = $2::jsonb, updated_at = now() WHERE id = $1",
+                                           lead["id"], json.dumps(merged))
+        lead["signals"] = merged
+        before = lead["score"]
+        ib_referred, _ = await _ib_manager(lead["ib_code"], lead["entity_id"])
+        returning = await _returning_owner(lead["entity_id"], lead["email_key"], lead["phone"], lead["id"]) is not None
+        score, detail = await _rescore(lead, await _entity_code(lead["entity_id"]), returning, ib_referred)
+        await _activity(lead["id"], actor, "score", f"Score {before} → {score}", {"signals": clean_signals, "detail": detail})
+        await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
+                   payload={"lead_id": lead["id"], "owner_id": lead["owner_id"], "change": "score", "score": score})
+    return {"reference": reference, "score": score, "detail": detail}
+
+
+async def set_presence(actor: Actor, status: str) -> None:
+    if status not in ("available", "away", "offline"):
+        raise ValidationFailed("Unknown presence", field_errors={"presence": "available, away or offline."})
+    async with transaction():
+        await current_connection().execute(
+            "INSERT INTO agent_presence (agent_id, status, updated_at) VALUES ($1, $2, now()) "
+            "ON CONFLICT (agent_id) DO UPDATE SET status = excluded.status, updated_at = now()", actor.user_id, status)
+        await emit(actor, "agent.presence", subject_type="staff_user", subject_id=actor.user_id,
+                   payload={"status": status})
+
+
+async def presence_of(user_id: int) -> str:
+    rows = await fetch("SELECT status FROM agent_presence WHERE agent_id = $1", user_id)
+    return rows[0]["status"] if rows else "offline"

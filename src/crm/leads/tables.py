@@ -1,0 +1,246 @@
+"""Leads and their routing: intake sources, the lead and its timeline, calls, rule sets (scoring and routing, as
+versioned data), pools of agents with weights and capacity, shifts and presence, and every routing decision."""
+
+from enum import StrEnum
+
+from piccolo.columns import (
+    JSONB,
+    BigSerial,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Real,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    INTERESTED = "interested"
+    REGISTERED = "registered"
+    KYC = "kyc"
+    FUNDED = "funded"
+    LOST = "lost"
+
+
+PIPELINE = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.INTERESTED, LeadStatus.REGISTERED, LeadStatus.KYC,
+            LeadStatus.FUNDED)
+OPEN_LEAD_STATUSES = ("new", "contacted", "interested", "registered", "kyc")
+LOST_REASONS = ("not_interested", "unreachable", "wrong_number", "duplicate", "fraud_suspected", "underage",
+                "restricted_country", "other")
+
+
+class IntakeSource(Table, tablename="lead_source"):
+    """A system allowed to send leads: a REST API key (stored hashed) or a signed webhook (shared secret)."""
+
+    name = Varchar(length=80, unique=True)
+    kind = Varchar(length=20)  # api, webhook, telephony
+    entity_id = Integer(null=True, default=None)  # leads with no entity rule land here; None = by country rules
+    source_label = Varchar(length=60, default="")  # the lead's `source` when the payload gives none
+    api_key_hash = Varchar(length=64, null=True, default=None, unique=True)
+    key_prefix = Varchar(length=12, default="")
+    secret = Varchar(length=128, default="")  # HMAC key for webhooks (needed in clear to verify)
+    active = Boolean(default=True)
+    created_by_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class Lead(Table, tablename="lead"):
+    reference = Varchar(length=20, null=True, default=None, unique=True)  # LD-000123
+    entity_id = Integer(index=True)
+    brand = Varchar(length=40, default="")
+    first_name = Varchar(length=100, default="")
+    last_name = Varchar(length=100, default="")
+    email = Varchar(length=254, default="")
+    email_key = Varchar(length=254, default="", index=True)  # lower-cased, for duplicates
+    phone = Varchar(length=20, default="", index=True)  # E.164
+    country = Varchar(length=2, default="")
+    language = Varchar(length=8, default="")
+    date_of_birth = Date(null=True, default=None)
+    source = Varchar(length=60, default="")
+    campaign = Varchar(length=120, default="")
+    utm = JSONB(default="{}")
+    ib_code = Varchar(length=40, default="")
+    device_id = Varchar(length=128, default="", index=True)
+    ip = Varchar(length=45, default="")
+    channel = Varchar(length=20)  # form, api, webhook, csv, manual
+    source_id = Integer(null=True, default=None)
+    external_id = Varchar(length=120, null=True, default=None)  # the sender's id: intake is idempotent on it
+    status = Varchar(length=20, choices=LeadStatus, default=LeadStatus.NEW, index=True)
+    lost_reason = Varchar(length=40, default="")
+    score = Integer(default=0)
+    score_detail = JSONB(default="[]")
+    signals = JSONB(default="{}")  # kyc_started, demo_sessions ... reported later; scoring reads them
+    vip = Boolean(default=False)
+    owner_id = Integer(null=True, default=None, index=True)
+    pool_id = Integer(null=True, default=None, index=True)
+    case_id = Integer(null=True, default=None)  # the open follow-up task
+    routed_at = Timestamptz(null=True, default=None)
+    first_contact_at = Timestamptz(null=True, default=None)
+    import_id = Integer(null=True, default=None, index=True)
+    merged_into_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class LeadActivity(Table, tablename="lead_activity"):
+    """The lead's timeline: intake, routing, status, notes, calls, emails, tasks, merges, score changes."""
+
+    id = BigSerial(primary_key=True)
+    lead = ForeignKey(Lead, index=True)
+    kind = Varchar(length=20)
+    author_id = Integer(null=True, default=None)
+    author_label = Varchar(length=200)
+    body = Text(default="")
+    data = JSONB(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class CallRecord(Table, tablename="call_record"):
+    """A call with a lead, posted by a telephony provider (idempotent on its call id) or logged by hand."""
+
+    lead = ForeignKey(Lead, index=True)
+    agent_id = Integer(null=True, default=None, index=True)
+    provider = Varchar(length=40)  # "manual" for hand-logged calls
+    external_id = Varchar(length=120, null=True, default=None)
+    direction = Varchar(length=10, default="outbound")
+    started_at = Timestamptz()
+    duration_s = Integer(default=0)
+    outcome = Varchar(length=30)  # answered, no_answer, busy, voicemail, failed, disconnected
+    disposition = Varchar(length=60, default="")
+    recording_ref = Varchar(length=300, default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class RuleSet(Table, tablename="lead_rule_set"):
+    """One version of the scoring or routing rules of an entity: draft → pending approval → published → retired."""
+
+    kind = Varchar(length=20)  # scoring, routing
+    entity_id = Integer(index=True)
+    version = Integer()
+    status = Varchar(length=20, default="draft")
+    rules = JSONB(default="[]")
+    note = Text(default="")
+    created_by_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+    approval_request_id = Integer(null=True, default=None)
+
+
+class Pool(Table, tablename="lead_pool"):
+    """A routing pool: agents with weights and caps; the team gives the queue, team lead and chat webhook."""
+
+    entity_id = Integer(index=True)
+    name = Varchar(length=80)
+    team_id = Integer(null=True, default=None)
+    fallback_pool_id = Integer(null=True, default=None)
+    sla_seconds = Integer(default=300)
+    active = Boolean(default=True)
+
+
+class PoolMember(Table, tablename="lead_pool_member"):
+    pool = ForeignKey(Pool, index=True)
+    agent_id = Integer(index=True)
+    weight = Integer(default=1)
+    max_open_leads = Integer(default=50)
+    assigned_count = Integer(default=0)  # leads given by this pool: the weighted round-robin's credit
+    last_assigned_at = Timestamptz(null=True, default=None)
+    active = Boolean(default=True)
+
+
+class AgentSchedule(Table, tablename="agent_schedule"):
+    """When an agent works: a time zone and weekly hours, e.g. {"mon": [["09:00", "17:00"]], ...}; a span may
+    cross midnight (["22:00", "06:00"])."""
+
+    agent_id = Integer(unique=True)
+    timezone = Varchar(length=60, default="UTC")
+    hours = JSONB(default="{}")
+
+
+class AgentDayOff(Table, tablename="agent_day_off"):
+    agent_id = Integer(index=True)
+    day = Date()  # in the agent's time zone
+    note = Varchar(length=120, default="")
+
+
+class AgentPresence(Table, tablename="agent_presence"):
+    agent_id = Integer(unique=True)
+    status = Varchar(length=20, default="offline")  # available, away, offline
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class RoutingDecision(Table, tablename="routing_decision"):
+    """Why a lead went where it went: the rule that matched, who was eligible and why this agent."""
+
+    id = BigSerial(primary_key=True)
+    lead = ForeignKey(Lead, index=True)
+    trigger = Varchar(length=20)  # intake, sla_breach, manual, import
+    rule_set_id = Integer(null=True, default=None)
+    rule_set_version = Integer(null=True, default=None)
+    matched = Varchar(length=120, default="")
+    pool_id = Integer(null=True, default=None)
+    agent_id = Integer(null=True, default=None)
+    candidates = JSONB(default="[]")
+    explanation = Text(default="")
+    duration_ms = Real(default=0)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SlaBreach(Table, tablename="lead_sla_breach"):
+    lead = ForeignKey(Lead, index=True)
+    agent_id = Integer(null=True, default=None, index=True)
+    pool_id = Integer(null=True, default=None)
+    case_reference = Varchar(length=20, default="")
+    reassigned_to_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow(), index=True)
+
+
+class ReferralCode(Table, tablename="referral_code"):
+    """An IB's referral code and the relationship manager its leads go to (the IB area will own partners)."""
+
+    code = Varchar(length=40, unique=True)
+    entity_id = Integer()
+    partner_name = Varchar(length=120)
+    manager_id = Integer(null=True, default=None)
+    active = Boolean(default=True)
+
+
+class LeadImport(Table, tablename="lead_import"):
+    entity_id = Integer()
+    filename = Varchar(length=255)
+    file_id = Integer()
+    status = Varchar(length=20, default="queued")  # queued, validating, importing, routing, done, failed
+    total_rows = Integer(default=0)
+    valid_rows = Integer(default=0)
+    invalid_rows = Integer(default=0)
+    imported = Integer(default=0)
+    routed = Integer(default=0)
+    errors = JSONB(default="[]")
+    job_id = Varchar(length=120, default="")
+    created_by_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+
+
+class DuplicateCandidate(Table, tablename="lead_duplicate"):
+    lead = ForeignKey(Lead, index=True)
+    other = ForeignKey(Lead, index=True)
+    score = Real()
+    reasons = JSONB(default="[]")
+    status = Varchar(length=20, default="open")  # open, merged, dismissed
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class EntityRule(Table, tablename="lead_entity_rule"):
+    """Which legal entity takes a lead, by brand and country; the first matching rule (by position) wins."""
+
+    position = Integer(default=100)
+    brand = Varchar(length=40, default="")  # "" = any brand
+    countries = JSONB(default="[]")  # ISO 3166 alpha-2 codes; [] = any country
+    entity_id = Integer()
