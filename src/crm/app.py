@@ -10,6 +10,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.exceptions import PermissionDeniedException as LitestarPermissionDenied
+from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from crm.core.db import engine
@@ -80,10 +81,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     load_plugins()
 
+    from crm.portals.api.leads import api_router, webhook_router
+    from crm.portals.public.register import public_router
+
     handlers = [
         healthz,
         create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
         *staff_routers(),
+        public_router(),
+        api_router(),
+        webhook_router(),
     ]
     if settings.oidc_sandbox:
         from crm.integrations.oidc.sandbox import sandbox_router
@@ -94,12 +101,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[StaffContextMiddleware(settings)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_secure=settings.cookie_secure, cookie_samesite="lax",
-            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox"],
+            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox", "/api/"],
         ),
         exception_handlers={DomainError: handle_domain_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},
         lifespan=[database_pool],
-        openapi_config=None,  # the staff portal is HTML; the public API (lead intake) brings its own schema
+        # The staff portal is HTML and left out of the schema; the machine API documents itself at /api/schema.
+        openapi_config=OpenAPIConfig(
+            title="Brokerage CRM API", version="1", path="/api/schema",
+            description="Lead intake and signals. Authenticate with `Authorization: Bearer <API key>` (one key per "
+                        "intake source, created by a sales team lead under Leads → Sources)."),
         debug=settings.debug,
     )
     app.state.settings = settings

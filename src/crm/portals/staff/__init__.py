@@ -21,9 +21,10 @@ def staff_routers() -> list[Router]:
         notifications,
     )
 
-    public = Router(path="/", route_handlers=auth.public_handlers)
+    public = Router(path="/", route_handlers=auth.public_handlers, include_in_schema=False)
     guarded = Router(
         path="/",
+        include_in_schema=False,
         guards=[signed_in],
         route_handlers=[
             *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,

@@ -1,0 +1,105 @@
+"""Intake sources: REST API keys (shown once, stored as SHA-256), and shared secrets for signed webhooks
+(social-ad lead forms, telephony call records), verified as HMAC-SHA256 over the raw body."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from crm.core.audit.service import record_audit
+from crm.core.context import Actor
+from crm.core.db import current_connection, fetch, transaction
+from crm.core.errors import NotFound, ValidationFailed
+from crm.core.permissions import Permission
+
+KINDS = {"api": "REST API key", "webhook": "Lead-form webhook (signed)", "telephony": "Call-record webhook (signed)"}
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_source(actor: Actor, *, name: str, kind: str, entity_id: int | None, source_label: str = "") -> tuple[dict, str]:
+    """A new source and its credential (an API key or a webhook secret), returned once."""
+    name = " ".join(name.split())
+    errors = {}
+    if not 3 <= len(name) <= 80:
+        errors["name"] = "3 to 80 characters."
+    if kind not in KINDS:
+        errors["kind"] = "Choose a kind."
+    if entity_id is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, entity_id):
+        errors["entity"] = "Choose an entity you manage."
+    if errors:
+        raise ValidationFailed("Please correct the source", field_errors=errors)
+    credential = ("crmk_" if kind == "api" else "whsec_") + secrets.token_urlsafe(32)
+    async with transaction():
+        if await fetch("SELECT 1 FROM lead_source WHERE name = $1", name):
+            raise ValidationFailed("Name taken", field_errors={"name": "Another source has this name."})
+        row = await current_connection().fetchrow(
+            "INSERT INTO lead_source (name, kind, entity_id, source_label, api_key_hash, key_prefix, secret, active, "
+            "created_by_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, true, $8, now()) RETURNING *",
+            name, kind, entity_id, source_label.strip().lower()[:60], _hash(credential) if kind == "api" else None,
+            credential[:10], "" if kind == "api" else credential, actor.user_id)
+        await record_audit(actor, "leads:source:create", target_type="lead_source", target_id=row["id"], target_label=name,
+                           entity_id=entity_id, after={"kind": kind, "key_prefix": credential[:10]})
+    return dict(row), credential
+
+
+async def rotate(actor: Actor, source_id: int, reason: str) -> str:
+    if not reason.strip():
+        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    async with transaction():
+        row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
+        if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
+            raise NotFound("Source")
+        credential = ("crmk_" if row["kind"] == "api" else "whsec_") + secrets.token_urlsafe(32)
+        await current_connection().execute(
+            "UPDATE lead_source SET api_key_hash = $2, secret = $3, key_prefix = $4 WHERE id = $1", source_id,
+            _hash(credential) if row["kind"] == "api" else None, "" if row["kind"] == "api" else credential, credential[:10])
+        await record_audit(actor, "leads:source:rotate", target_type="lead_source", target_id=source_id,
+                           target_label=row["name"], entity_id=row["entity_id"], before={"key_prefix": row["key_prefix"]},
+                           after={"key_prefix": credential[:10]}, reason=reason)
+    return credential
+
+
+async def set_active(actor: Actor, source_id: int, active: bool, reason: str) -> None:
+    if not reason.strip():
+        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    async with transaction():
+        row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
+        if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
+            raise NotFound("Source")
+        await current_connection().execute("UPDATE lead_source SET active = $2 WHERE id = $1", source_id, active)
+        await record_audit(actor, "leads:source:" + ("enable" if active else "disable"), target_type="lead_source",
+                           target_id=source_id, target_label=row["name"], entity_id=row["entity_id"],
+                           before={"active": row["active"]}, after={"active": active}, reason=reason)
+
+
+async def list_sources(actor: Actor) -> list[dict]:
+    return [dict(r) for r in await fetch(
+        "SELECT s.id, s.name, s.kind, s.entity_id, s.source_label, s.key_prefix, s.active, s.created_at, e.code AS entity_code, "
+        "(SELECT count(*) FROM lead l WHERE l.source_id = s.id) AS leads FROM lead_source s "
+        "LEFT JOIN legal_entity e ON e.id = s.entity_id WHERE s.entity_id = ANY($1::int[]) ORDER BY s.name",
+        actor.entities_with(Permission.LEADS_ROUTING_MANAGE) or [-1])]
+
+
+async def source_for_key(key: str) -> dict | None:
+    """The active API source whose key this is (compared by hash; unknown keys and webhook sources give None)."""
+    if not key or not key.startswith("crmk_"):
+        return None
+    rows = await fetch("SELECT * FROM lead_source WHERE api_key_hash = $1 AND kind = 'api' AND active", _hash(key))
+    return dict(rows[0]) if rows else None
+
+
+async def source_named(name: str, kind: str) -> dict | None:
+    rows = await fetch("SELECT * FROM lead_source WHERE name = $1 AND kind = $2 AND active", name, kind)
+    return dict(rows[0]) if rows else None
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    return bool(secret and header) and hmac.compare_digest(sign(secret, body), header.strip())
