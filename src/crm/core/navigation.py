@@ -18,10 +18,18 @@ class NavItem:
 
 STAFF_NAV: tuple[NavItem, ...] = (
     NavItem("Work", "Home", "/", None),
+    NavItem("Work", "My leads", "/leads", Permission.LEADS_LEAD_VIEW),
     NavItem("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW),
     NavItem("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW),
     NavItem("Work", "Clients", "/clients", Permission.CLIENTS_CLIENT_VIEW),
     NavItem("Work", "Approvals", "/approvals", None),
+    NavItem("Sales desk", "All leads", "/leads/all", Permission.LEADS_TEAM_VIEW),
+    NavItem("Sales desk", "Unassigned leads", "/leads/unassigned", Permission.LEADS_TEAM_VIEW),
+    NavItem("Sales desk", "Desk dashboard", "/leads/dashboard", Permission.LEADS_TEAM_VIEW),
+    NavItem("Sales desk", "Routing & scoring", "/leads/routing", Permission.LEADS_ROUTING_MANAGE),
+    NavItem("Sales desk", "Pools & shifts", "/leads/pools", Permission.LEADS_ROUTING_MANAGE),
+    NavItem("Sales desk", "Intake sources", "/leads/sources", Permission.LEADS_ROUTING_MANAGE),
+    NavItem("Sales desk", "Lead imports", "/leads/imports", Permission.LEADS_ROUTING_MANAGE),
     NavItem("Oversight", "Audit trail", "/audit", Permission.AUDIT_RECORD_VIEW),
     NavItem("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW),
     NavItem("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE),

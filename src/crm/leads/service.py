@@ -582,3 +582,110 @@ async def set_presence(actor: Actor, status: str) -> None:
 async def presence_of(user_id: int) -> str:
     rows = await fetch("SELECT status FROM agent_presence WHERE agent_id = $1", user_id)
     return rows[0]["status"] if rows else "offline"
+
+
+# ---- team-lead actions: manual assignment, reveal, merge ----------------------------------------------------
+
+async def assign_manually(actor: Actor, reference: str, agent_id: int | None, reason: str) -> Decision:
+    """A team lead gives a lead to someone (or back to the unassigned queue); the decision is stored like any."""
+    if not reason.strip():
+        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    async with transaction():
+        lead = await _locked_lead(actor, reference)
+        if not actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"]):
+            raise PermissionDenied("Only team leads assign leads by hand")
+        name = "the unassigned queue"
+        if agent_id is not None:
+            rows = await fetch(
+                """SELECT u.full_name FROM staff_user u WHERE u.id = $1 AND u.active AND EXISTS (
+                     SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role WHERE ra."user" = u.id
+                       AND ra.entity = $2 AND ra.status = 'active' AND 'leads:lead:work' = ANY(r.permissions)
+                       AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now()))""",
+                agent_id, lead["entity_id"])
+            if not rows:
+                raise ValidationFailed("That person cannot work leads here", field_errors={"agent": "Choose someone else."})
+            name = rows[0]["full_name"]
+        decision = Decision(pool_id=lead["pool_id"], agent_id=agent_id, matched="manual",
+                            explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
+                            team_id=await _pool_team(lead["pool_id"]))
+        await _apply(actor, lead, decision, "manual")
+        await record_audit(actor, "leads:lead:assign", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+                           before={"owner_id": lead.get("owner_id")}, after={"owner_id": agent_id}, reason=reason.strip())
+    return decision
+
+
+async def reveal_contact(actor: Actor, reference: str, field: str, reason: str, minutes: int) -> None:
+    """Show a lead's e-mail or phone for a few minutes: the reason is required and audited, reveals are counted."""
+    if field not in ("email", "phone"):
+        raise ValidationFailed("Unknown field", field_errors={"field": "E-mail or phone."})
+    if len(reason.strip()) < 5:
+        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why you need it (e.g. the call)."})
+    async with transaction():
+        row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1", reference)
+        if row is None or not may_see(actor, dict(row)):
+            raise NotFound("Lead")
+        actor.require(Permission.CLIENTS_PII_REVEAL, row["entity_id"])
+        until = _now() + dt.timedelta(minutes=minutes)
+        await current_connection().execute(
+            "INSERT INTO pii_reveal (\"user\", client, lead_id, field, reason, created_at, expires_at) "
+            "VALUES ($1, NULL, $2, $3, $4, now(), $5)", actor.user_id, row["id"], field, reason.strip(), until)
+        await record_audit(actor, "leads:pii:reveal", target_type="lead", target_id=reference, entity_id=row["entity_id"],
+                           after={"field": field, "until": until}, reason=reason.strip())
+
+
+MERGE_FILL = ("first_name", "last_name", "email", "email_key", "phone", "country", "language", "date_of_birth",
+              "campaign", "ib_code", "device_id")
+
+
+async def merge(actor: Actor, survivor_ref: str, other_ref: str, reason: str) -> dict:
+    """Merge a duplicate into the surviving lead: the survivor keeps both histories (timeline, calls, routing
+    decisions, breaches), takes the duplicate's values where its own are empty, and the duplicate is closed
+    (its follow-up task resolved as a duplicate). Audited with both sides."""
+    if survivor_ref == other_ref:
+        raise ValidationFailed("Choose two different leads")
+    if not reason.strip():
+        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    async with transaction():
+        conn = current_connection()
+        rows = await conn.fetch("SELECT * FROM lead WHERE reference = ANY($1::text[]) ORDER BY id FOR UPDATE",
+                                [survivor_ref, other_ref])
+        by_ref = {r["reference"]: dict(r) for r in rows}
+        if len(by_ref) != 2 or not all(may_see(actor, lead) for lead in by_ref.values()):
+            raise NotFound("Lead")
+        survivor, other = by_ref[survivor_ref], by_ref[other_ref]
+        if survivor["entity_id"] != other["entity_id"]:
+            raise ValidationFailed("Leads of different entities cannot be merged")
+        if not actor.can(Permission.LEADS_TEAM_VIEW, survivor["entity_id"]) or not actor.can(Permission.LEADS_LEAD_WORK, survivor["entity_id"]):
+            raise PermissionDenied("Only team leads merge leads")
+        if survivor["merged_into_id"] or other["merged_into_id"]:
+            raise Conflict("One of these leads was already merged")
+        filled = {k: other[k] for k in MERGE_FILL if not survivor[k] and other[k]}
+        for column, value in filled.items():
+            await conn.execute(f"UPDATE lead SET {column} = $2 WHERE id = $1", survivor["id"], value)  # noqa: S608 (fixed names)
+        for table in ("lead_activity", "call_record", "routing_decision", "lead_sla_breach"):
+            await conn.execute(f"UPDATE {table} SET lead = $2 WHERE lead = $1", other["id"], survivor["id"])  # noqa: S608
+        await conn.execute("UPDATE lead SET merged_into_id = $2, status = 'lost', lost_reason = 'duplicate', owner_id = NULL, "
+                           "updated_at = now() WHERE id = $1", other["id"], survivor["id"])
+        await conn.execute("UPDATE lead_duplicate SET status = 'merged' WHERE (lead = $1 AND other = $2) OR (lead = $2 AND other = $1)",
+                           survivor["id"], other["id"])
+        if other["case_id"]:
+            case = await conn.fetchrow("SELECT reference, status FROM work_case WHERE id = $1", other["case_id"])
+            if case and case["status"] in ("open", "in_progress", "waiting"):
+                await cases.set_status(Actor.system("lead_merge"), case["reference"], "resolved", resolution="duplicate",
+                                       reason=f"merged into {survivor_ref}")
+        await _activity(survivor["id"], actor, "merge", reason.strip(), {"merged": other_ref, "filled": sorted(filled)})
+        await record_audit(actor, "leads:lead:merge", target_type="lead", target_id=survivor_ref, entity_id=survivor["entity_id"],
+                           before={"survivor": survivor_ref, "duplicate": other_ref, "duplicate_owner_id": other["owner_id"]},
+                           after={"merged_into": survivor_ref, "filled": sorted(filled)}, reason=reason.strip())
+        await emit(actor, "lead.updated", entity_id=survivor["entity_id"], subject_type="lead", subject_id=survivor_ref,
+                   payload={"lead_id": survivor["id"], "owner_id": survivor["owner_id"], "change": "merge",
+                            "previous_owner_id": other["owner_id"]})
+    return survivor
+
+
+async def dismiss_duplicate(actor: Actor, reference: str, duplicate_id: int) -> None:
+    async with transaction():
+        lead = await _locked_lead(actor, reference)
+        await current_connection().execute(
+            "UPDATE lead_duplicate SET status = 'dismissed' WHERE id = $1 AND (lead = $2 OR other = $2)", duplicate_id, lead["id"])
+        await _activity(lead["id"], actor, "note", "Not a duplicate", {"duplicate_id": duplicate_id})

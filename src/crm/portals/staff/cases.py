@@ -1,12 +1,11 @@
 """Cases: my cases, team queues with take-next, all cases with filters, a case's page, opening a case."""
 
-import asyncio
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent
 
 from crm.access.org import teams_visible_to
 from crm.core.cases import queries, service
@@ -17,11 +16,9 @@ from crm.core.db import transaction
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
-from crm.core.live import LiveHub, drain
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
-from crm.identity.middleware import SESSION_COOKIE
-from crm.identity.sessions import load_session
+from crm.portals.staff.live import live_stream
 
 VIEW = [requires(Permission.CASES_CASE_VIEW)]
 WORK = [requires(Permission.CASES_CASE_WORK)]
@@ -34,9 +31,6 @@ async def my_cases(request: Request) -> Response:
     rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
     return render(request, "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
                   fragment="results")
-
-
-KEEPALIVE_SECONDS = 15
 
 
 async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple[str, str, dict, int | None]:
@@ -62,13 +56,6 @@ async def _all_context(request: Request) -> dict:
             "kinds": case_kinds(), "queues": await queries.queues_for(actor), "live_query": live_query, **CHOICES}
 
 
-def _hub(request: Request) -> LiveHub:
-    state = request.app.state
-    if getattr(state, "live_hub", None) is None:
-        state.live_hub = LiveHub(state.settings.redis_url)
-    return state.live_hub
-
-
 @get("/cases/live", name="staff.cases.live", guards=VIEW, opt={"stream": True})
 async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQuery[int | None] = None) -> ServerSentEvent:
     """Server-sent events for a live list: the whole list first (a reconnection resynchronises), then again
@@ -76,8 +63,6 @@ async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQu
     actor = current_actor(request)
     template, block, _, queue = await _live_view(request, view, queue_id)
     visible = set(actor.entities_with(Permission.CASES_CASE_VIEW))
-    settings = request.app.state.settings
-    token, meta = request.cookies.get(SESSION_COOKIE), request.scope["state"]["meta"]
 
     async def rows() -> str:
         _, _, context, _ = await _live_view(request, view, queue_id)
@@ -86,23 +71,7 @@ async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQu
     def concerns(notice: dict) -> bool:
         return notice.get("entity_id") in visible and (queue is None or notice.get("queue_id") == queue)
 
-    async def stream():
-        async with _hub(request).listen(CHANNEL) as inbox:
-            yield ServerSentEventMessage(event="rows", data=await rows())
-            while True:
-                try:
-                    notices = [await asyncio.wait_for(inbox.get(), timeout=KEEPALIVE_SECONDS)]
-                except TimeoutError:
-                    session, _ = await load_session(token, meta, settings, touch=False)
-                    if session is None or not session.mfa_verified:
-                        return
-                    yield ServerSentEventMessage(comment="keepalive")
-                    continue
-                notices += drain(inbox)
-                if any(concerns(n) for n in notices):
-                    yield ServerSentEventMessage(event="rows", data=await rows())
-
-    return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return live_stream(request, CHANNEL, rows, concerns)
 
 
 @get("/cases/all", name="staff.cases.all", guards=VIEW)

@@ -1,14 +1,12 @@
 """The notification centre: list, mark read, channel preferences, and the live unread badge."""
 
-import asyncio
-
 from litestar import Request, Response, get, post
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEvent
 
 from crm.core.guards import current_actor
 from crm.core.notifications import service
 from crm.core.web import form_data, redirect, render, render_block
-from crm.portals.staff.cases import _hub
+from crm.portals.staff.live import live_stream
 
 
 @get("/notifications", name="staff.notifications.list", opt={"any_staff": True})
@@ -39,19 +37,8 @@ async def live_badge(request: Request) -> ServerSentEvent:
     async def badge() -> str:
         return render_block(request, "base.html", "badge", {"unread": await service.unread_count(user_id)})
 
-    async def stream():
-        async with _hub(request).listen(service.LIVE_CHANNEL) as inbox:
-            yield ServerSentEventMessage(event="badge", data=await badge())
-            while True:
-                try:
-                    notice = await asyncio.wait_for(inbox.get(), timeout=15)
-                except TimeoutError:
-                    yield ServerSentEventMessage(comment="keepalive")
-                    continue
-                if notice.get("user_id") == user_id:
-                    yield ServerSentEventMessage(event="badge", data=await badge())
-
-    return ServerSentEvent(stream(), headers={"Cache-Control": "no-store"})
+    return live_stream(request, service.LIVE_CHANNEL, badge, lambda notice: notice.get("user_id") == user_id,
+                       event="badge")
 
 
 handlers = [notifications, mark_read, save_preferences, live_badge]

@@ -1,0 +1,200 @@
+"""The sales agent's workspace and the desk's lists: my leads (live), all and unassigned leads, a lead's page
+with its timeline, pipeline, calls, routing explanations, duplicates and merge; presence; manual entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import ServerSentEvent
+
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.guards import current_actor, requires
+from crm.core.permissions import Permission
+from crm.core.web import form_data, parse_int, redirect, render, render_block
+from crm.leads import queries, service
+from crm.leads.live import CHANNEL
+from crm.leads.tables import LOST_REASONS, LeadStatus
+from crm.portals.staff.live import live_stream
+
+VIEW = [requires(Permission.LEADS_LEAD_VIEW)]
+WORK = [requires(Permission.LEADS_LEAD_WORK)]
+TEAM = [requires(Permission.LEADS_TEAM_VIEW)]
+CHOICES = {"statuses": list(LeadStatus), "lost_reasons": LOST_REASONS, "outcomes": service.CALL_OUTCOMES}
+TEMPLATES = {"mine": "staff/leads/mine.html", "all": "staff/leads/list.html", "unassigned": "staff/leads/list.html"}
+
+
+async def _list_context(request: Request, view: str) -> dict:
+    actor = current_actor(request)
+    params = {k: v for k, v in request.query_params.items() if k != "view"}
+    f = queries.LeadFilter.from_params(params, view=view)
+    rows, next_id = await queries.list_leads(actor, f)
+    live_query = urlencode({"view": view, **{k: v for k, v in params.items() if v and k != "before_id"}})
+    return {"leads": rows, "next_id": next_id, "f": f, "view": view, "counts": await queries.counts(actor, f),
+            "live_query": live_query, "presence": await service.presence_of(actor.user_id), **CHOICES}
+
+
+@get("/leads", name="staff.leads.mine", guards=VIEW)
+async def my_leads(request: Request) -> Response:
+    return render(request, TEMPLATES["mine"], await _list_context(request, "mine"), fragment="results")
+
+
+@get("/leads/all", name="staff.leads.all", guards=TEAM)
+async def all_leads(request: Request) -> Response:
+    return render(request, TEMPLATES["all"], await _list_context(request, "all"), fragment="results")
+
+
+@get("/leads/unassigned", name="staff.leads.unassigned", guards=TEAM)
+async def unassigned(request: Request) -> Response:
+    return render(request, TEMPLATES["unassigned"], await _list_context(request, "unassigned"), fragment="results")
+
+
+@get("/leads/live", name="staff.leads.live", guards=VIEW, opt={"stream": True})
+async def live(request: Request, view: FromQuery[str] = "mine") -> ServerSentEvent:
+    """The live block of a lead list; a change is re-rendered for lists it may concern."""
+    actor = current_actor(request)
+    view = view if view in TEMPLATES else "mine"
+    if view != "mine":
+        actor.require(Permission.LEADS_TEAM_VIEW)
+    visible = set(actor.entities_with(Permission.LEADS_LEAD_VIEW if view == "mine" else Permission.LEADS_TEAM_VIEW))
+
+    async def rows() -> str:
+        return render_block(request, TEMPLATES[view], "live_rows", await _list_context(request, view))
+
+    def concerns(notice: dict) -> bool:
+        if notice.get("entity_id") not in visible:
+            return False
+        return view != "mine" or actor.user_id in (notice.get("owner_id"), notice.get("previous_owner_id"))
+
+    return live_stream(request, CHANNEL, rows, concerns)
+
+
+@post("/leads/presence", name="staff.leads.presence", guards=WORK)
+async def presence(request: Request) -> Response:
+    form = await form_data(request)
+    await service.set_presence(current_actor(request), form.get("presence", ""))
+    return redirect(request, form.get("next") if str(form.get("next", "")).startswith("/leads") else "/leads",
+                    flash=f"You are {form.get('presence')}.")
+
+
+async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200) -> Response:
+    actor = current_actor(request)
+    lead = await queries.lead_detail(actor, reference)
+    agents = await queries.agents_for(actor, lead["entity_id"]) if lead["can_manage"] else []
+    return render(request, "staff/leads/detail.html", {
+        "lead": lead, "errors": errors or {}, "agents": agents, "pipeline": [s for s in LeadStatus if s != "lost"],
+        "now": dt.datetime.now(dt.UTC), **CHOICES}, status=status)
+
+
+@get("/leads/new", name="staff.leads.new", guards=WORK)
+async def new_lead(request: Request) -> Response:
+    return await _new_page(request, {}, {})
+
+
+async def _new_page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+    actor = current_actor(request)
+    from crm.portals.public.register import COUNTRIES, LANGUAGES
+
+    return render(request, "staff/leads/new.html", {
+        "form": form, "errors": errors, "countries": COUNTRIES, "languages": LANGUAGES,
+        "entities": [(e, n) for e, n in request.scope["state"]["entity_names"].items()
+                     if actor.can(Permission.LEADS_LEAD_WORK, e)]}, status=status)
+
+
+@post("/leads/new", name="staff.leads.create", guards=WORK)
+async def create_lead(request: Request) -> Response:
+    """A lead entered by staff (a walk-in or a phone enquiry), routed like any other."""
+    actor = current_actor(request)
+    form = await form_data(request)
+    entity_id = parse_int(form.get("entity"))
+    try:
+        if entity_id is None or not actor.can(Permission.LEADS_LEAD_WORK, entity_id):
+            raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity you work in."})
+        result = await service.intake(actor, {**form, "source": form.get("source") or "manual"}, channel="manual",
+                                      fallback_entity_id=entity_id, ip=request.scope["state"]["meta"].ip or "")
+    except DomainError as exc:
+        return await _new_page(request, form, exc.field_errors or {"first_name": exc.message}, exc.status_code)
+    target = f"/leads/{result.lead['reference']}"
+    if not service.may_see(actor, result.lead | {"owner_id": result.decision.agent_id if result.decision else None}):
+        return redirect(request, "/leads", flash=f"{result.lead['reference']} was routed to a colleague.")
+    return redirect(request, target, flash=f"{result.lead['reference']} saved and routed.")
+
+
+@get("/leads/{reference:str}", name="staff.leads.detail", guards=VIEW)
+async def lead_page(request: Request, reference: FromPath[str]) -> Response:
+    return await _detail(request, reference)
+
+
+def _started_at(raw: str) -> dt.datetime:
+    if not raw:
+        return dt.datetime.now(dt.UTC)
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationFailed("Bad time", field_errors={"started_at": "Use the date and time picker."}) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@post("/leads/{reference:str}/act", name="staff.leads.act", guards=WORK)
+async def act(request: Request, reference: FromPath[str]) -> Response:
+    """One endpoint for a lead's actions: status, note, call, reveal, assign, dismiss a duplicate."""
+    actor = current_actor(request)
+    form = await form_data(request)
+    action = form.get("action")
+    flash = "Saved."
+    try:
+        if action == "status":
+            await service.set_status(actor, reference, form.get("status", ""), lost_reason=form.get("lost_reason", ""),
+                                     note=form.get("note", ""))
+        elif action == "note":
+            await service.add_note(actor, reference, form.get("body", ""))
+        elif action == "call":
+            duration = parse_int(form.get("duration_min") or 0)
+            if duration is None or duration < 0:
+                raise ValidationFailed("Bad duration", field_errors={"duration_min": "Whole minutes, 0 or more."})
+            await service.log_call(actor, reference, outcome=form.get("outcome", ""), duration_s=duration * 60,
+                                   started_at=_started_at(form.get("started_at", "")), note=form.get("note", ""),
+                                   direction=form.get("direction") or "outbound")
+            flash = "Call logged."
+        elif action == "reveal":
+            await service.reveal_contact(actor, reference, form.get("field", ""), form.get("reason", ""),
+                                         request.app.state.settings.reveal_minutes)
+            flash = "Shown for a few minutes; this was recorded."
+        elif action == "assign":
+            await service.assign_manually(actor, reference, parse_int(form.get("agent")), form.get("reason", ""))
+            flash = "Assigned."
+        elif action == "dismiss":
+            await service.dismiss_duplicate(actor, reference, parse_int(form.get("duplicate_id")) or 0)
+        else:
+            raise ValidationFailed("Unknown action")
+    except DomainError as exc:
+        return await _detail(request, reference, exc.field_errors or {"action": exc.message}, exc.status_code)
+    return redirect(request, f"/leads/{reference}", flash=flash)
+
+
+@get("/leads/{reference:str}/merge/{other:str}", name="staff.leads.merge_form", guards=TEAM)
+async def merge_form(request: Request, reference: FromPath[str], other: FromPath[str]) -> Response:
+    actor = current_actor(request)
+    left, right = await queries.lead_detail(actor, reference), await queries.lead_detail(actor, other)
+    return render(request, "staff/leads/merge.html", {"left": left, "right": right, "errors": {},
+                                                      "fields": service.MERGE_FILL})
+
+
+@post("/leads/{reference:str}/merge/{other:str}", name="staff.leads.merge", guards=TEAM)
+async def merge(request: Request, reference: FromPath[str], other: FromPath[str]) -> Response:
+    actor = current_actor(request)
+    form = await form_data(request)
+    survivor, duplicate = (reference, other) if form.get("survivor", reference) == reference else (other, reference)
+    try:
+        await service.merge(actor, survivor, duplicate, form.get("reason", ""))
+    except DomainError as exc:
+        left, right = await queries.lead_detail(actor, reference), await queries.lead_detail(actor, other)
+        return render(request, "staff/leads/merge.html", {
+            "left": left, "right": right, "errors": exc.field_errors or {"reason": exc.message},
+            "fields": service.MERGE_FILL}, status=exc.status_code)
+    return redirect(request, f"/leads/{survivor}", flash=f"{duplicate} merged into {survivor}.")
+
+
+handlers = [my_leads, all_leads, unassigned, live, presence, new_lead, create_lead, lead_page, act, merge_form, merge]

@@ -1,0 +1,122 @@
+"""The agent's workspace over HTTP: scoped lists, masked contact data with audited reveal, pipeline, calls,
+manual assignment and merge by a team lead."""
+
+from crm.core.audit.tables import AuditRecord
+from crm.core.context import Actor
+from crm.leads import service
+from crm.leads.tables import Lead, LeadActivity
+from tests.factories import make_user
+from tests.http import StaffClient, text_of
+from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
+
+INTAKE = Actor.system("test_intake")
+
+
+async def world():
+    tl = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
+    a = await make_user(roles={"EU": ["sales_agent"]}, full_name="Agent A")
+    b = await make_user(roles={"EU": ["sales_agent"]}, full_name="Agent B")
+    other = await make_user(roles={"INTL": ["sales_team_lead"]})
+    entity = tl["entities"]["EU"]
+    pool = await make_pool(entity, "Solo", [(a["id"], 1, 50)], team_id=await make_team(entity, lead=tl["id"]))
+    await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
+    return tl, a, b, other
+
+
+async def test_agents_see_their_own_leads_masked_and_reveal_with_a_reason(app):
+    tl, a, b, other = await world()
+    mine = (await service.intake(INTAKE, raw_lead(1, first_name="Zed"), channel="api")).lead
+    async with StaffClient(app) as http:
+        await http.sign_in_as(a)
+        page = text_of(await http.get("/leads"))
+        assert mine["reference"] in page and "Zed" in page and "+447911000001" not in page
+        detail = await http.get(f"/leads/{mine['reference']}")
+        assert detail.status_code == 200 and "lead1@example.com" not in detail.text
+        no_reason = await http.post(f"/leads/{mine['reference']}/act", {"action": "reveal", "field": "phone", "reason": ""})
+        assert no_reason.status_code == 422
+        await http.post(f"/leads/{mine['reference']}/act", {"action": "reveal", "field": "phone", "reason": "calling back"})
+        assert "+447911000001" in (await http.get(f"/leads/{mine['reference']}")).text
+        await http.sign_in_as(b)
+        assert (await http.get(f"/leads/{mine['reference']}")).status_code == 404  # not B's lead
+        assert mine["reference"] not in (await http.get("/leads")).text
+        assert (await http.get("/leads/all")).status_code == 403
+        await http.sign_in_as(other)
+        assert (await http.get(f"/leads/{mine['reference']}")).status_code == 404
+        assert mine["reference"] not in (await http.get("/leads/all")).text
+        await http.sign_in_as(tl)
+        assert mine["reference"] in (await http.get("/leads/all")).text
+    reveal = await AuditRecord.select().where(AuditRecord.action == "leads:pii:reveal").first()
+    assert reveal["reason"] == "calling back"
+
+
+async def test_pipeline_calls_notes_presence_and_manual_assignment(app):
+    tl, a, b, _ = await world()
+    lead = (await service.intake(INTAKE, raw_lead(2), channel="api")).lead
+    ref = lead["reference"]
+    async with StaffClient(app) as http:
+        await http.sign_in_as(a)
+        assert (await http.post(f"/leads/{ref}/act", {"action": "call", "outcome": "answered", "duration_min": "3",
+                                                      "note": "wants gold"})).status_code == 303
+        bad = await http.post(f"/leads/{ref}/act", {"action": "call", "outcome": "answered", "duration_min": "-2"})
+        assert bad.status_code == 422
+        assert (await http.post(f"/leads/{ref}/act", {"action": "status", "status": "interested"})).status_code == 303
+        back = await http.post(f"/leads/{ref}/act", {"action": "status", "status": "contacted"})
+        assert back.status_code == 422 and "Choose a later stage" in text_of(back)
+        lost = await http.post(f"/leads/{ref}/act", {"action": "status", "status": "lost"})
+        assert lost.status_code == 422 and "Choose a reason" in text_of(lost)
+        assert (await http.post(f"/leads/{ref}/act", {"action": "note", "body": "call Tuesday"})).status_code == 303
+        assert (await http.post("/leads/presence", {"presence": "away"})).status_code == 303
+        assert "away" in text_of(await http.get("/leads"))
+        refused = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": "x"})
+        assert refused.status_code == 403
+        await http.sign_in_as(tl)
+        page = text_of(await http.get(f"/leads/{ref}"))
+        assert "wants gold" in page and "call Tuesday" in page and "interested" in page and "Why this owner" in page
+        no_reason = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": ""})
+        assert no_reason.status_code == 422
+        ok = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": "A on holiday"})
+        assert ok.status_code == 303
+    assert (await Lead.select().where(Lead.id == lead["id"]).first())["owner_id"] == b["id"]
+    kinds = [r["kind"] for r in await LeadActivity.select(LeadActivity.kind).where(LeadActivity.lead == lead["id"])]
+    assert {"intake", "routing", "call", "status", "note"} <= set(kinds)
+
+
+async def test_duplicates_are_flagged_and_merged_keeping_both_histories(app):
+    tl, a, _, _ = await world()
+    first = (await service.intake(INTAKE, raw_lead(3, device_id="dev-1"), channel="api")).lead
+    second = (await service.intake(INTAKE, raw_lead(4, email="lead3@example.com", device_id="dev-1",
+                                                    first_name="Leadthree"), channel="form")).lead
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        page = await http.get(f"/leads/{second['reference']}")
+        assert first["reference"] in page.text and "72%" in text_of(page)  # e-mail + device
+        compare = await http.get(f"/leads/{second['reference']}/merge/{first['reference']}")
+        assert compare.status_code == 200
+        no_reason = await http.post(f"/leads/{second['reference']}/merge/{first['reference']}",
+                                    {"survivor": first["reference"], "reason": ""})
+        assert no_reason.status_code == 422
+        merged = await http.post(f"/leads/{second['reference']}/merge/{first['reference']}",
+                                 {"survivor": first["reference"], "reason": "same person, two forms"})
+        assert merged.status_code == 303 and merged.headers["location"] == f"/leads/{first['reference']}"
+        survivor_page = text_of(await http.get(f"/leads/{first['reference']}"))
+        assert "same person, two forms" in survivor_page
+        gone = text_of(await http.get(f"/leads/{second['reference']}"))
+        assert f"Merged into {first['reference']}" in gone
+    loser = await Lead.select().where(Lead.id == second["id"]).first()
+    assert loser["merged_into_id"] == first["id"] and loser["lost_reason"] == "duplicate"
+    intakes = await LeadActivity.count().where((LeadActivity.lead == first["id"]) & (LeadActivity.kind == "intake"))
+    assert intakes == 2  # both histories
+    assert await AuditRecord.count().where(AuditRecord.action == "leads:lead:merge") == 1
+
+
+async def test_staff_add_a_lead_by_hand(app):
+    tl, a, _, _ = await world()
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        bad = await http.post("/leads/new", {"entity": tl["entities"]["EU"], "first_name": "Walk", "country": ""})
+        assert bad.status_code == 422 and "country is required" in text_of(bad)
+        ok = await http.post("/leads/new", {"entity": tl["entities"]["EU"], "first_name": "Walk", "last_name": "In",
+                                            "phone": "+44 7911 123457", "country": "GB", "source": "event"})
+        assert ok.status_code == 303
+    lead = await Lead.select().first()
+    assert lead["channel"] == "manual" and lead["owner_id"] == a["id"] and lead["source"] == "event"
