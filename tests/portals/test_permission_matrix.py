@@ -11,7 +11,9 @@ from crm.access.tables import Role, RoleAssignment, Team
 from crm.clients.service import reveal_client_field
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.cases.service import attach, open_case
+from crm.core.context import Actor
 from crm.core.db import current_connection, transaction
+from crm.leads.service import intake
 from crm.settings import Settings
 from tests.factories import actor_for, make_client, make_user
 from tests.http import StaffClient, text_of
@@ -73,14 +75,28 @@ async def world():
             """INSERT INTO dead_job (job_name, job_id, meta, kwargs, entity_id, attempts, last_error, status, created_at)
                VALUES ('matrix.job', 'matrix-1', '{}', '{"who": "Euroclient"}', $1, 5, 'Euroclient down', 'dead', now())
                RETURNING id""", eu_admin["entities"]["EU"])
-    ids = {"delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
+    await _lead_desk(eu_admin)
+    leads = [(await intake(Actor.system("matrix"), {"first_name": "Eve", "last_name": "Euroclient", "country": "GB",
+                                                    "phone": f"+44791112345{n}"}, channel="api",
+                           fallback_entity_id=eu_admin["entities"]["EU"])).lead["reference"] for n in (1, 2)]
+    ids = {"lead_reference": leads[0], "other": leads[1], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
            "assignment_id": assignment["id"], "request_id": request_id, "queue_id": team[0]["id"],
            "reference": case["reference"]}
     return {"eu": eu_admin, "checker": eu_checker, "intl": intl_admin, "nobody": nobody, "ids": ids}
 
 
 def fill(path: str, ids: dict) -> str:
+    if path.startswith("/leads/"):
+        ids = {**ids, "reference": ids["lead_reference"]}
     return re.sub(r"\{(\w+):(?:int|str)\}", lambda m: str(ids[m.group(1)]), path)
+
+
+async def _lead_desk(user: dict) -> None:
+    """A pool of one EU agent, so the matrix's leads are owned and routed."""
+    from tests.leads.factories import make_pool, publish_rules
+
+    pool = await make_pool(user["entities"]["EU"], "EU desk", [(user["id"], 1, 50)])
+    await publish_rules("routing", user["entities"]["EU"], {"rules": [], "fallback_pool_id": pool})
 
 
 async def call(client: StaffClient, method: str, url: str):
