@@ -79,7 +79,14 @@ async def world():
     leads = [(await intake(Actor.system("matrix"), {"first_name": "Eve", "last_name": "Euroclient", "country": "GB",
                                                     "phone": f"+44791112345{n}"}, channel="api",
                            fallback_entity_id=eu_admin["entities"]["EU"])).lead["reference"] for n in (1, 2)]
-    ids = {"lead_reference": leads[0], "other": leads[1], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
+    async with transaction():
+        replay_id = await current_connection().fetchval(
+            "INSERT INTO lead_routing_replay (entity_id, days, status, total, done, result, job_id, created_at, seconds) "
+            "VALUES ($1, 7, 'done', 0, 0, '{\"total\": 0, \"per_agent\": {\"Euroclient\": 1}, \"per_pool\": {}, "
+            "\"per_rule\": {}, \"unassigned\": 0, \"different_owner\": 0}', 'x', now(), 0) RETURNING id",
+            eu_admin["entities"]["EU"])
+    ids = {"lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
+           "replay_id": replay_id, "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
            "assignment_id": assignment["id"], "request_id": request_id, "queue_id": team[0]["id"],
            "reference": case["reference"]}
     return {"eu": eu_admin, "checker": eu_checker, "intl": intl_admin, "nobody": nobody, "ids": ids}

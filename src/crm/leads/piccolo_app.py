@@ -14,11 +14,12 @@ from crm.leads.tables import (
     PoolMember,
     ReferralCode,
     RoutingDecision,
+    RoutingReplay,
     RuleSet,
     SlaBreach,
 )
 
 APP_CONFIG = area_app_config("leads", [
     IntakeSource, Lead, LeadActivity, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
-    AgentPresence, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule,
+    AgentPresence, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule, RoutingReplay,
 ], ["crm.core.cases.piccolo_app"])

@@ -116,8 +116,9 @@ def sla_for(rule_set: dict, pool: dict | None, score: int) -> int:
 
 async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: int, now: dt.datetime,
                  returning_owner_id: int | None = None, ib_manager_id: int | None = None,
-                 exclude: frozenset[int] = frozenset(), lock: bool = True) -> Decision:
-    """Choose pool and agent for one lead inside the caller's transaction (locking the chosen pool's row)."""
+                 exclude: frozenset[int] = frozenset(), lock: bool = True, dry_run: bool = False) -> Decision:
+    """Choose pool and agent for one lead inside the caller's transaction (locking the chosen pool's row);
+    `dry_run` (previews) changes nothing."""
     conn = current_connection()
     clock = time.perf_counter()
     rule_set = (rule_set_row or {}).get("rules") or {}
@@ -163,8 +164,9 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
             decision.note(f"Rule “{choice.matched}” → pool {pool['name']}. {sum(c.eligible for c in candidates)} of "
                           f"{len(candidates)} agents eligible; {chosen.name} is furthest behind their weighted share "
                           f"({chosen.assigned_count} leads for weight {chosen.weight}).")
-            await conn.execute("UPDATE lead_pool_member SET assigned_count = assigned_count + 1, last_assigned_at = $3 "
-                               "WHERE pool = $1 AND agent_id = $2", pool["id"], chosen.agent_id, now)
+            if not dry_run:
+                await conn.execute("UPDATE lead_pool_member SET assigned_count = assigned_count + 1, last_assigned_at = $3 "
+                                   "WHERE pool = $1 AND agent_id = $2", pool["id"], chosen.agent_id, now)
             return _done(decision, clock)
         decision.note(f"Pool {pool['name']}: nobody eligible ({len(candidates)} members).")
         pool_id = pool["fallback_pool_id"] or (rule_set.get("fallback_pool_id") if pool_id != rule_set.get("fallback_pool_id") else None)

@@ -689,3 +689,47 @@ async def dismiss_duplicate(actor: Actor, reference: str, duplicate_id: int) -> 
         await current_connection().execute(
             "UPDATE lead_duplicate SET status = 'dismissed' WHERE id = $1 AND (lead = $2 OR other = $2)", duplicate_id, lead["id"])
         await _activity(lead["id"], actor, "note", "Not a duplicate", {"duplicate_id": duplicate_id})
+
+
+# ---- preview: a hypothetical lead against published or draft rules ------------------------------------------
+
+async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) -> dict:
+    """What would happen to this lead now: its score (with each rule's points), the matched rule and pool, every
+    candidate with the reason, and the agent chosen. Nothing is saved and no counter moves."""
+    actor.require(Permission.LEADS_ROUTING_MANAGE, entity_id)
+    lead_in, errors = clean({"first_name": "Preview", **raw})
+    if not raw.get("email") and not raw.get("phone"):
+        errors.pop("email", None)  # a preview needs no way to reach the person
+    if errors:
+        raise ValidationFailed("The lead has invalid fields", field_errors=errors)
+
+    async def rule_doc(kind: str) -> dict | None:
+        if use_drafts:
+            rows = await fetch("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
+                               "('draft', 'pending') ORDER BY version DESC LIMIT 1", kind, entity_id)
+            if rows:
+                return dict(rows[0]) | {"rules": json.loads(rows[0]["rules"]) if isinstance(rows[0]["rules"], str) else rows[0]["rules"]}
+        return await published_rules(kind, entity_id)
+
+    lead = {**dataclasses.asdict(lead_in), "id": 0, "entity_id": entity_id, "signals": {}, "score": 0,
+            "email_key": lead_in.email_key}
+    for signal in ("kyc_started", "demo_sessions"):
+        if raw.get(signal):
+            lead["signals"][signal] = raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
+    entity_code = await _entity_code(entity_id)
+    async with transaction():
+        returning_owner = await _returning_owner(entity_id, lead_in.email_key, lead_in.phone)
+        ib_referred, ib_manager = await _ib_manager(lead_in.ib_code, entity_id)
+        scoring, routing = await rule_doc("scoring"), await rule_doc("routing")
+        facts = facts_for(lead, entity_code=entity_code, returning=returning_owner is not None, ib_referred=ib_referred)
+        score, contributions = rules.score(((scoring or {}).get("rules") or {}).get("rules", []), facts)
+        timezone = ((routing or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=entity_code, returning=returning_owner is not None, ib_referred=ib_referred,
+                          timezone=timezone, score=score)
+        decision = await decide(routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=returning_owner,
+                                ib_manager_id=ib_manager, lock=False, dry_run=True)
+    names = {r["id"]: r["full_name"] for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1",
+                                                           decision.agent_id or 0)}
+    return {"score": score, "contributions": [dataclasses.asdict(c) for c in contributions], "decision": decision,
+            "agent_name": names.get(decision.agent_id), "facts": dataclasses.asdict(facts) | {"region": facts.region},
+            "scoring_version": (scoring or {}).get("version"), "routing_version": (routing or {}).get("version")}

@@ -244,3 +244,21 @@ class EntityRule(Table, tablename="lead_entity_rule"):
     brand = Varchar(length=40, default="")  # "" = any brand
     countries = JSONB(default="[]")  # ISO 3166 alpha-2 codes; [] = any country
     entity_id = Integer()
+
+
+class RoutingReplay(Table, tablename="lead_routing_replay"):
+    """A what-if: the last N days of leads run through a draft (or published) rule set, as a background job."""
+
+    entity_id = Integer()
+    rule_set_id = Integer(null=True, default=None)
+    scoring_set_id = Integer(null=True, default=None)
+    days = Integer(default=30)
+    status = Varchar(length=20, default="queued")  # queued, running, done, failed
+    total = Integer(default=0)
+    done = Integer(default=0)
+    result = JSONB(default="{}")
+    job_id = Varchar(length=120, default="")
+    created_by_id = Integer(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    finished_at = Timestamptz(null=True, default=None)
+    seconds = Real(default=0)

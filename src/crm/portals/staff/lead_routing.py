@@ -1,0 +1,217 @@
+"""Routing and scoring rules: versions per entity, the draft editor (rows of conditions → pool, overrides,
+fallback, SLA bands; rows of field tests → points), submission for approval, the single-lead preview and the
+replay of past leads against the draft."""
+
+from __future__ import annotations
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, FromQuery
+from litestar.response import ServerSentEvent
+
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.guards import current_actor, requires
+from crm.core.jobs import PROGRESS_CHANNEL
+from crm.core.permissions import Permission
+from crm.core.web import form_data, form_list, parse_int, redirect, render, render_block
+from crm.leads import replay, rules, rulesets, service
+from crm.portals.staff.live import live_stream
+
+MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
+BLANK_ROWS = 3
+
+
+def _entities(request: Request) -> list[tuple[int, str]]:
+    actor = current_actor(request)
+    return [(e, n) for e, n in request.scope["state"]["entity_names"].items()
+            if actor.can(Permission.LEADS_ROUTING_MANAGE, e)]
+
+
+def _entity(request: Request, raw) -> int:
+    entities = [e for e, _ in _entities(request)]
+    entity_id = parse_int(raw)
+    if entity_id in entities:
+        return entity_id
+    if raw not in (None, ""):
+        raise ValidationFailed("Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."})
+    if not entities:
+        raise ValidationFailed("You manage routing in no entity")
+    return entities[0]
+
+
+@get("/leads/routing", name="staff.routing.index", guards=MANAGE)
+async def index(request: Request, entity: FromQuery[str] = "") -> Response:
+    entity_id = _entity(request, entity)
+    return render(request, "staff/leads/routing.html", {
+        "entity_id": entity_id, "entities": _entities(request),
+        "versions": {kind: await rulesets.versions(kind, entity_id) for kind in rulesets.KINDS},
+        "pools": {p["id"]: p["name"] for p in await rulesets.pools_of(entity_id)},
+        "replays": await replay.recent(entity_id), "kinds": rulesets.KINDS})
+
+
+def _text_list(value) -> str:
+    return value if isinstance(value, str) else ", ".join(value or [])
+
+
+def _ib_choice(value) -> str:
+    if value in ("any", "yes", "no"):
+        return value
+    return {True: "yes", False: "no"}.get(value, "any")
+
+
+def _routing_form(doc: dict) -> dict:
+    """The document as form values (rows of text fields)."""
+    form: dict = {"fallback_pool_id": doc.get("fallback_pool_id") or "", "timezone": doc.get("timezone") or "UTC"}
+    overrides = doc.get("overrides") or {}
+    form |= {"returning_client": overrides.get("returning_client", True), "ib_manager": overrides.get("ib_manager", True),
+             "vip_min_score": overrides.get("vip_min_score") or "", "vip_pool_id": overrides.get("vip_pool_id") or ""}
+    bands = overrides.get("sla_by_score") or []
+    form["bands"] = [{"min_score": b["min_score"], "minutes": round(b["seconds"] / 60, 1)} for b in bands] + \
+        [{"min_score": "", "minutes": ""}] * (3 - len(bands) if len(bands) < 3 else 1)
+    rows = []
+    for rule in doc.get("rules") or []:
+        when = rule.get("when") or {}
+        hours = when.get("hours") or ["", ""]
+        rows.append({"name": rule.get("name", ""), "pool_id": rule.get("pool_id") or "",
+                     "countries": _text_list(when.get("countries")), "regions": when.get("regions") or [],
+                     "languages": _text_list(when.get("languages")), "sources": _text_list(when.get("sources")),
+                     "brands": _text_list(when.get("brands")),
+                     "score_min": "" if when.get("score_min") is None else when["score_min"],
+                     "score_max": "" if when.get("score_max") is None else when["score_max"],
+                     "ib_referred": _ib_choice(when.get("ib_referred")),
+                     "hours_from": hours[0], "hours_to": hours[1]})
+    form["rows"] = rows + [{"name": "", "pool_id": "", "countries": "", "regions": [], "languages": "", "sources": "",
+                            "brands": "", "score_min": "", "score_max": "", "ib_referred": "any", "hours_from": "",
+                            "hours_to": ""}] * BLANK_ROWS
+    return form
+
+
+def _scoring_form(doc: dict) -> dict:
+    rows = [{"name": r.get("name", ""), "field": r.get("field", ""), "op": r.get("op", "eq"), "points": r.get("points", ""),
+             "value": ", ".join(r["value"]) if isinstance(r.get("value"), list) else ("" if r.get("value") is None else r["value"])}
+            for r in doc.get("rules") or []]
+    return {"rows": rows + [{"name": "", "field": "", "op": "eq", "value": "", "points": ""}] * BLANK_ROWS}
+
+
+async def _doc_from_form(request: Request, kind: str, form: dict) -> dict:
+    count = parse_int(form.get("row_count")) or 0
+    if kind == "scoring":
+        return {"rules": [{"name": form.get(f"r{i}_name", ""), "field": form.get(f"r{i}_field", ""),
+                           "op": form.get(f"r{i}_op", "eq"), "value": form.get(f"r{i}_value", ""),
+                           "points": form.get(f"r{i}_points", "")}
+                          for i in range(count) if form.get(f"r{i}_field") and not form.get(f"r{i}_delete")]}
+    rows = []
+    for i in range(count):
+        if not form.get(f"r{i}_pool") or form.get(f"r{i}_delete"):
+            continue
+        hours = [form.get(f"r{i}_hours_from", ""), form.get(f"r{i}_hours_to", "")]
+        rows.append((parse_int(form.get(f"r{i}_position")) or i + 1, i, {
+            "name": form.get(f"r{i}_name", ""), "pool_id": form.get(f"r{i}_pool"),
+            "when": {"countries": form.get(f"r{i}_countries", ""), "regions": await form_list(request, f"r{i}_regions"),
+                     "languages": form.get(f"r{i}_languages", ""), "sources": form.get(f"r{i}_sources", ""),
+                     "brands": form.get(f"r{i}_brands", ""), "score_min": form.get(f"r{i}_score_min", ""),
+                     "score_max": form.get(f"r{i}_score_max", ""), "ib_referred": form.get(f"r{i}_ib", "any"),
+                     "hours": hours if any(hours) else None}}))
+    bands = [{"min_score": form.get(f"band{i}_score", ""),
+              "seconds": int(float(form.get(f"band{i}_minutes") or 0) * 60) or ""}
+             for i in range(3) if form.get(f"band{i}_score") not in (None, "") and form.get(f"band{i}_minutes")]
+    return {"rules": [r for _, _, r in sorted(rows)], "fallback_pool_id": form.get("fallback_pool_id") or None,
+            "timezone": form.get("timezone") or "UTC",
+            "overrides": {"returning_client": form.get("returning_client") == "on", "ib_manager": form.get("ib_manager") == "on",
+                          "vip_min_score": form.get("vip_min_score", ""), "vip_pool_id": form.get("vip_pool_id", ""),
+                          "sla_by_score": bands}}
+
+
+async def _editor(request: Request, kind: str, entity_id: int, doc: dict | None = None, errors: dict | None = None,
+                  status: int = 200) -> Response:
+    versions = await rulesets.versions(kind, entity_id)
+    draft = next((v for v in versions if v["status"] in ("draft", "pending")), None)
+    published = next((v for v in versions if v["status"] == "published"), None)
+    if doc is None:
+        doc = (draft or published or {"rules": {}})["rules"] or {}
+    form = _routing_form(doc) if kind == "routing" else _scoring_form(doc)
+    return render(request, "staff/leads/rules_edit.html", {
+        "kind": kind, "kind_label": rulesets.KINDS[kind], "entity_id": entity_id,
+        "entity_name": dict(_entities(request)).get(entity_id, entity_id), "form": form, "errors": errors or {},
+        "draft": draft, "published": published, "pools": await rulesets.pools_of(entity_id),
+        "regions": list(rules.REGIONS), "fields": rules.SCORING_FIELDS, "ops": rules.OPS}, status=status)
+
+
+@get("/leads/routing/{kind:str}/{entity_id:int}", name="staff.routing.edit", guards=MANAGE)
+async def edit(request: Request, kind: FromPath[str], entity_id: FromPath[int]) -> Response:
+    if kind not in rulesets.KINDS:
+        raise ValidationFailed("Unknown kind of rules")
+    return await _editor(request, kind, _entity(request, entity_id))
+
+
+@post("/leads/routing/{kind:str}/{entity_id:int}", name="staff.routing.save", guards=MANAGE)
+async def save(request: Request, kind: FromPath[str], entity_id: FromPath[int]) -> Response:
+    if kind not in rulesets.KINDS:
+        raise ValidationFailed("Unknown kind of rules")
+    entity_id = _entity(request, entity_id)
+    actor = current_actor(request)
+    form = await form_data(request)
+    doc = await _doc_from_form(request, kind, form)
+    try:
+        draft = await rulesets.save_draft(actor, kind, entity_id, doc, form.get("note", ""))
+        if form.get("action") == "submit":
+            await rulesets.submit(actor, draft["id"], form.get("reason", ""))
+            return redirect(request, f"/leads/routing?entity={entity_id}",
+                            flash=f"Version {draft['version']} sent for approval; a colleague must approve it.")
+    except DomainError as exc:
+        return await _editor(request, kind, entity_id, doc, exc.field_errors or {"form": exc.message}, exc.status_code)
+    return redirect(request, f"/leads/routing/{kind}/{entity_id}", flash=f"Draft version {draft['version']} saved.")
+
+
+@get("/leads/routing/preview", name="staff.routing.preview_form", guards=MANAGE)
+async def preview_form(request: Request, entity: FromQuery[str] = "") -> Response:
+    return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": {"entity": entity},
+                                                        "errors": {}, "result": None})
+
+
+@post("/leads/routing/preview", name="staff.routing.preview", guards=MANAGE)
+async def preview(request: Request) -> Response:
+    from crm.portals.public.register import COUNTRIES  # noqa: F401  (choices shared with the public form)
+
+    form = await form_data(request)
+    try:
+        entity_id = _entity(request, form.get("entity"))
+        result = await service.preview(current_actor(request), entity_id, form, use_drafts=form.get("use") == "draft")
+    except DomainError as exc:
+        return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": form,
+                                                            "errors": exc.field_errors or {"form": exc.message},
+                                                            "result": None}, status=exc.status_code)
+    return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": form, "errors": {},
+                                                        "result": result}, fragment="result")
+
+
+@post("/leads/routing/replays", name="staff.routing.replay", guards=MANAGE)
+async def start_replay(request: Request) -> Response:
+    form = await form_data(request)
+    try:
+        entity_id = _entity(request, form.get("entity"))
+        replay_id = await replay.start(current_actor(request), entity_id, days=parse_int(form.get("days")) or 30,
+                                       use_drafts=form.get("use", "draft") == "draft")
+    except DomainError as exc:
+        return redirect(request, f"/leads/routing?entity={form.get('entity', '')}", flash=exc.message, kind="error")
+    return redirect(request, f"/leads/routing/replays/{replay_id}")
+
+
+@get("/leads/routing/replays/{replay_id:int}", name="staff.routing.replay_page", guards=MANAGE)
+async def replay_page(request: Request, replay_id: FromPath[int]) -> Response:
+    run = await replay.get(current_actor(request), replay_id)
+    return render(request, "staff/leads/replay.html", {"run": run}, fragment="progress")
+
+
+@get("/leads/routing/replays/{replay_id:int}/live", name="staff.routing.replay_live", guards=MANAGE,
+     opt={"stream": True})
+async def replay_live(request: Request, replay_id: FromPath[int]) -> ServerSentEvent:
+    actor = current_actor(request)
+    run = await replay.get(actor, replay_id)
+
+    async def progress() -> str:
+        return render_block(request, "staff/leads/replay.html", "progress", {"run": await replay.get(actor, replay_id)})
+
+    return live_stream(request, PROGRESS_CHANNEL, progress, lambda n: n.get("job_id") == run["job_id"], event="progress")
+
+
+handlers = [index, edit, save, preview_form, preview, start_replay, replay_page, replay_live]
