@@ -12,7 +12,8 @@ from crm.clients.service import reveal_client_field
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.cases.service import attach, open_case
 from crm.core.context import Actor
-from crm.core.db import current_connection, transaction
+from crm.core.db import current_connection, fetch, transaction
+from crm.leads import sources
 from crm.leads.service import intake
 from crm.settings import Settings
 from tests.factories import actor_for, make_client, make_user
@@ -86,7 +87,9 @@ async def world():
             "\"per_rule\": {}, \"unassigned\": 0, \"different_owner\": 0}', 'x', now(), 0) RETURNING id",
             eu_admin["entities"]["EU"])
     ids = {"lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
-           "replay_id": replay_id, "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
+           "replay_id": replay_id, "pool_id": (await fetch("SELECT id FROM lead_pool LIMIT 1"))[0]["id"],
+           "agent_id": eu_admin["id"], "source_id": (await sources.create_source(
+               actor, name="Euroclient feed", kind="api", entity_id=eu_admin["entities"]["EU"]))[0]["id"], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
            "assignment_id": assignment["id"], "request_id": request_id, "queue_id": team[0]["id"],
            "reference": case["reference"]}
     return {"eu": eu_admin, "checker": eu_checker, "intl": intl_admin, "nobody": nobody, "ids": ids}

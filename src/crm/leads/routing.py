@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 
-from crm.core.db import current_connection
+from crm.core.db import current_connection, fetch
 from crm.leads import rules
 from crm.leads.tables import OPEN_LEAD_STATUSES
 
@@ -91,17 +91,20 @@ async def _pool(conn, pool_id: int, lock: bool) -> dict | None:
     return dict(row) if row else None
 
 
-async def pool_candidates(conn, pool: dict, now: dt.datetime, exclude: set[int]) -> list[rules.Candidate]:
-    rows = await conn.fetch(_CANDIDATES, pool["id"], pool["entity_id"], list(OPEN_LEAD_STATUSES), now.date())
+async def pool_candidates(pool: dict, now: dt.datetime, exclude: set[int] = frozenset()) -> list[rules.Candidate]:
+    """Every member of the pool with eligibility and its reason (reads only)."""
+    rows = await fetch(_CANDIDATES, pool["id"], pool["entity_id"], list(OPEN_LEAD_STATUSES), now.date())
     return [_candidate(r, now, weight=r["weight"], max_open=r["max_open_leads"], assigned=r["assigned_count"],
                        last=r["last_assigned_at"], excluded="breached the SLA on this lead" if r["agent_id"] in exclude else "")
             for r in rows]
 
 
-async def person(conn, agent_id: int, entity_id: int, now: dt.datetime, exclude: set[int]) -> rules.Candidate | None:
-    row = await conn.fetchrow(_PERSON, agent_id, entity_id, list(OPEN_LEAD_STATUSES), now.date())
-    if row is None:
+async def person(agent_id: int, entity_id: int, now: dt.datetime, exclude: set[int] = frozenset()) -> rules.Candidate | None:
+    """One person (an owner, a relationship manager) with eligibility and its reason (reads only)."""
+    rows = await fetch(_PERSON, agent_id, entity_id, list(OPEN_LEAD_STATUSES), now.date())
+    if not rows:
         return None
+    row = rows[0]
     return _candidate(row, now, excluded="breached the SLA on this lead" if agent_id in exclude else "")
 
 
@@ -132,7 +135,7 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
     for flag, person_id, label in (("returning_client", returning_owner_id, "returning client → previous owner"),
                                    ("ib_manager", ib_manager_id, "IB-referred → the IB's relationship manager")):
         if person_id and overrides.get(flag, True):
-            candidate = await person(conn, person_id, entity_id, now, set(exclude))
+            candidate = await person(person_id, entity_id, now, set(exclude))
             if candidate is None:
                 continue
             decision.candidates.append({"agent_id": candidate.agent_id, "name": candidate.name,
@@ -155,7 +158,7 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
             break
         decision.pool_id, decision.team_id = pool["id"], pool["team_id"]
         decision.sla_seconds = sla_for(rule_set, pool, facts.score)
-        candidates = await pool_candidates(conn, pool, now, set(exclude))
+        candidates = await pool_candidates(pool, now, set(exclude))
         chosen = rules.pick(candidates)
         decision.candidates += [{"agent_id": c.agent_id, "name": c.name, "eligible": c.eligible, "reason": c.reason,
                                  "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}"} for c in candidates]

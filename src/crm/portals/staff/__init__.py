@@ -18,6 +18,7 @@ def staff_routers() -> list[Router]:
         cases,
         clients,
         home,
+        lead_desk,
         lead_routing,
         leads,
         notifications,
@@ -31,7 +32,7 @@ def staff_routers() -> list[Router]:
         route_handlers=[
             *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
             *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers, *admin_templates.handlers,
-            *leads.handlers, *lead_routing.handlers,
+            *leads.handlers, *lead_routing.handlers, *lead_desk.handlers,
         ],
     )
     return [public, guarded]
