@@ -120,3 +120,28 @@ async def test_staff_add_a_lead_by_hand(app):
         assert ok.status_code == 303
     lead = await Lead.select().first()
     assert lead["channel"] == "manual" and lead["owner_id"] == a["id"] and lead["source"] == "event"
+
+
+async def test_dashboard_speed_load_breaches_and_conversion(app):
+    import datetime as dt
+
+    from crm.core.db import fetch
+
+    tl, a, b, _ = await world()
+    for n in range(4):
+        lead = (await service.intake(INTAKE, raw_lead(10 + n, source="google" if n % 2 else "facebook"), channel="api")).lead
+        if n < 2:
+            await fetch("UPDATE lead SET first_contact_at = created_at + make_interval(secs => $2), status = $3 WHERE id = $1",
+                        lead["id"], 60 * (n + 1), "funded" if n == 1 else "contacted")
+    await fetch("INSERT INTO lead_sla_breach (lead, agent_id, case_reference, created_at) SELECT id, $1, '', $2 FROM lead LIMIT 2",
+                a["id"], dt.datetime.now(dt.UTC))
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        page = await http.get("/leads/dashboard?days=7")
+        assert page.status_code == 200
+        text = text_of(page)
+        assert "Agent A 4 2 1.5 min 1.9 min" in text  # median and 90th percentile of 60 s and 120 s
+        assert "Agent A available 3 / 50 2" in text
+        assert "repeated" in text and "google 2" in text and "50.0%" in text
+        await http.sign_in_as(a)
+        assert (await http.get("/leads/dashboard")).status_code == 403

@@ -198,3 +198,13 @@ async def merge(request: Request, reference: FromPath[str], other: FromPath[str]
 
 
 handlers = [my_leads, all_leads, unassigned, live, presence, new_lead, create_lead, lead_page, act, merge_form, merge]
+
+
+@get("/leads/dashboard", name="staff.leads.dashboard", guards=TEAM)
+async def dashboard(request: Request, days: FromQuery[int] = 30) -> Response:
+    from crm.leads.dashboard import figures
+
+    return render(request, "staff/leads/dashboard.html", {"f": await figures(current_actor(request), days)})
+
+
+handlers.append(dashboard)
