@@ -92,8 +92,14 @@ SET session_replication_role = origin;
 
 @pytest.fixture(autouse=True)
 async def clean_database(anyio_backend):
-    """Every test starts from empty tables (the audit trail included) and the seeded system roles."""
+    """Every test starts from empty tables (the audit trail included), an empty Redis database (event ids restart,
+    so arq must not remember earlier tests' job ids) and the seeded system roles."""
     await _owner_execute(CLEAN)
+    import redis.asyncio as redis
+
+    client = redis.Redis.from_url(os.environ["CRM_REDIS_URL"])
+    await client.flushdb()
+    await client.aclose()
     from crm.access.roles import ensure_system_roles
 
     await ensure_system_roles()

@@ -87,7 +87,7 @@ async def world():
             "\"per_rule\": {}, \"unassigned\": 0, \"different_owner\": 0}', 'x', now(), 0) RETURNING id",
             eu_admin["entities"]["EU"])
     ids = {"lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
-           "replay_id": replay_id, "pool_id": (await fetch("SELECT id FROM lead_pool LIMIT 1"))[0]["id"],
+           "replay_id": replay_id, "import_id": await _import(eu_admin), "pool_id": (await fetch("SELECT id FROM lead_pool LIMIT 1"))[0]["id"],
            "agent_id": eu_admin["id"], "source_id": (await sources.create_source(
                actor, name="Euroclient feed", kind="api", entity_id=eu_admin["entities"]["EU"]))[0]["id"], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],
            "assignment_id": assignment["id"], "request_id": request_id, "queue_id": team[0]["id"],
@@ -99,6 +99,13 @@ def fill(path: str, ids: dict) -> str:
     if path.startswith("/leads/"):
         ids = {**ids, "reference": ids["lead_reference"]}
     return re.sub(r"\{(\w+):(?:int|str)\}", lambda m: str(ids[m.group(1)]), path)
+
+
+async def _import(user: dict) -> int:
+    from crm.leads import imports
+
+    return await imports.start(await actor_for(user), user["entities"]["EU"], "Euroclient.csv",
+                               b"first_name,country\nEve,GB\n", route=False)
 
 
 async def _lead_desk(user: dict) -> None:

@@ -17,13 +17,15 @@ import redis.asyncio as redis
 
 log = logging.getLogger("crm.live")
 
-_publishers: dict[str, redis.Redis] = {}
+_publishers: dict[tuple[str, int], redis.Redis] = {}
 
 
 def _client(url: str) -> redis.Redis:
-    client = _publishers.get(url)
+    """One publishing client per Redis URL and event loop (a client's connections belong to one loop)."""
+    key = (url, id(asyncio.get_running_loop()))
+    client = _publishers.get(key)
     if client is None:
-        client = _publishers[url] = redis.Redis.from_url(url)
+        client = _publishers[key] = redis.Redis.from_url(url)
     return client
 
 

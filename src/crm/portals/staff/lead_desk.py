@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from litestar import Request, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
+from litestar.response import ServerSentEvent
 
 from crm.access.org import teams_visible_to
-from crm.core.errors import DomainError
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
+from crm.core.jobs import PROGRESS_CHANNEL
 from crm.core.permissions import Permission
-from crm.core.web import form_data, parse_int, redirect, render
-from crm.leads import pools, sources
+from crm.core.web import form_data, parse_int, redirect, render, render_block
+from crm.leads import imports, pools, sources
 from crm.leads.queries import agents_for
 from crm.leads.rules import DAYS
 from crm.portals.staff.lead_routing import _entities, _entity
+from crm.portals.staff.live import live_stream
 
 MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
 
@@ -145,5 +150,49 @@ async def source_update(request: Request, source_id: FromPath[int]) -> Response:
     return redirect(request, "/leads/sources", flash="Saved.")
 
 
-handlers = [pool_list, pool_create, pool_page, pool_update, agent_page, agent_update, source_list, source_create,
+async def _imports_page(request: Request, errors: dict | None = None, status: int = 200) -> Response:
+    return render(request, "staff/leads/imports.html", {
+        "imports": await imports.recent(current_actor(request)), "entities": _entities(request),
+        "errors": errors or {}}, status=status)
+
+
+@get("/leads/imports", name="staff.imports.list", guards=MANAGE)
+async def import_list(request: Request) -> Response:
+    return await _imports_page(request)
+
+
+@post("/leads/imports", name="staff.imports.start", guards=MANAGE)
+async def import_start(request: Request) -> Response:
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile):
+            raise ValidationFailed("Choose a file", field_errors={"file": "Choose a CSV file."})
+        content = await upload.read(MAX_BYTES + 1)
+        entity = form.get("entity")
+        import_id = await imports.start(current_actor(request), parse_int(entity), upload.filename or "", content,
+                                        route=form.get("route") == "on")
+    except DomainError as exc:
+        return await _imports_page(request, exc.field_errors or {"file": exc.message}, exc.status_code)
+    return redirect(request, f"/leads/imports/{import_id}", flash="Import started.")
+
+
+@get("/leads/imports/{import_id:int}", name="staff.imports.detail", guards=MANAGE)
+async def import_page(request: Request, import_id: FromPath[int]) -> Response:
+    return render(request, "staff/leads/import.html", {"imp": await imports.get(current_actor(request), import_id)},
+                  fragment="progress")
+
+
+@get("/leads/imports/{import_id:int}/live", name="staff.imports.live", guards=MANAGE, opt={"stream": True})
+async def import_live(request: Request, import_id: FromPath[int]) -> ServerSentEvent:
+    actor = current_actor(request)
+    imp = await imports.get(actor, import_id)
+
+    async def progress() -> str:
+        return render_block(request, "staff/leads/import.html", "progress", {"imp": await imports.get(actor, import_id)})
+
+    return live_stream(request, PROGRESS_CHANNEL, progress, lambda n: n.get("job_id") == imp["job_id"], event="progress")
+
+
+handlers = [import_list, import_start, import_page, import_live, pool_list, pool_create, pool_page, pool_update, agent_page, agent_update, source_list, source_create,
             source_update]
