@@ -71,6 +71,10 @@ def run(host: str, port: int, data_dir: Path) -> None:
         for email, _name, roles in DEMO_USERS:
             click.echo(f"    {email:32} {roles}")
         click.echo("  No authenticator app at hand? `.venv/bin/crm demo-code EMAIL` prints a demo user's current code.")
+        from crm.leads.demo import DEMO_API_KEY
+
+        click.echo(f"  Public lead form: http://{host}:{port}/register    API: http://{host}:{port}/api/schema "
+                   f"(demo key {DEMO_API_KEY})")
         click.echo("  Ctrl-C stops everything.\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

@@ -45,6 +45,12 @@ DEMO_USERS = [
     (f"risk{DEMO_DOMAIN}", "Rui Risk", "risk_manager@EU risk_manager@INTL risk_manager@UK"),
     (f"auditor{DEMO_DOMAIN}", "Aisha Auditor", "auditor@EU auditor@INTL auditor@UK"),
     (f"uksales{DEMO_DOMAIN}", "Uma UK-Sales", "sales_agent@UK"),
+    (f"lucia{DEMO_DOMAIN}", "Lucía Latam", "sales_agent@INTL"),
+    (f"karim{DEMO_DOMAIN}", "Karim Mena", "sales_agent@INTL"),
+    (f"sven{DEMO_DOMAIN}", "Sven Senior", "sales_agent@INTL"),
+    (f"intllead{DEMO_DOMAIN}", "Teo Team-Lead", "sales_team_lead@INTL"),
+    (f"emma{DEMO_DOMAIN}", "Emma EU-Sales", "sales_agent@EU"),
+    (f"eulead{DEMO_DOMAIN}", "Elias EU-Lead", "sales_team_lead@EU sales_team_lead@UK"),
 ]
 FIRST = ["Maria", "João", "Ahmed", "Elena", "Lucas", "Fatima", "Nikos", "Sara", "Omar", "Lena", "Carlos", "Yara"]
 LAST = ["Silva", "Haddad", "Papadopoulos", "García", "Rossi", "Novak", "Khalil", "Müller", "Costa", "Ivanova"]
@@ -120,7 +126,10 @@ async def load_demo() -> str:
         for email, name, grants in DEMO_USERS:
             users += await _ensure_user(actor, email, name, grants, entities)
         clients = await _ensure_clients(entities)
-    return f"demo data: {teams} teams, {users} users, {clients} clients added"
+    from crm.leads.demo import load_sales_demo
+
+    leads = await load_sales_demo(entities)
+    return f"demo data: {teams} teams, {users} users, {clients} clients, {leads} sample leads added"
 
 
 async def demo_totp_code(email: str) -> str:
