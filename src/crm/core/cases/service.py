@@ -23,7 +23,7 @@ from crm.core.cases.tables import (
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.events.service import emit
+from crm.core.events.service import emit, load_registry
 from crm.core.files.service import load, store
 from crm.core.permissions import Permission
 
@@ -250,7 +250,9 @@ FOR UPDATE OF c SKIP LOCKED
 
 
 async def escalate_overdue() -> int:
-    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event."""
+    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event; a kind
+    with its own `on_breach` (e.g. lead follow-ups, which reassign) handles its cases instead."""
+    load_registry()  # every area's case kinds, whatever this process imported so far
     actor = Actor.system("escalate_overdue_cases")
     async with transaction():
         rows = await current_connection().fetch(_OVERDUE)

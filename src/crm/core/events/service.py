@@ -39,7 +39,7 @@ _SUBSCRIBERS: dict[str, Subscriber] = {}
 _registry_loaded = False
 
 
-def _load_registry() -> None:
+def load_registry() -> None:
     """Deliveries are created for the subscribers known to the emitting process, so every process that emits
     loads all areas (and CRM_PLUGINS) first, whatever it imported so far."""
     global _registry_loaded
@@ -80,7 +80,7 @@ async def emit(
     payload: dict | None = None,
 ) -> int:
     """Record event `name` (e.g. "case.created") in the current transaction; returns its id."""
-    _load_registry()
+    load_registry()
     conn = current_connection()
     body = json.dumps(normalise(payload or {}))
     event_id = await conn.fetchval(_INSERT_EVENT, name, entity_id, subject_type, str(subject_id), body, actor.user_id)
