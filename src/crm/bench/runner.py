@@ -36,6 +36,10 @@ def run_bench(name: str, rows: int | None) -> dict:
             from crm.bench.events import bench_events
 
             return asyncio.run(bench_events(rows))
+        if name == "leads":
+            from crm.bench.leads import bench_leads
+
+            return asyncio.run(bench_leads(rows))
         raise ValueError(name)
     finally:
         if services is not None:

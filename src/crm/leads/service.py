@@ -97,11 +97,6 @@ async def entity_for(lead: CleanLead, source_entity_id: int | None, fallback_ent
     return rows[0]["id"]
 
 
-async def _entity_code(entity_id: int) -> str:
-    rows = await fetch("SELECT code FROM legal_entity WHERE id = $1", entity_id)
-    return rows[0]["code"] if rows else ""
-
-
 def facts_for(lead: dict, *, entity_code: str, returning: bool, ib_referred: bool, timezone: str = "UTC",
               now: dt.datetime | None = None, score: int | None = None) -> rules.Facts:
     signals = lead.get("signals") or {}
@@ -121,26 +116,46 @@ def facts_for(lead: dict, *, entity_code: str, returning: bool, ib_referred: boo
         returning_client=returning, score=lead.get("score", 0) if score is None else score, local_hour=local.hour)
 
 
-async def _returning_owner(entity_id: int, email_key: str, phone: str, lead_id: int | None = None) -> int | None:
-    """The owner of an existing client, else of an earlier lead, with the same e-mail or phone in this entity."""
-    if not email_key and not phone:
-        return None
-    rows = await fetch(
-        """SELECT owner AS owner_id FROM client WHERE entity = $1 AND owner IS NOT NULL
-             AND ((lower(email) = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
-           UNION ALL
-           SELECT owner_id FROM (SELECT owner_id FROM lead WHERE entity_id = $1 AND owner_id IS NOT NULL
-             AND id <> coalesce($4, 0) AND merged_into_id IS NULL
-             AND ((email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> '')) ORDER BY id DESC LIMIT 1) l
-           LIMIT 1""", entity_id, email_key, phone, lead_id)
-    return rows[0]["owner_id"] if rows else None
+@dataclass
+class LeadContext:
+    """What routing and scoring need to know about a lead's surroundings, read in one round trip."""
+
+    entity_code: str
+    returning_owner: int | None
+    ib_referred: bool
+    ib_manager: int | None
+    scoring: dict | None
+    routing: dict | None
 
 
-async def _ib_manager(ib_code: str, entity_id: int) -> tuple[bool, int | None]:
-    if not ib_code:
-        return False, None
-    rows = await fetch("SELECT manager_id FROM referral_code WHERE code = $1 AND entity_id = $2 AND active", ib_code, entity_id)
-    return (True, rows[0]["manager_id"]) if rows else (False, None)
+_CONTEXT = """
+SELECT (SELECT code FROM legal_entity WHERE id = $1) AS entity_code,
+       (SELECT owner_id FROM (
+            SELECT owner AS owner_id, 0 AS rank FROM client WHERE entity = $1 AND owner IS NOT NULL
+              AND ((lower(email) = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
+            UNION ALL
+            SELECT owner_id, 1 FROM lead WHERE entity_id = $1 AND owner_id IS NOT NULL AND id <> coalesce($4, 0)
+              AND merged_into_id IS NULL AND ((email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
+            ORDER BY rank LIMIT 1) o) AS returning_owner,
+       (SELECT row(manager_id)::text FROM referral_code WHERE code = $5 AND $5 <> '' AND entity_id = $1 AND active) AS ib,
+       (SELECT json_agg(json_build_object('id', id, 'kind', kind, 'version', version, 'rules', rules))
+          FROM lead_rule_set WHERE entity_id = $1 AND status = 'published') AS rule_sets
+"""
+
+
+async def lead_context(entity_id: int, email_key: str, phone: str, ib_code: str, lead_id: int | None = None) -> LeadContext:
+    row = (await fetch(_CONTEXT, entity_id, email_key, phone, lead_id, ib_code))[0]
+    sets = {s["kind"]: s for s in json.loads(row["rule_sets"] or "[]")}
+    manager = row["ib"].strip("()") if row["ib"] is not None else None
+    return LeadContext(row["entity_code"] or "", row["returning_owner"], row["ib"] is not None,
+                       int(manager) if manager else None, sets.get("scoring"), sets.get("routing"))
+
+
+def score_for(lead: dict, ctx: LeadContext) -> tuple[int, list[dict]]:
+    facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                      ib_referred=ctx.ib_referred)
+    total, contributions = rules.score(((ctx.scoring or {}).get("rules") or {}).get("rules", []), facts)
+    return total, [dataclasses.asdict(c) for c in contributions]
 
 
 # ---- duplicates ---------------------------------------------------------------------------------------------
@@ -186,12 +201,13 @@ class IntakeResult:
 
 
 _INSERT = """
-INSERT INTO lead (entity_id, brand, first_name, last_name, email, email_key, phone, country, language, date_of_birth,
-                  source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status, lost_reason,
-                  score, score_detail, signals, vip, import_id, created_at, updated_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15, $16, $17, $18, $19, 'new', '',
-        0, '[]'::jsonb, '{}'::jsonb, false, $20, now(), now())
-RETURNING *
+WITH id AS (SELECT nextval(pg_get_serial_sequence('lead', 'id')) AS id)
+INSERT INTO lead (id, reference, entity_id, brand, first_name, last_name, email, email_key, phone, country, language,
+                  date_of_birth, source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status,
+                  lost_reason, score, score_detail, signals, vip, import_id, created_at, updated_at)
+SELECT id.id, 'LD-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,
+       $15, $16, $17, $18, $19, 'new', '', $20, $21::jsonb, '{}'::jsonb, false, $22, now(), now()
+FROM id RETURNING *
 """
 
 
@@ -200,17 +216,6 @@ async def _activity(lead_id: int, actor: Actor, kind: str, body: str = "", data:
         "INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "
         "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())",
         lead_id, kind, actor.user_id, actor.label, body, json.dumps(data or {}, default=str))
-
-
-async def _rescore(lead: dict, entity_code: str, returning: bool, ib_referred: bool) -> tuple[int, list[dict]]:
-    rule_set = await published_rules("scoring", lead["entity_id"])
-    facts = facts_for(lead, entity_code=entity_code, returning=returning, ib_referred=ib_referred)
-    total, contributions = rules.score((rule_set or {}).get("rules", {}).get("rules", []) if rule_set else [], facts)
-    detail = [dataclasses.asdict(c) for c in contributions]
-    await current_connection().execute("UPDATE lead SET score = $2, score_detail = $3::jsonb WHERE id = $1",
-                                       lead["id"], total, json.dumps(detail))
-    lead["score"], lead["score_detail"] = total, detail
-    return total, detail
 
 
 async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None = None, ip: str = "",
@@ -230,18 +235,15 @@ async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None =
             if existing:
                 return IntakeResult(dict(existing), created=False)
         entity_id = await entity_for(lead_in, (source or {}).get("entity_id"), fallback_entity_id)
+        ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
+        draft = dataclasses.asdict(lead_in) | {"signals": {}, "score": 0}
+        score, detail = score_for(draft, ctx)
         row = await conn.fetchrow(
             _INSERT, entity_id, lead_in.brand, lead_in.first_name, lead_in.last_name, lead_in.email, lead_in.email_key,
             lead_in.phone, lead_in.country, lead_in.language, lead_in.date_of_birth, lead_in.source, lead_in.campaign,
             json.dumps(lead_in.utm), lead_in.ib_code, lead_in.device_id, ip[:45], channel,
-            (source or {}).get("id"), lead_in.external_id, import_id)
+            (source or {}).get("id"), lead_in.external_id, score, json.dumps(detail), import_id)
         lead = dict(row)
-        lead["reference"] = reference_for(lead["id"])
-        await conn.execute("UPDATE lead SET reference = $2 WHERE id = $1", lead["id"], lead["reference"])
-        entity_code = await _entity_code(entity_id)
-        returning_owner = await _returning_owner(entity_id, lead["email_key"], lead["phone"], lead["id"])
-        ib_referred, ib_manager = await _ib_manager(lead["ib_code"], entity_id)
-        score, detail = await _rescore(lead, entity_code, returning_owner is not None, ib_referred)
         duplicates = await find_duplicates(lead)
         if duplicates:
             await conn.executemany(
@@ -254,9 +256,7 @@ async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None =
                    payload={"lead_id": lead["id"], "channel": channel, "score": score})
         decision = None
         if route:
-            decision = await route_lead(actor, lead, trigger="import" if import_id else "intake",
-                                        entity_code=entity_code, returning_owner=returning_owner,
-                                        ib=(ib_referred, ib_manager))
+            decision = await route_lead(actor, lead, trigger="import" if import_id else "intake", ctx=ctx)
         await record_audit(actor, "leads:lead:create", target_type="lead", target_id=lead["reference"],
                            entity_id=entity_id, after={"channel": channel, "source": lead["source"],
                                                        "country": lead["country"], "score": score,
@@ -267,25 +267,20 @@ async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None =
 
 # ---- routing and its consequences ---------------------------------------------------------------------------
 
-async def route_lead(actor: Actor, lead: dict, *, trigger: str, entity_code: str | None = None,
-                     returning_owner: int | None | bool = False, ib: tuple[bool, int | None] | None = None,
+async def route_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext | None = None,
                      exclude: frozenset[int] = frozenset()) -> Decision:
     """Route (or re-route) a lead in the caller's transaction and act on the decision: owner, follow-up task,
     notifications. A failure inside routing leaves the lead unassigned with an alert case."""
     entity_id = lead["entity_id"]
-    entity_code = entity_code or await _entity_code(entity_id)
-    if returning_owner is False:
-        returning_owner = await _returning_owner(entity_id, lead["email_key"], lead["phone"], lead["id"])
-    ib_referred, ib_manager = ib or await _ib_manager(lead["ib_code"], entity_id)
     tx = engine().current_transaction.get()
     savepoint = await tx.savepoint()
     try:
-        rule_set = await published_rules("routing", entity_id)
-        timezone = ((rule_set or {}).get("rules") or {}).get("timezone") or "UTC"
-        facts = facts_for(lead, entity_code=entity_code, returning=bool(returning_owner), ib_referred=ib_referred,
-                          timezone=timezone)
-        decision = await decide(rule_set, facts, entity_id=entity_id, now=_now(),
-                                returning_owner_id=returning_owner or None, ib_manager_id=ib_manager, exclude=exclude)
+        ctx = ctx or await lead_context(entity_id, lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
+        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                          ib_referred=ctx.ib_referred, timezone=timezone)
+        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(),
+                                returning_owner_id=ctx.returning_owner, ib_manager_id=ctx.ib_manager, exclude=exclude)
         await _apply(actor, lead, decision, trigger)
         await savepoint.release()
     except Exception as exc:  # routing must never lose a lead: keep it, unassigned, and raise an alert
@@ -296,46 +291,30 @@ async def route_lead(actor: Actor, lead: dict, *, trigger: str, entity_code: str
     return decision
 
 
+_DECISION = """
+WITH decision AS (
+    INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, candidates,
+                                  explanation, duration_ms, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, now())
+)
+INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
+VALUES ($1, 'routing', $11, $12, $9, $13::jsonb, now())
+"""
+
+
 async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False) -> None:
+    """Act on a decision in the caller's transaction. Work that takes the audit chain's lock (the case) comes
+    last, so concurrent intakes wait on each other as briefly as possible."""
     conn = current_connection()
     now = _now()
-    await conn.execute(
-        "INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, "
-        "candidates, explanation, duration_ms, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, now())",
-        lead["id"], trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120], decision.pool_id,
-        decision.agent_id, json.dumps(decision.candidates, default=str), decision.explanation, decision.duration_ms)
-    await conn.execute("UPDATE lead SET owner_id = $2, pool_id = $3, routed_at = $4, updated_at = $4 WHERE id = $1",
-                       lead["id"], decision.agent_id, decision.pool_id, now)
     previous_owner = lead.get("owner_id")
+    await conn.execute(
+        _DECISION, lead["id"], trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120],
+        decision.pool_id, decision.agent_id, json.dumps(decision.candidates, default=str), decision.explanation,
+        decision.duration_ms, actor.user_id, actor.label,
+        json.dumps({"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                    "matched": decision.matched, "from": previous_owner}))
     lead.update(owner_id=decision.agent_id, pool_id=decision.pool_id, routed_at=now)
-    await _activity(lead["id"], actor, "routing", decision.explanation,
-                    {"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
-                     "matched": decision.matched, "from": previous_owner})
-    sla = dt.timedelta(seconds=decision.sla_seconds)
-    title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
-    if lead.get("case_id"):
-        case_ref = cases.reference_for(lead["case_id"])
-        await conn.execute("UPDATE work_case SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, queue_id), "
-                           "updated_at = now() WHERE id = $1", lead["case_id"], decision.agent_id,
-                           "in_progress" if decision.agent_id else "open", now + sla, decision.team_id)
-        case = dict(await conn.fetchrow("SELECT * FROM work_case WHERE id = $1", lead["case_id"]))
-        await conn.execute(
-            "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
-            "VALUES ($1, 'assignment', $2, $3, $4, $5::jsonb, now())", case["id"], actor.user_id, actor.label,
-            f"re-routed ({trigger})", json.dumps({"from": previous_owner, "to": decision.agent_id}))
-        await record_audit(actor, "cases:case:assign", target_type="case", target_id=case_ref, entity_id=lead["entity_id"],
-                           before={"assignee_id": previous_owner}, after={"assignee_id": decision.agent_id},
-                           reason=f"lead re-routed ({trigger})", case_id=case_ref)
-        await emit(actor, "case.assigned", entity_id=lead["entity_id"], subject_type="case", subject_id=case_ref,
-                   payload={"case_id": case["id"], "reference": case_ref, "queue_id": case["queue_id"],
-                            "assignee_id": decision.agent_id, "status": case["status"]})
-    else:
-        case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
-                                     title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
-                                     queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
-                                     body=decision.explanation)
-        await conn.execute("UPDATE lead SET case_id = $2 WHERE id = $1", lead["id"], case["id"])
-        lead["case_id"] = case["id"]
     link = f"/leads/{lead['reference']}"
     if decision.agent_id:
         await notify(decision.agent_id, "lead_assigned", {
@@ -347,13 +326,39 @@ async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, fai
         if lead_id:
             await notify(lead_id, "lead_unrouted", {"reference": lead["reference"], "explanation": decision.explanation},
                          link, lead["entity_id"], decision.team_id)
-        if failed:
-            await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
-                                  title=f"Lead {lead['reference']} could not be routed",
-                                  subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
     await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
                payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
                         "previous_owner_id": previous_owner, "trigger": trigger})
+    sla = dt.timedelta(seconds=decision.sla_seconds)
+    title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
+    if lead.get("case_id"):
+        case_ref = cases.reference_for(lead["case_id"])
+        case = dict(await conn.fetchrow(
+            "UPDATE work_case SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, queue_id), "
+            "updated_at = now() WHERE id = $1 RETURNING *", lead["case_id"], decision.agent_id,
+            "in_progress" if decision.agent_id else "open", now + sla, decision.team_id))
+        await conn.execute(
+            "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
+            "VALUES ($1, 'assignment', $2, $3, $4, $5::jsonb, now())", case["id"], actor.user_id, actor.label,
+            f"re-routed ({trigger})", json.dumps({"from": previous_owner, "to": decision.agent_id}))
+        await emit(actor, "case.assigned", entity_id=lead["entity_id"], subject_type="case", subject_id=case_ref,
+                   payload={"case_id": case["id"], "reference": case_ref, "queue_id": case["queue_id"],
+                            "assignee_id": decision.agent_id, "status": case["status"]})
+        await record_audit(actor, "cases:case:assign", target_type="case", target_id=case_ref, entity_id=lead["entity_id"],
+                           before={"assignee_id": previous_owner}, after={"assignee_id": decision.agent_id},
+                           reason=f"lead re-routed ({trigger})", case_id=case_ref)
+    else:
+        case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
+                                     title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
+                                     queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
+                                     body=decision.explanation)
+        lead["case_id"] = case["id"]
+    if failed:
+        await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
+                              title=f"Lead {lead['reference']} could not be routed",
+                              subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
+    await conn.execute("UPDATE lead SET owner_id = $2, pool_id = $3, routed_at = $4, updated_at = $4, case_id = $5 "
+                       "WHERE id = $1", lead["id"], decision.agent_id, decision.pool_id, now, lead["case_id"])
 
 
 async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
@@ -559,9 +564,10 @@ async def record_signals(actor: Actor, reference: str, signals: dict) -> dict:
                                            lead["id"], json.dumps(merged))
         lead["signals"] = merged
         before = lead["score"]
-        ib_referred, _ = await _ib_manager(lead["ib_code"], lead["entity_id"])
-        returning = await _returning_owner(lead["entity_id"], lead["email_key"], lead["phone"], lead["id"]) is not None
-        score, detail = await _rescore(lead, await _entity_code(lead["entity_id"]), returning, ib_referred)
+        ctx = await lead_context(lead["entity_id"], lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
+        score, detail = score_for(lead, ctx)
+        await current_connection().execute("UPDATE lead SET score = $2, score_detail = $3::jsonb WHERE id = $1",
+                                           lead["id"], score, json.dumps(detail))
         await _activity(lead["id"], actor, "score", f"Score {before} → {score}", {"signals": clean_signals, "detail": detail})
         await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
                    payload={"lead_id": lead["id"], "owner_id": lead["owner_id"], "change": "score", "score": score})
@@ -716,20 +722,17 @@ async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) 
     for signal in ("kyc_started", "demo_sessions"):
         if raw.get(signal):
             lead["signals"][signal] = raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
-    entity_code = await _entity_code(entity_id)
     async with transaction():
-        returning_owner = await _returning_owner(entity_id, lead_in.email_key, lead_in.phone)
-        ib_referred, ib_manager = await _ib_manager(lead_in.ib_code, entity_id)
-        scoring, routing = await rule_doc("scoring"), await rule_doc("routing")
-        facts = facts_for(lead, entity_code=entity_code, returning=returning_owner is not None, ib_referred=ib_referred)
-        score, contributions = rules.score(((scoring or {}).get("rules") or {}).get("rules", []), facts)
-        timezone = ((routing or {}).get("rules") or {}).get("timezone") or "UTC"
-        facts = facts_for(lead, entity_code=entity_code, returning=returning_owner is not None, ib_referred=ib_referred,
-                          timezone=timezone, score=score)
-        decision = await decide(routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=returning_owner,
-                                ib_manager_id=ib_manager, lock=False, dry_run=True)
+        ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
+        ctx = dataclasses.replace(ctx, scoring=await rule_doc("scoring"), routing=await rule_doc("routing"))
+        score, contributions = score_for(lead, ctx)
+        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                          ib_referred=ctx.ib_referred, timezone=timezone, score=score)
+        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=ctx.returning_owner,
+                                ib_manager_id=ctx.ib_manager, lock=False, dry_run=True)
     names = {r["id"]: r["full_name"] for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1",
                                                            decision.agent_id or 0)}
-    return {"score": score, "contributions": [dataclasses.asdict(c) for c in contributions], "decision": decision,
+    return {"score": score, "contributions": contributions, "decision": decision,
             "agent_name": names.get(decision.agent_id), "facts": dataclasses.asdict(facts) | {"region": facts.region},
-            "scoring_version": (scoring or {}).get("version"), "routing_version": (routing or {}).get("version")}
+            "scoring_version": (ctx.scoring or {}).get("version"), "routing_version": (ctx.routing or {}).get("version")}

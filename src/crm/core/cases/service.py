@@ -7,17 +7,17 @@ Every change writes a timeline entry, an audit row naming the case, and a domain
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
+from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
 from crm.core.cases.kinds import case_kind, find_case_kind
 from crm.core.cases.tables import (
     OPEN_STATUSES,
     PRIORITIES,
     RESOLUTIONS,
-    CaseEntry,
     CaseStatus,
-    CaseSubject,
     WorkCase,
 )
 from crm.core.context import Actor
@@ -37,8 +37,20 @@ def _now() -> dt.datetime:
 
 
 async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
-    await CaseEntry.insert(CaseEntry(case=case["id"], kind=kind, author_id=actor.user_id, author_label=actor.label,
-                                     body=body, data=data or {}))
+    await current_connection().execute(
+        "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())", case["id"], kind, actor.user_id, actor.label, body,
+        json.dumps(normalise(data or {})))
+
+
+# The reference comes from the id in the same statement (one round trip, no second write).
+_OPEN = """
+WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id)
+INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id, sla_due_at,
+                       escalated_at, created_by_id, created_at, updated_at, resolution, resolved_at)
+SELECT id.id, 'CASE-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, now(), now(), '', NULL
+FROM id RETURNING *
+"""
 
 
 async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
@@ -80,24 +92,20 @@ async def open_case(
         raise ValidationFailed("Unknown priority", field_errors={"priority": "Choose a priority."})
     await _queue_in_entity(queue_id, entity_id)
     queue_id = queue_id or await _default_queue(spec.queue_team_kind, entity_id)
-    rows = await WorkCase.insert(WorkCase(
-        kind=kind, title=title, entity_id=entity_id, priority=priority, queue_id=queue_id,
-        status=CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN, assignee_id=assignee_id,
-        sla_due_at=_now() + (sla or spec.sla), created_by_id=actor.user_id,
-    )).returning(WorkCase.id)
-    case_id = rows[0]["id"]
-    reference = reference_for(case_id)
-    await WorkCase.update({WorkCase.reference: reference}).where(WorkCase.id == case_id)
+    conn = current_connection()
+    case = dict(await conn.fetchrow(_OPEN, kind, title, entity_id, priority, queue_id,
+                                    CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN, assignee_id,
+                                    _now() + (sla or spec.sla), actor.user_id))
+    case_id, reference = case["id"], case["reference"]
     subjects = list(subjects)
     if subjects:
-        await CaseSubject.insert(*[CaseSubject(case=case_id, subject_type=t, subject_id=str(i), label=label[:200])
-                                   for t, i, label in subjects])
-    case = await WorkCase.select().where(WorkCase.id == case_id).first()
+        await conn.executemany("INSERT INTO case_subject (\"case\", subject_type, subject_id, label) VALUES ($1, $2, $3, $4)",
+                               [(case_id, t, str(i), label[:200]) for t, i, label in subjects])
     await _entry(case, actor, "opened", body, {"priority": priority, "queue_id": queue_id})
+    await _event(actor, "case.created", case)
     await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,
                        entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
                                                    "assignee_id": assignee_id, "subjects": subjects}, case_id=reference)
-    await _event(actor, "case.created", case)
     return case
 
 

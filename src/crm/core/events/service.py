@@ -69,9 +69,15 @@ def unsubscribe(name: str) -> None:
     _SUBSCRIBERS.pop(name, None)
 
 
-_INSERT_EVENT = """
-INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-VALUES ($1, $2, $3, $4, $5::jsonb, $6, now()) RETURNING id
+_EMIT = """
+WITH event AS (
+    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6, now()) RETURNING id
+), deliveries AS (
+    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
+    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($7::text[]) AS target
+)
+SELECT id, CASE WHEN cardinality($7::text[]) > 0 THEN pg_notify($8, id::text) END FROM event
 """
 
 
@@ -79,17 +85,11 @@ async def emit(
     actor: Actor, name: str, *, entity_id: int | None = None, subject_type: str = "", subject_id: Any = "",
     payload: dict | None = None,
 ) -> int:
-    """Record event `name` (e.g. "case.created") in the current transaction; returns its id."""
+    """Record event `name` (e.g. "case.created") in the current transaction; returns its id.
+
+    One round trip writes the event, one delivery per subscriber, and the NOTIFY (sent by PostgreSQL at commit)."""
     load_registry()
-    conn = current_connection()
     body = json.dumps(normalise(payload or {}))
-    event_id = await conn.fetchval(_INSERT_EVENT, name, entity_id, subject_type, str(subject_id), body, actor.user_id)
     targets = [s.name for s in _SUBSCRIBERS.values() if s.wants(name)]
-    if targets:
-        await conn.executemany(
-            "INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error) "
-            "VALUES ($1, $2, 'pending', 0, now(), '')",
-            [(event_id, target) for target in targets],
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, str(event_id))
-    return event_id
+    return await current_connection().fetchval(_EMIT, name, entity_id, subject_type, str(subject_id), body,
+                                               actor.user_id, targets, CHANNEL)

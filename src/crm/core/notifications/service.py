@@ -17,7 +17,7 @@ import httpx
 from crm.core.cases.kinds import find_case_kind
 from crm.core.cases.tables import PRIORITIES
 from crm.core.context import Actor
-from crm.core.db import fetch, transaction
+from crm.core.db import current_connection, fetch, transaction
 from crm.core.events.service import emit, subscribe
 from crm.core.live import publish
 from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
@@ -29,23 +29,32 @@ MAX_ATTEMPTS = 5
 LIVE_CHANNEL = "crm:live:notifications"
 
 
+_NOTIFY = """
+WITH note AS (
+    INSERT INTO notification (user_id, template, title, body, link, entity_id, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id
+), targets AS (
+    SELECT 'email' AS channel, u.email AS target FROM staff_user u WHERE u.id = $1 AND u.email <> ''
+    UNION ALL
+    SELECT 'chat', t.chat_webhook_url FROM team t WHERE t.id = $7 AND t.chat_webhook_url <> ''
+), deliveries AS (
+    INSERT INTO notification_delivery (notification, channel, target, status, attempts, last_error, next_attempt_at)
+    SELECT note.id, targets.channel, targets.target, 'pending', 0, '', now() FROM note, targets
+    WHERE coalesce((SELECT p.enabled FROM notification_preference p
+                    WHERE p.user_id = $1 AND p.channel = targets.channel LIMIT 1), true)
+)
+SELECT id FROM note
+"""
+
+
 async def notify(user_id: int, template: str, context: dict, link: str = "",
                  entity_id: int | None = None, team_id: int | None = None) -> int:
     """Notify one staff user in the current transaction, worded by `template` (see templates.py) filled with
-    `context`; returns the notification id."""
+    `context`; returns the notification id. One round trip writes the notification and a delivery per outside
+    channel the user has not switched off (e-mail; the team's chat webhook)."""
     title, body = await render(template, context)
-    rows = await Notification.insert(Notification(user_id=user_id, template=template, title=title[:200], body=body,
-                                                  link=link, entity_id=entity_id)).returning(Notification.id)
-    notification_id = rows[0]["id"]
-    prefs = {p["channel"]: p["enabled"] for p in await NotificationPreference.select().where(
-        NotificationPreference.user_id == user_id)}
-    user = await fetch("SELECT email FROM staff_user WHERE id = $1", user_id)
-    webhook = await fetch("SELECT chat_webhook_url FROM team WHERE id = $1", team_id) if team_id else []
-    targets = {"email": user[0]["email"] if user else "", "chat": webhook[0]["chat_webhook_url"] if webhook else ""}
-    for channel in CHANNELS:
-        if prefs.get(channel, True) and targets[channel]:
-            await NotificationDelivery.insert(NotificationDelivery(notification=notification_id, channel=channel,
-                                                                   target=targets[channel]))
+    notification_id = await current_connection().fetchval(_NOTIFY, user_id, template, title[:200], body, link, entity_id,
+                                                          team_id)
     await emit(Actor.system("notify"), "notification.created", entity_id=entity_id, subject_type="notification",
                subject_id=notification_id, payload={"user_id": user_id})
     return notification_id

@@ -12,14 +12,15 @@ never lost to a wording mistake.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
-from crm.core.db import transaction
+from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.notifications.tables import NotificationTemplate
 from crm.core.permissions import Permission
@@ -57,16 +58,21 @@ def template_specs() -> list[TemplateSpec]:
 
 async def current(key: str) -> dict:
     """The wording in use: the newest saved version, else the code default as version 0."""
-    row = await NotificationTemplate.select().where(NotificationTemplate.key == key).order_by(
-        NotificationTemplate.version, ascending=False).first()
-    if row:
-        return row
+    rows = await fetch("SELECT * FROM notification_template WHERE key = $1 ORDER BY version DESC LIMIT 1", key)
+    if rows:
+        return dict(rows[0])
     spec = template_spec(key)
     return {"key": key, "version": 0, "title": spec.title, "body": spec.body, "created_at": None, "reason": ""}
 
 
+@functools.lru_cache(maxsize=512)
+def _compile(source: str) -> Template:
+    """Compiled once per distinct wording (a new version is a new source text)."""
+    return _ENV.from_string(source)
+
+
 def _render(title: str, body: str, context: dict) -> tuple[str, str]:
-    return (" ".join(_ENV.from_string(title).render(context).split())[:200], _ENV.from_string(body).render(context).strip())
+    return (" ".join(_compile(title).render(context).split())[:200], _compile(body).render(context).strip())
 
 
 async def render(key: str, context: dict) -> tuple[str, str]:
@@ -89,7 +95,7 @@ def check(spec: TemplateSpec, title: str, body: str) -> tuple[str, str]:
     rendered = ("", "")
     for name, source in (("title", title), ("body", body)):
         try:
-            _ENV.from_string(source).render(spec.sample)
+            _compile(source).render(spec.sample)
         except TemplateError as exc:
             errors.setdefault(name, f"{type(exc).__name__}: {exc.message or exc}")
     if errors:

@@ -1,0 +1,217 @@
+"""`crm bench leads`: lead intake → routed + follow-up task + notifications enqueued (one committed transaction).
+
+Set-up: one entity, 20 agents in four pools (weights 1-3, shifts none), published scoring (4 rules) and routing
+rules (3 geo/language rules, a VIP override, a fallback), leads spread over the pools.
+
+1. routed_*_at_50_per_s: 500 leads sent at a steady 50 per second through the REST API of a real `crm web`
+   (API key, JSON, normalisation, scoring, duplicate check, routing under the pool lock, case, notification,
+   audit, outbox). Latency is from sending the request to the 201 response (the transaction has committed).
+2. max_sustained_leads_per_s: steps of rising arrival rate, 6 s each, through the same API; the highest rate
+   whose completions kept up (≥ 95 % of the offered rate) with p99 under one second.
+3. whatif_100k_s: 100,000 leads (bulk-loaded) replayed against the rules: scoring, pool choice, shifts at each
+   lead's arrival time and the weighted round-robin, as the what-if job does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from crm.bench.events import _free_port, pct
+
+API_KEY = "crmk_bench_key"
+COUNTRIES = [("MX", "es", "+52 55 {a:04d} {b:04d}"), ("CO", "es", "+57 310 {c:03d} {b:04d}"),
+             ("AE", "ar", "+971 50 {c:03d} {b:04d}"), ("SA", "ar", "+966 50 {c:03d} {b:04d}"),
+             ("DE", "de", "+49 151 {a:04d} {b:04d}"), ("GB", "en", "+44 7911 {c:03d} {d:03d}"),
+             ("ZA", "en", "+27 82 {c:03d} {b:04d}"), ("BR", "pt", "+55 11 9{a:04d} {b:04d}")]
+SOURCES = ["google", "facebook", "instagram", "organic", "partner"]
+
+
+def _phone(rng: random.Random, pattern: str, country: str) -> str:
+    """A number that passes validation (random digits do not always make a real numbering plan)."""
+    from crm.leads.normalise import phone_e164
+
+    while True:
+        phone = pattern.format(a=rng.randint(1000, 9999), b=rng.randint(1000, 9999), c=rng.randint(200, 999),
+                               d=rng.randint(100, 999))
+        if phone_e164(phone, country):
+            return phone
+
+
+def _lead(rng: random.Random, n: int) -> dict:
+    country, language, phone = rng.choice(COUNTRIES)
+    return {"first_name": f"Bench{n}", "last_name": rng.choice(["Silva", "Haddad", "Weber", "Smith", "Nkosi"]),
+            "email": f"bench{n}.{rng.randint(0, 10**9)}@example.com", "country": country, "language": language,
+            "phone": _phone(rng, phone, country),
+            "source": rng.choice(SOURCES), "external_id": f"bench-{n}-{rng.randint(0, 10**9)}"}
+
+
+async def _setup() -> int:
+    """Entity 1 with a sales team, 20 agents in four pools, published rules and an API source; returns the entity."""
+    from crm.access.roles import ensure_system_roles
+    from crm.core.db import current_connection, transaction
+
+    await ensure_system_roles()
+    async with transaction():
+        conn = current_connection()
+        entity = await conn.fetchval("INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, "
+                                     "created_at) VALUES ('B1', 'Bench 1', 'CySEC', 'CY', 'EUR', true, now()) RETURNING id")
+        role = await conn.fetchval("SELECT id FROM role WHERE slug = 'sales_agent'")
+        team = await conn.fetchval("INSERT INTO team (entity, name, kind, region, languages, active, chat_webhook_url) "
+                                   "VALUES ($1, 'Bench sales', 'sales', '', '{}', true, '') RETURNING id", entity)
+        agents = []
+        for n in range(20):
+            user = await conn.fetchval("INSERT INTO staff_user (email, full_name, active, created_at, must_change_password, "
+                                       "failed_attempts) VALUES ($1, $2, true, now(), false, 0) RETURNING id",
+                                       f"agent{n}@bench.example", f"Agent {n}")
+            await conn.execute("INSERT INTO role_assignment (\"user\", role, entity, status, reason, valid_from, created_at) "
+                               "VALUES ($1, $2, $3, 'active', 'bench', now() - interval '1 minute', now())", user, role, entity)
+            await conn.execute("INSERT INTO agent_presence (agent_id, status, updated_at) VALUES ($1, 'available', now())", user)
+            agents.append(user)
+        pools = []
+        for p, name in enumerate(("LatAm", "MENA", "Europe", "Fallback")):
+            pool = await conn.fetchval("INSERT INTO lead_pool (entity_id, name, team_id, sla_seconds, active) "
+                                       "VALUES ($1, $2, $3, 300, true) RETURNING id", entity, name, team)
+            for k, agent in enumerate(agents[p * 5:(p + 1) * 5]):
+                await conn.execute("INSERT INTO lead_pool_member (pool, agent_id, weight, max_open_leads, assigned_count, "
+                                   "active) VALUES ($1, $2, $3, 100000, 0, true)", pool, agent, 1 + k % 3)
+            pools.append(pool)
+        routing = {"rules": [
+            {"name": "LatAm", "pool_id": pools[0], "when": {"regions": ["LATAM"], "languages": ["es", "pt"]}},
+            {"name": "MENA", "pool_id": pools[1], "when": {"regions": ["MENA"]}},
+            {"name": "Europe", "pool_id": pools[2], "when": {"regions": ["EU", "EEA_OTHER"]}}],
+            "overrides": {"vip_min_score": 95, "vip_pool_id": pools[3]}, "fallback_pool_id": pools[3], "timezone": "UTC"}
+        scoring = {"rules": [
+            {"name": "Complete", "field": "form_complete", "op": "true", "points": 30},
+            {"name": "Paid", "field": "source", "op": "in", "value": ["google", "facebook", "instagram"], "points": 20},
+            {"name": "Tier 1", "field": "country", "op": "in", "value": ["AE", "SA", "DE", "GB"], "points": 15},
+            {"name": "KYC", "field": "kyc_started", "op": "true", "points": 25}]}
+        for kind, doc in (("routing", routing), ("scoring", scoring)):
+            await conn.execute("INSERT INTO lead_rule_set (kind, entity_id, version, status, rules, note, created_at, "
+                               "published_at) VALUES ($1, $2, 1, 'published', $3::jsonb, 'bench', now(), now())",
+                               kind, entity, json.dumps(doc))
+        await conn.execute("INSERT INTO lead_source (name, kind, entity_id, source_label, api_key_hash, key_prefix, secret, "
+                           "active, created_at) VALUES ('Bench API', 'api', $1, 'api', $2, 'crmk_bench', '', true, now())",
+                           entity, hashlib.sha256(API_KEY.encode()).hexdigest())
+    return entity
+
+
+async def _send_at(client: httpx.AsyncClient, rate: float, seconds: float, rng: random.Random, start_n: int) -> dict:
+    """Open-loop load: requests leave on schedule whether or not earlier ones finished."""
+    latencies: list[float] = []
+    errors = 0
+    count = int(rate * seconds)
+
+    async def one(n: int) -> None:
+        nonlocal errors
+        sent = time.perf_counter()
+        try:
+            response = await client.post("/api/v1/leads", json=_lead(rng, n), headers={"Authorization": f"Bearer {API_KEY}"})
+            if response.status_code != 201:
+                errors += 1
+                return
+        except httpx.HTTPError:
+            errors += 1
+            return
+        latencies.append((time.perf_counter() - sent) * 1000)
+
+    started = time.perf_counter()
+    tasks = []
+    for k in range(count):
+        delay = started + k / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(start_n + k)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    return {"offered_per_s": rate, "completed_per_s": round(len(latencies) / elapsed, 1), "errors": errors,
+            "p50_ms": pct(latencies, 0.5) if latencies else None, "p99_ms": pct(latencies, 0.99) if latencies else None}
+
+
+async def _whatif(entity: int, n_leads: int) -> float:
+    from crm.core.db import current_connection, fetch, transaction
+    from crm.leads.replay import simulate
+
+    rng = random.Random(5)
+    now = dt.datetime.now(dt.UTC)
+    records = []
+    for n in range(n_leads):
+        country, language, _ = rng.choice(COUNTRIES)
+        created = now - dt.timedelta(seconds=rng.uniform(0, 30 * 86400))
+        records.append((entity, f"W{n}", "Replay", country, language, rng.choice(SOURCES), "csv", "new", rng.randint(0, 90),
+                        "{}", "{}", created, created))
+    async with transaction():
+        await current_connection().copy_records_to_table(
+            "lead", records=records, columns=["entity_id", "first_name", "last_name", "country", "language", "source",
+                                              "channel", "status", "score", "utm", "signals", "created_at", "updated_at"])
+    routing = dict((await fetch("SELECT * FROM lead_rule_set WHERE kind = 'routing' AND entity_id = $1", entity))[0])
+    scoring = dict((await fetch("SELECT * FROM lead_rule_set WHERE kind = 'scoring' AND entity_id = $1", entity))[0])
+    routing["rules"], scoring["rules"] = json.loads(routing["rules"]), json.loads(scoring["rules"])
+    started = time.perf_counter()
+    result = await simulate(entity, routing, scoring, now - dt.timedelta(days=31))
+    seconds = time.perf_counter() - started
+    assert result["total"] >= n_leads, result["total"]
+    return round(seconds, 2)
+
+
+def _start_web(crm: str, port: int, env: dict) -> list[subprocess.Popen]:
+    """One real web process (started before any timing)."""
+    return [subprocess.Popen([crm, "web", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)]
+
+
+async def bench_leads(rows: int | None = None) -> dict:
+    from crm.core.db import engine, fetch
+
+    await engine().start_connection_pool(min_size=2, max_size=8)
+    try:
+        entity = await _setup()
+        port = _free_port()
+        crm = str(Path(sys.executable).parent / "crm")
+        env = dict(os.environ) | {"CRM_LOG_LEVEL": "warning", "CRM_DB_POOL_MAX": "20"}
+        procs = _start_web(crm, port, env)
+        rng = random.Random(3)
+        result: dict = {}
+        try:
+            limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30, limits=limits) as client:
+                for _ in range(300):
+                    try:
+                        if (await client.get("/healthz")).status_code == 200:
+                            break
+                    except httpx.HTTPError:
+                        await asyncio.sleep(0.1)
+                await _send_at(client, 20, 2, rng, 0)  # warm-up: connections, caches, JIT-free but pools filled
+                steady = await _send_at(client, 50, 10, rng, 10_000)
+                result |= {"routed_p50_ms_at_50_per_s": steady["p50_ms"], "routed_p99_ms_at_50_per_s": steady["p99_ms"],
+                           "routed_errors_at_50_per_s": steady["errors"]}
+                steps, best = [], 0
+                for rate in (100, 150, 200, 250, 300, 350, 400, 500):
+                    step = await _send_at(client, rate, 6, rng, 100_000 * rate)
+                    steps.append(step)
+                    if step["errors"] or step["p99_ms"] is None or step["p99_ms"] >= 1000 \
+                            or step["completed_per_s"] < 0.95 * rate:
+                        break
+                    best = rate
+                    await asyncio.sleep(2)  # let the outbox drain between steps
+                result |= {"max_sustained_leads_per_s": best, "ramp": steps}
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.wait(timeout=20)
+        routed = await fetch("SELECT count(*) FILTER (WHERE owner_id IS NOT NULL) AS routed, count(*) AS total FROM lead")
+        result |= {"leads_routed": routed[0]["routed"], "leads_total": routed[0]["total"]}
+        result["whatif_leads"] = rows or 100_000
+        result["whatif_100k_s"] = await _whatif(entity, rows or 100_000)
+    finally:
+        await engine().close_connection_pool()
+    return result
