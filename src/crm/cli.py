@@ -101,7 +101,7 @@ def web(host: str, port: int) -> None:
     import uvicorn
 
     uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, timeout_graceful_shutdown=3,
-                log_level=os.environ.get("CRM_LOG_LEVEL", "info"))
+                log_level=os.environ.get("CRM_LOG_LEVEL", "info"), workers=int(os.environ.get("CRM_WEB_WORKERS", "1")))
 
 
 @main.command()

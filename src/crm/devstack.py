@@ -133,7 +133,8 @@ class LocalServices:
             )
         options = (
             f"-c listen_addresses='' -k {self.socket_dir} -c max_connections=200 -c shared_buffers=256MB "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            + os.environ.get("CRM_PG_OPTIONS", "")  # e.g. "-c shared_preload_libraries=pg_stat_statements"
         )
         logfile = self.socket_dir / "postgres.log"
         running = subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "status"], capture_output=True)

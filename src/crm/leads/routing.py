@@ -1,7 +1,7 @@
 """Routing a lead to an agent: the published rules pick a pool (or an override picks a person), the pool's
 eligible agents (available, on shift, under capacity, allowed to work leads) share leads by weight, and the
-decision is stored with every candidate's reason. Routing locks the pool row, so concurrent leads of one pool
-are handed out one after another and no agent is pushed over capacity."""
+decision is stored with every candidate's reason. The chosen agent's pool-member row is locked and their open
+leads recounted before the lead is theirs, so concurrent leads never push anyone over capacity (see `_claim`)."""
 
 from __future__ import annotations
 
@@ -82,13 +82,38 @@ class Decision:
         self.explanation = f"{self.explanation} {text}".strip()
 
 
-_POOL = "SELECT * FROM lead_pool WHERE id = $1 AND active"
-_POOL_LOCKED = _POOL + " FOR UPDATE"  # noqa: S608 (constant text)
-
-
-async def _pool(conn, pool_id: int, lock: bool) -> dict | None:
-    row = await conn.fetchrow(_POOL_LOCKED if lock else _POOL, pool_id)
+async def _pool(conn, pool_id: int) -> dict | None:
+    row = await conn.fetchrow("SELECT * FROM lead_pool WHERE id = $1 AND active", pool_id)
     return dict(row) if row else None
+
+
+_LOCK_MEMBER = "SELECT 1 FROM lead_pool_member WHERE pool = $1 AND agent_id = $2 FOR UPDATE"
+_LOCK_MEMBER_NOWAIT = _LOCK_MEMBER + " SKIP LOCKED"
+_OPEN_LEADS = ("SELECT count(*) FROM lead WHERE owner_id = $1 AND status = ANY($2::text[]) "
+               "AND merged_into_id IS NULL")
+
+
+async def _claim(conn, pool_id: int, candidates: list[rules.Candidate]) -> rules.Candidate | None:
+    """The weighted round-robin's choice, made safe under concurrency: lock the chosen member's row (skipping
+    members another routing holds right now, so simultaneous leads spread out instead of queueing) and recount
+    their open leads under that lock, so no agent ever goes over capacity. Locks are per agent, not per pool."""
+    ranked = []
+    remaining = list(candidates)
+    while (best := rules.pick(remaining)) is not None:
+        ranked.append(best)
+        remaining = [c for c in remaining if c.agent_id != best.agent_id]
+    for wait in (False, True):  # first whoever is free, then queue behind the best
+        for candidate in ranked:
+            if not await conn.fetchval(_LOCK_MEMBER if wait else _LOCK_MEMBER_NOWAIT, pool_id, candidate.agent_id):
+                continue
+            open_now = await conn.fetchval(_OPEN_LEADS, candidate.agent_id, list(OPEN_LEAD_STATUSES))
+            if open_now < candidate.max_open:
+                candidate.open_leads = open_now
+                return candidate
+            candidate.open_leads, candidate.eligible = open_now, False
+            candidate.reason = f"at capacity ({open_now}/{candidate.max_open}) once the other routings committed"
+        ranked = [c for c in ranked if c.eligible]
+    return None
 
 
 async def pool_candidates(pool: dict, now: dt.datetime, exclude: set[int] = frozenset()) -> list[rules.Candidate]:
@@ -119,9 +144,9 @@ def sla_for(rule_set: dict, pool: dict | None, score: int) -> int:
 
 async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: int, now: dt.datetime,
                  returning_owner_id: int | None = None, ib_manager_id: int | None = None,
-                 exclude: frozenset[int] = frozenset(), lock: bool = True, dry_run: bool = False) -> Decision:
-    """Choose pool and agent for one lead inside the caller's transaction (locking the chosen pool's row);
-    `dry_run` (previews) changes nothing."""
+                 exclude: frozenset[int] = frozenset(), dry_run: bool = False) -> Decision:
+    """Choose pool and agent for one lead inside the caller's transaction (locking the chosen member's row until
+    it commits); `dry_run` (previews) locks and changes nothing."""
     conn = current_connection()
     clock = time.perf_counter()
     rule_set = (rule_set_row or {}).get("rules") or {}
@@ -152,14 +177,14 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
     pool_id, seen = choice.pool_id, set()
     while pool_id and pool_id not in seen and len(seen) < 5:
         seen.add(pool_id)
-        pool = await _pool(conn, pool_id, lock)
+        pool = await _pool(conn, pool_id)
         if pool is None or pool["entity_id"] != entity_id:
             decision.note(f"Pool #{pool_id} is inactive or belongs to another entity.")
             break
         decision.pool_id, decision.team_id = pool["id"], pool["team_id"]
         decision.sla_seconds = sla_for(rule_set, pool, facts.score)
         candidates = await pool_candidates(pool, now, set(exclude))
-        chosen = rules.pick(candidates)
+        chosen = rules.pick(candidates) if dry_run else await _claim(conn, pool["id"], candidates)
         decision.candidates += [{"agent_id": c.agent_id, "name": c.name, "eligible": c.eligible, "reason": c.reason,
                                  "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}"} for c in candidates]
         if chosen:

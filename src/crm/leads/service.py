@@ -9,10 +9,12 @@ an alert case says so.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import json
 import logging
+import os
 from dataclasses import dataclass
 
 from crm.core.audit.service import record_audit
@@ -131,12 +133,17 @@ class LeadContext:
 _CONTEXT = """
 SELECT (SELECT code FROM legal_entity WHERE id = $1) AS entity_code,
        (SELECT owner_id FROM (
-            SELECT owner AS owner_id, 0 AS rank FROM client WHERE entity = $1 AND owner IS NOT NULL
-              AND ((lower(email) = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
+            SELECT owner AS owner_id, 0 AS rank, 0 AS id FROM client
+              WHERE lower(email) = $2 AND $2 <> '' AND entity = $1 AND owner IS NOT NULL
             UNION ALL
-            SELECT owner_id, 1 FROM lead WHERE entity_id = $1 AND owner_id IS NOT NULL AND id <> coalesce($4, 0)
-              AND merged_into_id IS NULL AND ((email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> ''))
-            ORDER BY rank LIMIT 1) o) AS returning_owner,
+            SELECT owner, 0, 0 FROM client WHERE phone = $3 AND $3 <> '' AND entity = $1 AND owner IS NOT NULL
+            UNION ALL
+            SELECT owner_id, 1, id FROM lead WHERE email_key = $2 AND $2 <> '' AND entity_id = $1
+              AND owner_id IS NOT NULL AND id <> coalesce($4, 0) AND merged_into_id IS NULL
+            UNION ALL
+            SELECT owner_id, 1, id FROM lead WHERE phone = $3 AND $3 <> '' AND entity_id = $1
+              AND owner_id IS NOT NULL AND id <> coalesce($4, 0) AND merged_into_id IS NULL
+            ORDER BY rank, id DESC LIMIT 1) o) AS returning_owner,
        (SELECT row(manager_id)::text FROM referral_code WHERE code = $5 AND $5 <> '' AND entity_id = $1 AND active) AS ib,
        (SELECT json_agg(json_build_object('id', id, 'kind', kind, 'version', version, 'rules', rules))
           FROM lead_rule_set WHERE entity_id = $1 AND status = 'published') AS rule_sets
@@ -161,16 +168,14 @@ def score_for(lead: dict, ctx: LeadContext) -> tuple[int, list[dict]]:
 # ---- duplicates ---------------------------------------------------------------------------------------------
 
 DUPLICATE_WEIGHTS = {"email": 0.6, "phone": 0.5, "name_dob": 0.4, "device": 0.3}
-_DUPLICATES = """
-SELECT id, (email_key = $2 AND $2 <> '') AS email, (phone = $3 AND $3 <> '') AS phone,
-       (lower(last_name) = $4 AND $4 <> '' AND date_of_birth = $5) AS name_dob,
-       (device_id = $6 AND $6 <> '') AS device
-FROM lead
-WHERE id <> $1 AND merged_into_id IS NULL AND (
-      (email_key = $2 AND $2 <> '') OR (phone = $3 AND $3 <> '')
-   OR (lower(last_name) = $4 AND $4 <> '' AND date_of_birth = $5) OR (device_id = $6 AND $6 <> ''))
-ORDER BY id DESC LIMIT 20
-"""
+# One indexed lookup per kind of evidence the lead has (an empty e-mail or missing birth date adds no branch, so
+# every branch is an index scan on a selective key, whatever the table's size).
+_DUPLICATE_BRANCHES = {
+    "email": "SELECT id, 'email' AS reason FROM lead WHERE email_key = {0} AND id <> $1 AND merged_into_id IS NULL",
+    "phone": "SELECT id, 'phone' AS reason FROM lead WHERE phone = {0} AND id <> $1 AND merged_into_id IS NULL",
+    "name_dob": "SELECT id, 'name_dob' AS reason FROM lead WHERE lower(last_name) = {0} AND date_of_birth = {1} AND id <> $1 AND merged_into_id IS NULL",
+    "device": "SELECT id, 'device' AS reason FROM lead WHERE device_id = {0} AND id <> $1 AND merged_into_id IS NULL",
+}
 
 
 def duplicate_score(reasons: list[str]) -> float:
@@ -182,11 +187,22 @@ def duplicate_score(reasons: list[str]) -> float:
 
 
 async def find_duplicates(lead: dict) -> list[dict]:
-    rows = await fetch(_DUPLICATES, lead["id"], lead["email_key"], lead["phone"], (lead["last_name"] or "").lower(),
-                       lead["date_of_birth"], lead["device_id"])
+    evidence = {"email": [lead["email_key"]], "phone": [lead["phone"]],
+                "name_dob": [(lead["last_name"] or "").lower(), lead["date_of_birth"]], "device": [lead["device_id"]]}
+    branches, args = [], [lead["id"]]
+    for kind, values in evidence.items():
+        if all(values):
+            placeholders = [f"${len(args) + n + 1}" for n in range(len(values))]
+            branches.append(_DUPLICATE_BRANCHES[kind].format(*placeholders))
+            args += values
+    if not branches:
+        return []
+    sql = (f"SELECT id, array_agg(reason) AS reasons FROM ({' UNION ALL '.join(branches)}) e "  # noqa: S608
+           "GROUP BY id")
+    rows = sorted(await fetch(sql, *args), key=lambda r: -r["id"])[:20]
     found = []
     for row in rows:
-        reasons = [r for r in DUPLICATE_WEIGHTS if row[r]]
+        reasons = [r for r in DUPLICATE_WEIGHTS if r in row["reasons"]]
         found.append({"other_id": row["id"], "reasons": reasons, "score": duplicate_score(reasons)})
     return found
 
@@ -218,6 +234,19 @@ async def _activity(lead_id: int, actor: Actor, kind: str, body: str = "", data:
         lead_id, kind, actor.user_id, actor.label, body, json.dumps(data or {}, default=str))
 
 
+_slots: dict[int, asyncio.Semaphore] = {}
+
+
+def _intake_slots() -> asyncio.Semaphore:
+    """Admission control: at most CRM_INTAKE_CONCURRENCY intake transactions per process at once (default 4).
+    Past the machine's capacity, more concurrent transactions only queue on the same row locks while holding
+    them longer; waiting here, before any lock is taken, keeps throughput at its peak under a burst."""
+    loop = id(asyncio.get_running_loop())
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(int(os.environ.get("CRM_INTAKE_CONCURRENCY", "4")))
+    return _slots[loop]
+
+
 async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None = None, ip: str = "",
                  fallback_entity_id: int | None = None, import_id: int | None = None, route: bool = True) -> IntakeResult:
     """Take in one lead from any channel: validate and normalise (ValidationFailed lists every bad field), save,
@@ -227,6 +256,14 @@ async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None =
         raise ValidationFailed("The lead has invalid fields", field_errors=errors)
     if not lead_in.source and source:
         lead_in.source = source["source_label"] or ""
+    if engine().current_transaction.get() is not None:  # inside a caller's transaction: no admission queue
+        return await _intake(actor, lead_in, channel, source, ip, fallback_entity_id, import_id, route)
+    async with _intake_slots():
+        return await _intake(actor, lead_in, channel, source, ip, fallback_entity_id, import_id, route)
+
+
+async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict | None, ip: str,
+                  fallback_entity_id: int | None, import_id: int | None, route: bool) -> IntakeResult:
     async with transaction():
         conn = current_connection()
         if source and lead_in.external_id:
@@ -257,11 +294,15 @@ async def intake(actor: Actor, raw: dict, *, channel: str, source: dict | None =
         decision = None
         if route:
             decision = await route_lead(actor, lead, trigger="import" if import_id else "intake", ctx=ctx)
+        # One audit row for the whole intake, written last: it names the follow-up case, and the chain's lock
+        # (which serialises every audited transaction) is held only from here to the commit.
+        case_ref = cases.reference_for(lead["case_id"]) if lead.get("case_id") else None
         await record_audit(actor, "leads:lead:create", target_type="lead", target_id=lead["reference"],
-                           entity_id=entity_id, after={"channel": channel, "source": lead["source"],
-                                                       "country": lead["country"], "score": score,
-                                                       "owner_id": decision.agent_id if decision else None,
-                                                       "external_id": lead_in.external_id})
+                           entity_id=entity_id, case_id=case_ref,
+                           after={"channel": channel, "source": lead["source"], "country": lead["country"],
+                                  "score": score, "owner_id": decision.agent_id if decision else None,
+                                  "pool_id": decision.pool_id if decision else None, "follow_up_case": case_ref,
+                                  "rule": decision.matched if decision else None, "external_id": lead_in.external_id})
     return IntakeResult(lead, created=True, decision=decision)
 
 
@@ -351,7 +392,7 @@ async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, fai
         case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
                                      title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
                                      queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
-                                     body=decision.explanation)
+                                     body=decision.explanation, audited_by_caller=trigger in ("intake", "import"))
         lead["case_id"] = case["id"]
     if failed:
         await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
@@ -730,7 +771,7 @@ async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) 
         facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
                           ib_referred=ctx.ib_referred, timezone=timezone, score=score)
         decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=ctx.returning_owner,
-                                ib_manager_id=ctx.ib_manager, lock=False, dry_run=True)
+                                ib_manager_id=ctx.ib_manager, dry_run=True)
     names = {r["id"]: r["full_name"] for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1",
                                                            decision.agent_id or 0)}
     return {"score": score, "contributions": contributions, "decision": decision,

@@ -77,10 +77,11 @@ async def _default_queue(kind_team: str | None, entity_id: int) -> int | None:
 async def open_case(
     actor: Actor, kind: str, *, entity_id: int, title: str, subjects: Iterable[tuple[str, str, str]] = (),
     priority: int | None = None, queue_id: int | None = None, sla: dt.timedelta | None = None, body: str = "",
-    assignee_id: int | None = None,
+    assignee_id: int | None = None, audited_by_caller: bool = False,
 ) -> dict:
     """Open a case in the caller's transaction (areas and jobs call this; staff use the form), optionally already
-    assigned (the caller has checked that the assignee may work it)."""
+    assigned (the caller has checked that the assignee may work it). `audited_by_caller=True` when the caller's
+    own audit row of the same transaction names the case (its `case_id`), so the chain gets one row, not two."""
     spec = case_kind(kind)
     if not actor.is_system and not actor.can(Permission.CASES_CASE_WORK, entity_id):
         raise PermissionDenied("You cannot open cases in this entity")
@@ -103,6 +104,8 @@ async def open_case(
                                [(case_id, t, str(i), label[:200]) for t, i, label in subjects])
     await _entry(case, actor, "opened", body, {"priority": priority, "queue_id": queue_id})
     await _event(actor, "case.created", case)
+    if audited_by_caller:
+        return case
     await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,
                        entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
                                                    "assignee_id": assignee_id, "subjects": subjects}, case_id=reference)
