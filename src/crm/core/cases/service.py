@@ -44,12 +44,24 @@ async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict
 
 
 # The reference comes from the id in the same statement (one round trip, no second write).
+# One round trip: the case (its reference from its id), its subjects and the "opened" timeline entry.
 _OPEN = """
-WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id)
-INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id, sla_due_at,
-                       escalated_at, created_by_id, created_at, updated_at, resolution, resolved_at)
-SELECT id.id, 'CASE-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, now(), now(), '', NULL
-FROM id RETURNING *
+WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id),
+opened AS (
+    INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id, sla_due_at,
+                           escalated_at, created_by_id, created_at, updated_at, resolution, resolved_at)
+    SELECT id.id, 'CASE-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, now(), now(), '', NULL
+    FROM id WHERE $5::int IS NULL OR EXISTS (SELECT 1 FROM team WHERE team.id = $5 AND team.entity = $3)
+    RETURNING *
+), subjects AS (
+    INSERT INTO case_subject ("case", subject_type, subject_id, label)
+    SELECT opened.id, s.subject_type, s.subject_id, s.label
+    FROM opened, unnest($10::text[], $11::text[], $12::text[]) AS s(subject_type, subject_id, label)
+), entry AS (
+    INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at)
+    SELECT opened.id, 'opened', $9, $13, $14, $15::jsonb, now() FROM opened
+)
+SELECT * FROM opened
 """
 
 
@@ -57,14 +69,6 @@ async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
     await emit(actor, name, entity_id=case["entity_id"], subject_type="case", subject_id=case["reference"],
                payload={"case_id": case["id"], "reference": case["reference"], "queue_id": case["queue_id"],
                         "assignee_id": case["assignee_id"], "status": case["status"], **payload})
-
-
-async def _queue_in_entity(queue_id: int | None, entity_id: int) -> None:
-    if queue_id is None:
-        return
-    rows = await fetch("SELECT entity FROM team WHERE id = $1", queue_id)
-    if not rows or rows[0]["entity"] != entity_id:
-        raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
 
 
 async def _default_queue(kind_team: str | None, entity_id: int) -> int | None:
@@ -91,18 +95,16 @@ async def open_case(
     priority = priority or spec.default_priority
     if priority not in PRIORITIES:
         raise ValidationFailed("Unknown priority", field_errors={"priority": "Choose a priority."})
-    await _queue_in_entity(queue_id, entity_id)
     queue_id = queue_id or await _default_queue(spec.queue_team_kind, entity_id)
-    conn = current_connection()
-    case = dict(await conn.fetchrow(_OPEN, kind, title, entity_id, priority, queue_id,
-                                    CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN, assignee_id,
-                                    _now() + (sla or spec.sla), actor.user_id))
-    case_id, reference = case["id"], case["reference"]
-    subjects = list(subjects)
-    if subjects:
-        await conn.executemany("INSERT INTO case_subject (\"case\", subject_type, subject_id, label) VALUES ($1, $2, $3, $4)",
-                               [(case_id, t, str(i), label[:200]) for t, i, label in subjects])
-    await _entry(case, actor, "opened", body, {"priority": priority, "queue_id": queue_id})
+    subjects = [(t, str(i), label[:200]) for t, i, label in subjects]
+    row = await current_connection().fetchrow(
+        _OPEN, kind, title, entity_id, priority, queue_id, CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
+        assignee_id, _now() + (sla or spec.sla), actor.user_id, [s[0] for s in subjects], [s[1] for s in subjects],
+        [s[2] for s in subjects], actor.label, body, json.dumps({"priority": priority, "queue_id": queue_id}))
+    if row is None:  # the statement refuses a queue of another entity
+        raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
+    case = dict(row)
+    reference = case["reference"]
     await _event(actor, "case.created", case)
     if audited_by_caller:
         return case

@@ -69,6 +69,13 @@ def unsubscribe(name: str) -> None:
     _SUBSCRIBERS.pop(name, None)
 
 
+def subscribers_of(event_name: str) -> list[str]:
+    """The names of every subscriber of an event (all areas loaded first); statements that write an event
+    themselves use this to write its deliveries."""
+    load_registry()
+    return [s.name for s in _SUBSCRIBERS.values() if s.wants(event_name)]
+
+
 _EMIT = """
 WITH event AS (
     INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
@@ -88,8 +95,7 @@ async def emit(
     """Record event `name` (e.g. "case.created") in the current transaction; returns its id.
 
     One round trip writes the event, one delivery per subscriber, and the NOTIFY (sent by PostgreSQL at commit)."""
-    load_registry()
     body = json.dumps(normalise(payload or {}))
-    targets = [s.name for s in _SUBSCRIBERS.values() if s.wants(name)]
+    targets = subscribers_of(name)
     return await current_connection().fetchval(_EMIT, name, entity_id, subject_type, str(subject_id), body,
                                                actor.user_id, targets, CHANNEL)

@@ -16,9 +16,8 @@ import httpx
 
 from crm.core.cases.kinds import find_case_kind
 from crm.core.cases.tables import PRIORITIES
-from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.events.service import emit, subscribe
+from crm.core.events.service import CHANNEL, subscribe, subscribers_of
 from crm.core.live import publish
 from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
 from crm.core.notifications.templates import render
@@ -42,8 +41,15 @@ WITH note AS (
     SELECT note.id, targets.channel, targets.target, 'pending', 0, '', now() FROM note, targets
     WHERE coalesce((SELECT p.enabled FROM notification_preference p
                     WHERE p.user_id = $1 AND p.channel = targets.channel LIMIT 1), true)
+), event AS (
+    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
+    SELECT 'notification.created', $6, 'notification', note.id::text, jsonb_build_object('user_id', $1::int), NULL, now()
+    FROM note RETURNING id
+), deliveries_of_event AS (
+    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
+    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($8::text[]) AS target
 )
-SELECT id FROM note
+SELECT note.id, pg_notify($9, event.id::text) FROM note, event
 """
 
 
@@ -51,13 +57,11 @@ async def notify(user_id: int, template: str, context: dict, link: str = "",
                  entity_id: int | None = None, team_id: int | None = None) -> int:
     """Notify one staff user in the current transaction, worded by `template` (see templates.py) filled with
     `context`; returns the notification id. One round trip writes the notification and a delivery per outside
-    channel the user has not switched off (e-mail; the team's chat webhook)."""
+    channel the user has not switched off (e-mail; the team's chat webhook), and the `notification.created` event."""
     title, body = await render(template, context)
-    notification_id = await current_connection().fetchval(_NOTIFY, user_id, template, title[:200], body, link, entity_id,
-                                                          team_id)
-    await emit(Actor.system("notify"), "notification.created", entity_id=entity_id, subject_type="notification",
-               subject_id=notification_id, payload={"user_id": user_id})
-    return notification_id
+    # the notification.created event is written by the same statement (see core/events: the outbox)
+    return await current_connection().fetchval(_NOTIFY, user_id, template, title[:200], body, link, entity_id, team_id,
+                                               subscribers_of("notification.created"), CHANNEL)
 
 
 async def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:

@@ -13,6 +13,7 @@ never lost to a wording mistake.
 from __future__ import annotations
 
 import functools
+import time
 from dataclasses import dataclass, field
 
 from jinja2 import StrictUndefined, Template, TemplateError
@@ -56,13 +57,23 @@ def template_specs() -> list[TemplateSpec]:
     return sorted(_TEMPLATES.values(), key=lambda s: s.label)
 
 
-async def current(key: str) -> dict:
-    """The wording in use: the newest saved version, else the code default as version 0."""
+CACHE_SECONDS = 5.0
+_cache: dict[str, tuple[float, dict]] = {}
+
+
+async def current(key: str, *, cached: bool = False) -> dict:
+    """The wording in use: the newest saved version, else the code default as version 0. `cached` (sending)
+    reuses a read for a few seconds: a saved change reaches other processes within CACHE_SECONDS."""
+    if cached and key in _cache and time.monotonic() - _cache[key][0] < CACHE_SECONDS:
+        return _cache[key][1]
     rows = await fetch("SELECT * FROM notification_template WHERE key = $1 ORDER BY version DESC LIMIT 1", key)
     if rows:
-        return dict(rows[0])
-    spec = template_spec(key)
-    return {"key": key, "version": 0, "title": spec.title, "body": spec.body, "created_at": None, "reason": ""}
+        wording = dict(rows[0])
+    else:
+        spec = template_spec(key)
+        wording = {"key": key, "version": 0, "title": spec.title, "body": spec.body, "created_at": None, "reason": ""}
+    _cache[key] = (time.monotonic(), wording)
+    return wording
 
 
 @functools.lru_cache(maxsize=512)
@@ -78,7 +89,7 @@ def _render(title: str, body: str, context: dict) -> tuple[str, str]:
 async def render(key: str, context: dict) -> tuple[str, str]:
     """Title and body for one notification; falls back to the code default if the saved wording fails."""
     spec = template_spec(key)
-    wording = await current(key)
+    wording = await current(key, cached=True)
     try:
         return _render(wording["title"], wording["body"], context)
     except TemplateError:
@@ -119,6 +130,7 @@ async def save(actor: Actor, key: str, title: str, body: str, reason: str) -> in
         version = rows[0]["v"] + 1
         await NotificationTemplate.insert(NotificationTemplate(key=key, version=version, title=title, body=body,
                                                                created_by_id=actor.user_id, reason=reason.strip()))
+        _cache.pop(key, None)
         await record_audit(actor, "system:template:edit", target_type="notification_template", target_id=key,
                            target_label=spec.label, before={"version": before["version"], "title": before["title"],
                                                             "body": before["body"]},
