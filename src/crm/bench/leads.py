@@ -233,7 +233,7 @@ async def bench_leads(rows: int | None = None) -> dict:
                 result |= {"routed_p50_ms_at_50_per_s": steady["p50_ms"], "routed_p99_ms_at_50_per_s": steady["p99_ms"],
                            "routed_errors_at_50_per_s": steady["errors"]}
                 steps, best = [], 0
-                for rate in (100, 150, 200, 250, 300, 350, 400, 500):
+                for rate in range(100, 501, 25):
                     step = await _send_at(client, rate, 6, rng, 100_000 * rate)
                     steps.append(step)
                     if step["errors"] or step["p99_ms"] is None or step["p99_ms"] >= 1000 \
