@@ -135,3 +135,30 @@ async def test_replay_runs_the_draft_over_past_leads_in_a_worker(app, settings):
     run = await replay.get(Actor.system("t"), int(replay_url.rsplit("/", 1)[1]))
     assert run["result"]["per_agent"] == {"Agent Bo": 20, "Agent Ana": 10}
     assert run["result"]["per_rule"]["Spanish speakers"] == 10
+
+
+async def test_entity_rules_change_through_group_level_approval(app):
+    maker = await make_user(roles={"EU": ["sales_team_lead"], "UK": ["sales_team_lead"]}, full_name="Mia Maker")
+    checker = await make_user(roles={"EU": ["sales_team_lead"], "UK": ["sales_team_lead"]}, full_name="Carl Checker")
+    uk_only = await make_user(roles={"UK": ["sales_team_lead"]})
+    eu, uk = maker["entities"]["EU"], maker["entities"]["UK"]
+    form = {"row_count": "2", "e0_position": "10", "e0_countries": "United Kingdom, IE", "e0_entity": str(uk),
+            "e1_position": "20", "e1_brand": "", "e1_countries": "", "e1_entity": str(eu), "reason": "UK desk opens"}
+    async with StaffClient(app) as http:
+        await http.sign_in_as(uk_only)
+        assert (await http.post("/leads/routing/entities", form)).status_code == 403  # not group level
+        await http.sign_in_as(maker)
+        bad = await http.post("/leads/routing/entities", {**form, "e0_countries": "Narnia"})
+        assert bad.status_code == 422 and "unknown country" in text_of(bad)
+        assert (await http.post("/leads/routing/entities", form)).status_code == 303
+        request = await ApprovalRequest.select().where(ApprovalRequest.kind == "leads.entity_rules.change").first()
+        await http.sign_in_as(checker)
+        ok = await http.post(f"/approvals/{request['id']}/decide", {"decision": "approve", "reason": "ok",
+                                                                    "payload_hash": request["payload_hash"]})
+        assert ok.status_code == 303
+        page = text_of(await http.get("/leads/routing/entities"))
+        assert "GB, IE" in page
+    uk_lead = await service.intake(INTAKE, raw_lead(1, country="GB"), channel="api", route=False)
+    other = await service.intake(INTAKE, raw_lead(2, country="DE", phone="+49 151 2345 6789"), channel="api", route=False)
+    assert uk_lead.lead["entity_id"] == uk and other.lead["entity_id"] == eu
+    assert await AuditRecord.count().where(AuditRecord.action == "leads:entity_rules:change") == 1

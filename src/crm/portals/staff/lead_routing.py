@@ -214,4 +214,39 @@ async def replay_live(request: Request, replay_id: FromPath[int]) -> ServerSentE
     return live_stream(request, PROGRESS_CHANNEL, progress, lambda n: n.get("job_id") == run["job_id"], event="progress")
 
 
-handlers = [index, edit, save, preview_form, preview, start_replay, replay_page, replay_live]
+async def _entity_rules_page(request: Request, rows: list[dict] | None = None, errors: dict | None = None,
+                             status: int = 200) -> Response:
+    from crm.access.org import entity_names
+    from crm.core.db import fetch
+
+    current = await rulesets.entity_rules()
+    active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active ORDER BY id")]
+    if rows is None:
+        rows = [{"position": r["position"], "brand": r["brand"], "countries": ", ".join(r["countries"]),
+                 "entity_id": r["entity_id"]} for r in current]
+    rows = rows + [{"position": "", "brand": "", "countries": "", "entity_id": ""}] * 3
+    return render(request, "staff/leads/entity_rules.html", {
+        "current": current, "rows": rows, "errors": errors or {}, "entities": await entity_names(active)},
+        status=status)
+
+
+@get("/leads/routing/entities", name="staff.routing.entities", guards=MANAGE)
+async def entity_rules_page(request: Request) -> Response:
+    return await _entity_rules_page(request)
+
+
+@post("/leads/routing/entities", name="staff.routing.entities_propose", guards=MANAGE, opt={"group_level": True})
+async def propose_entity_rules(request: Request) -> Response:
+    form = await form_data(request)
+    count = parse_int(form.get("row_count")) or 0
+    rows = [{"position": form.get(f"e{i}_position", ""), "brand": form.get(f"e{i}_brand", ""),
+             "countries": form.get(f"e{i}_countries", ""), "entity_id": form.get(f"e{i}_entity", "")}
+            for i in range(count) if form.get(f"e{i}_entity") and not form.get(f"e{i}_delete")]
+    try:
+        await rulesets.propose_entity_rules(current_actor(request), rows, form.get("reason", ""))
+    except DomainError as exc:
+        return await _entity_rules_page(request, rows, exc.field_errors or {"form": exc.message}, exc.status_code)
+    return redirect(request, "/leads/routing/entities", flash="Sent for approval; a colleague with group-wide rights decides.")
+
+
+handlers = [entity_rules_page, propose_entity_rules, index, edit, save, preview_form, preview, start_replay, replay_page, replay_live]
