@@ -1,7 +1,6 @@
 """Append-only triggers, the chain's genesis head row and the indexes behind every audit-screen filter."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from crm.migration_sql import sql_migration
 
 ID = "2026-11-23T11:42:08:000000"
 VERSION = "1.38.0"
@@ -35,20 +34,4 @@ CREATE INDEX audit_record_occurred_at ON audit_record (occurred_at);
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="audit", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        tx = engine.current_transaction.get()
-        if tx is not None:
-            await tx.connection.execute(SQL)
-        else:
-            conn = await engine.get_new_connection()
-            try:
-                await conn.execute(SQL)
-            finally:
-                await conn.close()
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "audit", DESCRIPTION, SQL)

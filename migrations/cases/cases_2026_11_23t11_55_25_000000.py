@@ -1,7 +1,6 @@
 """Indexes for take-next, queue counters and SLA sweeps; for the outbox's pending scan."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from crm.migration_sql import sql_migration
 
 ID = "2026-11-23T11:55:25:000000"
 VERSION = "1.38.0"
@@ -20,20 +19,4 @@ CREATE INDEX event_delivery_dead ON event_delivery (id) WHERE status = 'dead';
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="cases", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        tx = engine.current_transaction.get()
-        if tx is not None:
-            await tx.connection.execute(SQL)
-        else:
-            conn = await engine.get_new_connection()
-            try:
-                await conn.execute(SQL)
-            finally:
-                await conn.close()
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "cases", DESCRIPTION, SQL)

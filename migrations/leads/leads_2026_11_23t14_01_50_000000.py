@@ -1,7 +1,6 @@
 """Idempotency keys (a sender's lead id per source, a provider's call id) and the indexes routing reads."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine import engine_finder
+from crm.migration_sql import sql_migration
 
 ID = "2026-11-23T14:01:50:000000"
 VERSION = "1.38.0"
@@ -21,20 +20,4 @@ CREATE INDEX lead_name_dob ON lead (lower(last_name), date_of_birth) WHERE date_
 """
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="leads", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        tx = engine.current_transaction.get()
-        if tx is not None:
-            await tx.connection.execute(SQL)
-        else:
-            conn = await engine.get_new_connection()
-            try:
-                await conn.execute(SQL)
-            finally:
-                await conn.close()
-
-    manager.add_raw(run)
-    return manager
+forwards = sql_migration(ID, "leads", DESCRIPTION, SQL)

@@ -14,37 +14,35 @@ from crm.core.db import current_connection, fetch
 from crm.leads import rules
 from crm.leads.tables import OPEN_LEAD_STATUSES
 
-_CANDIDATES = """
-SELECT m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, m.last_assigned_at,
-       m.active AND u.active AS active, coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
-       (SELECT count(*) FROM lead l WHERE l.owner_id = m.agent_id AND l.status = ANY($3::text[])
-          AND l.merged_into_id IS NULL) AS open_leads,
-       ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = m.agent_id
-               AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
-       EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
-               WHERE ra."user" = m.agent_id AND ra.entity = $2 AND ra.status = 'active'
-                 AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
-                 AND (ra.valid_until IS NULL OR ra.valid_until > now())) AS may_work
-FROM lead_pool_member m JOIN staff_user u ON u.id = m.agent_id
-LEFT JOIN agent_presence p ON p.agent_id = m.agent_id
-LEFT JOIN agent_schedule s ON s.agent_id = m.agent_id
-WHERE m.pool = $1
-ORDER BY m.agent_id
+# What routing needs to know about one agent (`{agent}` is the column holding their id): presence, shift pattern,
+# open leads, days off around today, and whether they may work leads in the entity ($2). $3: open statuses, $4: today.
+_AGENT_FACTS = """
+coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
+(SELECT count(*) FROM lead l WHERE l.owner_id = {agent} AND l.status = ANY($3::text[])
+   AND l.merged_into_id IS NULL) AS open_leads,
+ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = {agent}
+        AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
+EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
+        WHERE ra."user" = {agent} AND ra.entity = $2 AND ra.status = 'active'
+          AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
+          AND (ra.valid_until IS NULL OR ra.valid_until > now())) AS may_work
+FROM {source}
+LEFT JOIN agent_presence p ON p.agent_id = {agent}
+LEFT JOIN agent_schedule s ON s.agent_id = {agent}
 """
 
-_PERSON = """
-SELECT u.id AS agent_id, u.full_name, u.active, coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
-       (SELECT count(*) FROM lead l WHERE l.owner_id = u.id AND l.status = ANY($3::text[])
-          AND l.merged_into_id IS NULL) AS open_leads,
-       ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = u.id
-               AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
-       EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
-               WHERE ra."user" = u.id AND ra.entity = $2 AND ra.status = 'active'
-                 AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
-                 AND (ra.valid_until IS NULL OR ra.valid_until > now())) AS may_work
-FROM staff_user u LEFT JOIN agent_presence p ON p.agent_id = u.id LEFT JOIN agent_schedule s ON s.agent_id = u.id
-WHERE u.id = $1
-"""
+_CANDIDATES = (
+    "SELECT m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, m.last_assigned_at, "
+    "m.active AND u.active AS active, "
+    + _AGENT_FACTS.format(agent="m.agent_id", source="lead_pool_member m JOIN staff_user u ON u.id = m.agent_id")
+    + "WHERE m.pool = $1 ORDER BY m.agent_id"
+)
+
+_PERSON = (
+    "SELECT u.id AS agent_id, u.full_name, u.active, "
+    + _AGENT_FACTS.format(agent="u.id", source="staff_user u")
+    + "WHERE u.id = $1"
+)
 
 PERSONAL_CAP = 200  # owners and relationship managers take returning leads up to this many open leads
 

@@ -46,13 +46,19 @@ async def create_source(actor: Actor, *, name: str, kind: str, entity_id: int | 
     return dict(row), credential
 
 
-async def rotate(actor: Actor, source_id: int, reason: str) -> str:
+async def _locked_source(actor: Actor, source_id: int, reason: str) -> dict:
+    """A source the actor manages, locked for a change that needs a reason (call inside a transaction)."""
     if not reason.strip():
         raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
+    if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
+        raise NotFound("Source")
+    return dict(row)
+
+
+async def rotate(actor: Actor, source_id: int, reason: str) -> str:
     async with transaction():
-        row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
-        if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
-            raise NotFound("Source")
+        row = await _locked_source(actor, source_id, reason)
         credential = ("crmk_" if row["kind"] == "api" else "whsec_") + secrets.token_urlsafe(32)
         await current_connection().execute(
             "UPDATE lead_source SET api_key_hash = $2, secret = $3, key_prefix = $4 WHERE id = $1", source_id,
@@ -64,12 +70,8 @@ async def rotate(actor: Actor, source_id: int, reason: str) -> str:
 
 
 async def set_active(actor: Actor, source_id: int, active: bool, reason: str) -> None:
-    if not reason.strip():
-        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
     async with transaction():
-        row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
-        if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
-            raise NotFound("Source")
+        row = await _locked_source(actor, source_id, reason)
         await current_connection().execute("UPDATE lead_source SET active = $2 WHERE id = $1", source_id, active)
         await record_audit(actor, "leads:source:" + ("enable" if active else "disable"), target_type="lead_source",
                            target_id=source_id, target_label=row["name"], entity_id=row["entity_id"],
