@@ -23,7 +23,8 @@ from crm.core.cases.kinds import CaseKind, register_case_kind
 from crm.core.context import Actor
 from crm.core.db import current_connection, engine, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.events.service import emit
+from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
+from crm.core.events.service import emit, subscribers_of
 from crm.core.notifications.service import notify
 from crm.core.notifications.templates import TemplateSpec, register_template
 from crm.core.permissions import Permission
@@ -216,14 +217,33 @@ class IntakeResult:
     decision: Decision | None = None
 
 
+# One round trip: the lead (its reference from its id; nothing if the source already sent this external id), its
+# first timeline entry, and the `lead.created` event with its deliveries (the outbox, as `emit` writes it).
 _INSERT = """
-WITH id AS (SELECT nextval(pg_get_serial_sequence('lead', 'id')) AS id)
-INSERT INTO lead (id, reference, entity_id, brand, first_name, last_name, email, email_key, phone, country, language,
-                  date_of_birth, source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status,
-                  lost_reason, score, score_detail, signals, vip, import_id, created_at, updated_at)
-SELECT id.id, 'LD-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,
-       $15, $16, $17, $18, $19, 'new', '', $20, $21::jsonb, '{}'::jsonb, false, $22, now(), now()
-FROM id RETURNING *
+WITH id AS (SELECT nextval(pg_get_serial_sequence('lead', 'id')) AS id),
+saved AS (
+    INSERT INTO lead (id, reference, entity_id, brand, first_name, last_name, email, email_key, phone, country, language,
+                      date_of_birth, source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status,
+                      lost_reason, score, score_detail, signals, vip, import_id, created_at, updated_at)
+    SELECT id.id, 'LD-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,
+           $15, $16, $17, $18, $19, 'new', '', $20, $21::jsonb, '{}'::jsonb, false, $22, now(), now()
+    FROM id
+    ON CONFLICT (source_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
+    RETURNING *
+), timeline AS (
+    INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
+    SELECT saved.id, 'intake', $23, $24, $25, jsonb_build_object('channel', $17::text, 'source', saved.source, 'score', $20::int),
+           now() FROM saved
+), event AS (
+    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
+    SELECT 'lead.created', saved.entity_id, 'lead', saved.reference,
+           jsonb_build_object('lead_id', saved.id, 'channel', $17::text, 'score', $20::int), $23, now() FROM saved
+    RETURNING id
+), deliveries AS (
+    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
+    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($26::text[]) AS target
+)
+SELECT saved.*, (SELECT pg_notify($27, event.id::text) FROM event) IS NULL AS quiet FROM saved
 """
 
 
@@ -266,11 +286,6 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
                   fallback_entity_id: int | None, import_id: int | None, route: bool) -> IntakeResult:
     async with transaction():
         conn = current_connection()
-        if source and lead_in.external_id:
-            existing = await conn.fetchrow("SELECT * FROM lead WHERE source_id = $1 AND external_id = $2",
-                                           source["id"], lead_in.external_id)
-            if existing:
-                return IntakeResult(dict(existing), created=False)
         entity_id = await entity_for(lead_in, (source or {}).get("entity_id"), fallback_entity_id)
         ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
         draft = dataclasses.asdict(lead_in) | {"signals": {}, "score": 0}
@@ -279,18 +294,21 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
             _INSERT, entity_id, lead_in.brand, lead_in.first_name, lead_in.last_name, lead_in.email, lead_in.email_key,
             lead_in.phone, lead_in.country, lead_in.language, lead_in.date_of_birth, lead_in.source, lead_in.campaign,
             json.dumps(lead_in.utm), lead_in.ib_code, lead_in.device_id, ip[:45], channel,
-            (source or {}).get("id"), lead_in.external_id, score, json.dumps(detail), import_id)
+            (source or {}).get("id"), lead_in.external_id, score, json.dumps(detail), import_id, actor.user_id,
+            actor.label, f"Received by {channel}" + (f" from {source['name']}" if source else ""),
+            subscribers_of("lead.created"), EVENTS_CHANNEL)
+        if row is None:  # this source sent this lead before: answer with the one we have
+            existing = await conn.fetchrow("SELECT * FROM lead WHERE source_id = $1 AND external_id = $2",
+                                           source["id"], lead_in.external_id)
+            return IntakeResult(dict(existing), created=False)
         lead = dict(row)
+        lead.pop("quiet", None)
         duplicates = await find_duplicates(lead)
         if duplicates:
             await conn.executemany(
                 "INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at) "
                 "VALUES ($1, $2, $3, $4::jsonb, 'open', now())",
                 [(lead["id"], d["other_id"], d["score"], json.dumps(d["reasons"])) for d in duplicates])
-        await _activity(lead["id"], actor, "intake", f"Received by {channel}" + (f" from {source['name']}" if source else ""),
-                        {"channel": channel, "source": lead["source"], "score": score, "duplicates": len(duplicates)})
-        await emit(actor, "lead.created", entity_id=entity_id, subject_type="lead", subject_id=lead["reference"],
-                   payload={"lead_id": lead["id"], "channel": channel, "score": score})
         decision = None
         if route:
             decision = await route_lead(actor, lead, trigger="import" if import_id else "intake", ctx=ctx)
