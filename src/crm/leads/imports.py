@@ -205,14 +205,23 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
             "INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "
             "SELECT id, 'intake', NULL, $2, $3, jsonb_build_object('channel', 'csv', 'import_id', $1::int), now() "
             "FROM lead WHERE import_id = $1", import_id, run.actor.label, f"Imported from {imp['filename']}")
-        for reason, condition in (("email", "o.email_key = l.email_key AND l.email_key <> ''"),
-                                  ("phone", "o.phone = l.phone AND l.phone <> ''")):
-            await conn.execute(
-                f"""INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at)
-                    SELECT DISTINCT ON (l.id, o.id) l.id, o.id, $2, $3::jsonb, 'open', now()
-                    FROM lead l JOIN lead o ON {condition} AND o.id < l.id AND o.merged_into_id IS NULL
-                    WHERE l.import_id = $1 AND NOT EXISTS (SELECT 1 FROM lead_duplicate d WHERE d.lead = l.id AND d.other = o.id)""",  # noqa: S608
-                import_id, {"email": 0.6, "phone": 0.5}[reason], json.dumps([reason]))
+        # Duplicates by e-mail or phone (one row per pair, likelihood combined as at intake), found per imported lead
+        # with index lookups (LATERAL): right after a bulk load the planner's statistics are stale, and a plain join
+        # could pick a quadratic plan.
+        await conn.execute(
+            """INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at)
+               SELECT l.id, m.other, round((1 - exp(sum(ln(1 - m.weight))))::numeric, 3), jsonb_agg(m.reason ORDER BY m.reason),
+                      'open', now()
+               FROM lead l CROSS JOIN LATERAL (
+                   (SELECT o.id AS other, 'email' AS reason, 0.6 AS weight FROM lead o
+                    WHERE l.email_key <> '' AND o.email_key = l.email_key AND o.id < l.id AND o.merged_into_id IS NULL
+                    ORDER BY o.id DESC LIMIT 20)
+                   UNION ALL
+                   (SELECT o.id, 'phone', 0.5 FROM lead o
+                    WHERE l.phone <> '' AND o.phone = l.phone AND o.id < l.id AND o.merged_into_id IS NULL
+                    ORDER BY o.id DESC LIMIT 20)) m
+               WHERE l.import_id = $1
+               GROUP BY l.id, m.other""", import_id)
         await conn.execute("UPDATE lead_import SET status = 'routing', imported = $2 WHERE id = $1", import_id, len(records))
         await record_audit(run.actor, "leads:import:commit", target_type="lead_import", target_id=import_id,
                            target_label=imp["filename"], entity_id=imp["entity_id"],
