@@ -13,7 +13,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import ValidationFailed
 from crm.core.notifications.tables import Notification
-from crm.leads import service
+from crm.leads import assignment, service
 from crm.leads.tables import Lead, RoutingDecision, SlaBreach
 from tests.factories import make_user
 from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
@@ -116,7 +116,7 @@ async def test_a_routing_failure_keeps_the_lead_unassigned_with_an_alert(desk, m
     async def broken(*args, **kwargs):
         raise RuntimeError("rules store unreachable")
 
-    monkeypatch.setattr(service, "decide", broken)
+    monkeypatch.setattr(assignment, "decide", broken)
     result = await service.intake(INTAKE, raw_lead(1), channel="api")
     lead = await Lead.select().where(Lead.id == result.lead["id"]).first()
     assert lead is not None and lead["owner_id"] is None

@@ -119,7 +119,7 @@ async def load_sales_demo(entities: dict[str, int]) -> int:
 
 
 async def _sample_leads(fallback_entity: int) -> int:
-    from crm.leads.service import intake
+    from crm.leads.intake import intake
 
     rng = random.Random(11)
     actor = Actor.system("demo")

@@ -232,7 +232,7 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
 
 
 async def _route_all(run: JobRun, imp: dict) -> None:
-    from crm.leads.service import route_lead
+    from crm.leads.assignment import route_lead
 
     import_id = imp["id"]
     total = imp["imported"]

@@ -12,7 +12,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
 from crm.core.permissions import Permission
-from crm.leads.service import may_see
+from crm.leads.context import may_see
 from crm.leads.tables import OPEN_LEAD_STATUSES
 
 PAGE = 100

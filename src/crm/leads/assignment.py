@@ -1,0 +1,280 @@
+"""Routing a lead and acting on the decision: the follow-up case and its notifications, the SLA breach that
+re-routes, manual assignment by a team lead, and the side-effect-free preview of a hypothetical lead.
+
+Routing runs in a savepoint of the caller's transaction: if it fails, the lead is still saved, waits in the
+unassigned queue and an alert case says so."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import logging
+
+from crm.core.audit.service import record_audit
+from crm.core.cases import service as cases
+from crm.core.cases.kinds import CaseKind, register_case_kind
+from crm.core.context import Actor
+from crm.core.db import current_connection, engine, fetch, transaction
+from crm.core.errors import PermissionDenied, ValidationFailed
+from crm.core.events.service import emit
+from crm.core.notifications.service import notify
+from crm.core.notifications.templates import TemplateSpec, register_template
+from crm.core.permissions import Permission
+from crm.leads.context import (
+    LeadContext,
+    _now,
+    add_activity,
+    facts_for,
+    lead_context,
+    locked_lead,
+    published_rules,
+    score_for,
+)
+from crm.leads.normalise import clean
+from crm.leads.routing import Decision, decide
+from crm.leads.tables import OPEN_LEAD_STATUSES
+
+log = logging.getLogger("crm.leads")
+
+
+# ---- registrations: the follow-up case kind and the notification wording --------------------------------
+
+LEAD_ASSIGNED = register_template(TemplateSpec(
+    "lead_assigned", "New lead assigned to you", "New lead {{ reference }}: call within {{ sla_minutes }} min",
+    "{{ country }} · {{ source or 'direct' }} · score {{ score }}. Reason: {{ matched }}.",
+    sample={"reference": "LD-000123", "sla_minutes": 5, "country": "ES", "source": "facebook", "score": 70,
+            "matched": "LatAm Spanish"}))
+LEAD_UNROUTED = register_template(TemplateSpec(
+    "lead_unrouted", "Lead waiting with nobody to take it (to the team lead)",
+    "{{ reference }} is waiting: nobody eligible", "{{ explanation }}",
+    sample={"reference": "LD-000123", "explanation": "Pool LatAm: nobody eligible (3 members)."}))
+LEAD_SLA_BREACH = register_template(TemplateSpec(
+    "lead_sla_breach", "Lead follow-up past its SLA (to the team lead)",
+    "{{ reference }}: {{ agent }} missed the {{ sla_minutes }}-minute SLA",
+    "{% if reassigned_to %}Reassigned to {{ reassigned_to }}.{% else %}Nobody else is eligible: it waits in the queue.{% endif %} "
+    "{{ agent }} has {{ breaches_today }} breach(es) today.",
+    sample={"reference": "LD-000123", "agent": "Ana Agent", "sla_minutes": 5, "reassigned_to": "Bo Agent",
+            "breaches_today": 2}))
+
+
+async def _breached(actor: Actor, case: dict) -> None:
+    await handle_sla_breach(actor, case)
+
+
+LEAD_FOLLOWUP = register_case_kind(CaseKind("lead_followup", "Lead follow-up", 2, dt.timedelta(minutes=5), "sales",
+                                            notify_assignee=False, on_breach=_breached))
+
+# ---- routing and its consequences ---------------------------------------------------------------------------
+
+async def route_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext | None = None,
+                     exclude: frozenset[int] = frozenset()) -> Decision:
+    """Route (or re-route) a lead in the caller's transaction and act on the decision: owner, follow-up task,
+    notifications. A failure inside routing leaves the lead unassigned with an alert case."""
+    entity_id = lead["entity_id"]
+    tx = engine().current_transaction.get()
+    savepoint = await tx.savepoint()
+    try:
+        ctx = ctx or await lead_context(entity_id, lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
+        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                          ib_referred=ctx.ib_referred, timezone=timezone)
+        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(),
+                                returning_owner_id=ctx.returning_owner, ib_manager_id=ctx.ib_manager, exclude=exclude)
+        await _apply(actor, lead, decision, trigger)
+        await savepoint.release()
+    except Exception as exc:  # routing must never lose a lead: keep it, unassigned, and raise an alert
+        await savepoint.rollback_to()
+        log.exception("routing failed for lead %s", lead["reference"])
+        decision = Decision(explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned.")
+        await _apply(actor, lead, decision, trigger, failed=True)
+    return decision
+
+
+_DECISION = """
+WITH decision AS (
+    INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, candidates,
+                                  explanation, duration_ms, created_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, now())
+)
+INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
+VALUES ($1, 'routing', $11, $12, $9, $13::jsonb, now())
+"""
+
+
+async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False) -> None:
+    """Act on a decision in the caller's transaction. Work that takes the audit chain's lock (the case) comes
+    last, so concurrent intakes wait on each other as briefly as possible."""
+    conn = current_connection()
+    now = _now()
+    previous_owner = lead.get("owner_id")
+    await conn.execute(
+        _DECISION, lead["id"], trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120],
+        decision.pool_id, decision.agent_id, json.dumps(decision.candidates, default=str), decision.explanation,
+        decision.duration_ms, actor.user_id, actor.label,
+        json.dumps({"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                    "matched": decision.matched, "from": previous_owner}))
+    lead.update(owner_id=decision.agent_id, pool_id=decision.pool_id, routed_at=now)
+    link = f"/leads/{lead['reference']}"
+    if decision.agent_id:
+        await notify(decision.agent_id, "lead_assigned", {
+            "reference": lead["reference"], "sla_minutes": round(decision.sla_seconds / 60, 1), "country": lead["country"],
+            "source": lead["source"], "score": lead["score"], "matched": decision.matched}, link, lead["entity_id"],
+            decision.team_id)
+    else:
+        lead_id = await _team_lead(decision.team_id, lead["entity_id"])
+        if lead_id:
+            await notify(lead_id, "lead_unrouted", {"reference": lead["reference"], "explanation": decision.explanation},
+                         link, lead["entity_id"], decision.team_id)
+    await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
+               payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                        "previous_owner_id": previous_owner, "trigger": trigger})
+    sla = dt.timedelta(seconds=decision.sla_seconds)
+    title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
+    if lead.get("case_id"):
+        case_ref = cases.reference_for(lead["case_id"])
+        case = dict(await conn.fetchrow(
+            "UPDATE work_case SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, queue_id), "
+            "updated_at = now() WHERE id = $1 RETURNING *", lead["case_id"], decision.agent_id,
+            "in_progress" if decision.agent_id else "open", now + sla, decision.team_id))
+        await conn.execute(
+            "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
+            "VALUES ($1, 'assignment', $2, $3, $4, $5::jsonb, now())", case["id"], actor.user_id, actor.label,
+            f"re-routed ({trigger})", json.dumps({"from": previous_owner, "to": decision.agent_id}))
+        await emit(actor, "case.assigned", entity_id=lead["entity_id"], subject_type="case", subject_id=case_ref,
+                   payload={"case_id": case["id"], "reference": case_ref, "queue_id": case["queue_id"],
+                            "assignee_id": decision.agent_id, "status": case["status"]})
+        await record_audit(actor, "cases:case:assign", target_type="case", target_id=case_ref, entity_id=lead["entity_id"],
+                           before={"assignee_id": previous_owner}, after={"assignee_id": decision.agent_id},
+                           reason=f"lead re-routed ({trigger})", case_id=case_ref)
+    else:
+        case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
+                                     title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
+                                     queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
+                                     body=decision.explanation, audited_by_caller=trigger in ("intake", "import"))
+        lead["case_id"] = case["id"]
+    if failed:
+        await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
+                              title=f"Lead {lead['reference']} could not be routed",
+                              subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
+    await conn.execute("UPDATE lead SET owner_id = $2, pool_id = $3, routed_at = $4, updated_at = $4, case_id = $5 "
+                       "WHERE id = $1", lead["id"], decision.agent_id, decision.pool_id, now, lead["case_id"])
+
+
+async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
+    if team_id:
+        rows = await fetch("SELECT lead FROM team WHERE id = $1", team_id)
+        if rows and rows[0]["lead"]:
+            return rows[0]["lead"]
+    rows = await fetch("SELECT lead FROM team WHERE entity = $1 AND kind = 'sales' AND lead IS NOT NULL ORDER BY id LIMIT 1",
+                       entity_id)
+    return rows[0]["lead"] if rows else None
+
+
+async def handle_sla_breach(actor: Actor, case: dict) -> None:
+    """The follow-up of a lead is overdue: record the breach, re-route to the next eligible agent (never one who
+    already breached on this lead), tell the team lead. Runs in the escalation cron's transaction."""
+    conn = current_connection()
+    row = await conn.fetchrow("SELECT * FROM lead WHERE case_id = $1 FOR UPDATE", case["id"])
+    if row is None or row["first_contact_at"] is not None or row["status"] not in OPEN_LEAD_STATUSES:
+        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+        return
+    lead = dict(row)
+    breached_by = lead["owner_id"]
+    earlier = {r["agent_id"] for r in await conn.fetch("SELECT agent_id FROM lead_sla_breach WHERE lead = $1", lead["id"])}
+    exclude = frozenset({a for a in earlier | {breached_by} if a})
+    decision = await route_lead(actor, lead, trigger="sla_breach", exclude=exclude)
+    await conn.execute(
+        "INSERT INTO lead_sla_breach (lead, agent_id, pool_id, case_reference, reassigned_to_id, created_at) "
+        "VALUES ($1, $2, $3, $4, $5, now())", lead["id"], breached_by, lead["pool_id"], case["reference"], decision.agent_id)
+    if decision.agent_id is None:  # nobody left: stop re-routing, the team lead takes it from the queue
+        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+    names = {r["id"]: r["full_name"] for r in await conn.fetch(
+        "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])", [a for a in (breached_by, decision.agent_id) if a])}
+    today = await conn.fetchval("SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 day'",
+                                breached_by) if breached_by else 0
+    await add_activity(lead["id"], actor, "sla_breach", f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
+                    {"agent_id": breached_by, "reassigned_to": decision.agent_id})
+    await record_audit(actor, "leads:lead:sla_breach", target_type="lead", target_id=lead["reference"],
+                       entity_id=lead["entity_id"], before={"owner_id": breached_by},
+                       after={"owner_id": decision.agent_id}, case_id=case["reference"])
+    team_lead = await _team_lead(decision.team_id or (await _pool_team(lead["pool_id"])), lead["entity_id"])
+    if team_lead:
+        await notify(team_lead, "lead_sla_breach", {
+            "reference": lead["reference"], "agent": names.get(breached_by, "nobody"),
+            "sla_minutes": round(decision.sla_seconds / 60, 1), "reassigned_to": names.get(decision.agent_id, ""),
+            "breaches_today": today}, f"/leads/{lead['reference']}", lead["entity_id"], decision.team_id)
+
+
+async def _pool_team(pool_id: int | None) -> int | None:
+    if not pool_id:
+        return None
+    rows = await fetch("SELECT team_id FROM lead_pool WHERE id = $1", pool_id)
+    return rows[0]["team_id"] if rows else None
+
+
+async def assign_manually(actor: Actor, reference: str, agent_id: int | None, reason: str) -> Decision:
+    """A team lead gives a lead to someone (or back to the unassigned queue); the decision is stored like any."""
+    if not reason.strip():
+        raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
+    async with transaction():
+        lead = await locked_lead(actor, reference)
+        if not actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"]):
+            raise PermissionDenied("Only team leads assign leads by hand")
+        name = "the unassigned queue"
+        if agent_id is not None:
+            rows = await fetch(
+                """SELECT u.full_name FROM staff_user u WHERE u.id = $1 AND u.active AND EXISTS (
+                     SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role WHERE ra."user" = u.id
+                       AND ra.entity = $2 AND ra.status = 'active' AND 'leads:lead:work' = ANY(r.permissions)
+                       AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now()))""",
+                agent_id, lead["entity_id"])
+            if not rows:
+                raise ValidationFailed("That person cannot work leads here", field_errors={"agent": "Choose someone else."})
+            name = rows[0]["full_name"]
+        decision = Decision(pool_id=lead["pool_id"], agent_id=agent_id, matched="manual",
+                            explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
+                            team_id=await _pool_team(lead["pool_id"]))
+        await _apply(actor, lead, decision, "manual")
+        await record_audit(actor, "leads:lead:assign", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+                           before={"owner_id": lead.get("owner_id")}, after={"owner_id": agent_id}, reason=reason.strip())
+    return decision
+
+
+async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) -> dict:
+    """What would happen to this lead now: its score (with each rule's points), the matched rule and pool, every
+    candidate with the reason, and the agent chosen. Nothing is saved and no counter moves."""
+    actor.require(Permission.LEADS_ROUTING_MANAGE, entity_id)
+    lead_in, errors = clean({"first_name": "Preview", **raw})
+    if not raw.get("email") and not raw.get("phone"):
+        errors.pop("email", None)  # a preview needs no way to reach the person
+    if errors:
+        raise ValidationFailed("The lead has invalid fields", field_errors=errors)
+
+    async def rule_doc(kind: str) -> dict | None:
+        if use_drafts:
+            rows = await fetch("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
+                               "('draft', 'pending') ORDER BY version DESC LIMIT 1", kind, entity_id)
+            if rows:
+                return dict(rows[0]) | {"rules": json.loads(rows[0]["rules"]) if isinstance(rows[0]["rules"], str) else rows[0]["rules"]}
+        return await published_rules(kind, entity_id)
+
+    lead = {**dataclasses.asdict(lead_in), "id": 0, "entity_id": entity_id, "signals": {}, "score": 0,
+            "email_key": lead_in.email_key}
+    for signal in ("kyc_started", "demo_sessions"):
+        if raw.get(signal):
+            lead["signals"][signal] = raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
+    async with transaction():
+        ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
+        ctx = dataclasses.replace(ctx, scoring=await rule_doc("scoring"), routing=await rule_doc("routing"))
+        score, contributions = score_for(lead, ctx)
+        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
+        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                          ib_referred=ctx.ib_referred, timezone=timezone, score=score)
+        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=ctx.returning_owner,
+                                ib_manager_id=ctx.ib_manager, dry_run=True)
+    names = {r["id"]: r["full_name"] for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1",
+                                                           decision.agent_id or 0)}
+    return {"score": score, "contributions": contributions, "decision": decision,
+            "agent_name": names.get(decision.agent_id), "facts": dataclasses.asdict(facts) | {"region": facts.region},
+            "scoring_version": (ctx.scoring or {}).get("version"), "routing_version": (ctx.routing or {}).get("version")}
