@@ -13,7 +13,7 @@ from litestar.exceptions import PermissionDeniedException as LitestarPermissionD
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
-from crm.core.db import engine
+from crm.core.db import engine, start_pool
 from crm.core.errors import DomainError, NotAuthenticated
 from crm.core.guards import PasswordChangeRequired
 from crm.core.web import build_templates, is_fragment_request, is_htmx, redirect, render
@@ -70,7 +70,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def database_pool(app: Litestar):
         db = engine()
         if settings.db_pool:
-            await db.start_connection_pool(min_size=1, max_size=settings.db_pool_max)
+            await start_pool(1, settings.db_pool_max)
         try:
             yield
         finally:

@@ -11,7 +11,7 @@ from arq import cron
 from arq.connections import RedisSettings
 
 import crm.areas  # noqa: F401  (registers every area's jobs before WorkerSettings lists them)
-from crm.core.db import engine
+from crm.core.db import engine, start_pool
 from crm.core.jobs import arq_functions, log_run
 from crm.settings import Settings
 
@@ -88,7 +88,7 @@ async def startup(ctx: dict) -> None:
     load_plugins()
 
     if settings.db_pool:
-        await engine().start_connection_pool(min_size=1, max_size=settings.db_pool_max)
+        await start_pool(1, settings.db_pool_max)
     if ctx.get("run_event_loop", True):
         ctx["dispatcher_stop"] = asyncio.Event()
         ctx["dispatcher"] = asyncio.create_task(run_dispatcher(ctx["dispatcher_stop"], settings.database_url))

@@ -67,6 +67,19 @@ async def test_rows_chain_and_verify():
     assert rows[2]["ip"] == "10.0.0.9" and rows[2]["request_id"] == "req-1" and rows[2]["case_id"] == "CASE-000001"
 
 
+async def test_the_database_hashes_exactly_as_the_python_definition():
+    """The writer hashes in PostgreSQL; the definition (and the verifier) is chain.py: awkward text must agree."""
+    awkward = 'quote " backslash \\ newline \n tab \t NUL \x00 emoji 🦊 ünïcode 中文 </script>'
+    async with transaction():
+        seq = await record_audit(ACTOR, "test:thing:change", target_type="thing", target_id=awkward, entity_id=1,
+                                 before={"k": awkward, "n": 1.5, "z": None}, after=[awkward], reason=awkward)
+    conn = await owner_conn()
+    row = await conn.fetchrow("SELECT * FROM audit_record WHERE seq = $1", seq)
+    await conn.close()
+    assert seq == 1 and row["row_hash"] == chain_hash(row["prev_hash"], seq, canonical_content(dict(row)))
+    assert (await verify())["ok"]
+
+
 async def test_rolled_back_change_leaves_no_audit_row():
     with pytest.raises(RuntimeError):
         async with transaction():

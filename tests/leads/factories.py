@@ -46,3 +46,17 @@ async def publish_rules(kind: str, entity_id: int, rules: dict) -> int:
 def raw_lead(n: int = 1, **extra) -> dict:
     return {"first_name": f"Lead{n}", "last_name": "Example", "email": f"lead{n}@example.com",
             "phone": f"+447911{n:06d}", "country": "GB", **extra}
+
+
+async def assert_loads_match() -> None:
+    """agent_load (kept by a trigger) equals a recount of every agent's open leads."""
+    from crm.core.db import fetch
+
+    rows = await fetch("""
+        SELECT coalesce(l.agent_id, c.owner_id) AS agent, coalesce(l.open_leads, 0) AS kept, coalesce(c.n, 0) AS counted
+        FROM agent_load l FULL JOIN (
+            SELECT owner_id, count(*) AS n FROM lead
+            WHERE owner_id IS NOT NULL AND merged_into_id IS NULL
+              AND status IN ('new', 'contacted', 'interested', 'registered', 'kyc') GROUP BY owner_id) c
+        ON c.owner_id = l.agent_id""")
+    assert [dict(r) for r in rows if r["kept"] != r["counted"]] == []

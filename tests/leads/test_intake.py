@@ -1,10 +1,12 @@
 """Intake over HTTP: the REST API with keys and OpenAPI, the signed lead-form webhook, the call webhook and the
 public form; each rejects bad input with a reason and is idempotent."""
 
+import asyncio
 import json
 
 import httpx
 
+from crm.core.cases.tables import WorkCase
 from crm.core.db import fetch
 from crm.core.events.tables import AutomationRun
 from crm.leads import sources
@@ -55,6 +57,19 @@ async def test_rest_intake_with_api_key_idempotent_and_field_errors(app):
     lead = await Lead.select().where(Lead.reference == body["reference"]).first()
     assert lead["source"] == "partner" and lead["owner_id"] == agent["id"] and lead["channel"] == "api"
     assert await Lead.count() == 1
+
+
+async def test_the_same_lead_sent_at_once_is_saved_and_routed_once(app):
+    source, key, agent = await setup_source()
+    auth = {"Authorization": f"Bearer {key}"}
+    async with client(app) as http:
+        answers = await asyncio.gather(*(http.post("/api/v1/leads", json=raw_lead(1, external_id="p-9"), headers=auth)
+                                         for _ in range(6)))
+    assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+    assert len({a.json()["reference"] for a in answers}) == 1
+    assert await Lead.count() == 1 and await WorkCase.count() == 1  # the losers' routing was rolled back
+    assert (await fetch("SELECT open_leads FROM agent_load WHERE agent_id = $1", agent["id"]))[0]["open_leads"] == 1
+    assert (await fetch("SELECT assigned_count FROM lead_pool_member WHERE agent_id = $1", agent["id"]))[0][0] == 1
 
 
 def form_payload(*leads: dict) -> bytes:

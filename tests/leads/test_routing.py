@@ -14,9 +14,9 @@ from crm.core.db import fetch
 from crm.core.errors import ValidationFailed
 from crm.core.notifications.tables import Notification
 from crm.leads import assignment, service
-from crm.leads.tables import Lead, RoutingDecision, SlaBreach
+from crm.leads.tables import OPEN_LEAD_STATUSES, Lead, LeadStatus, RoutingDecision, SlaBreach
 from tests.factories import make_user
-from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
+from tests.leads.factories import assert_loads_match, make_pool, make_team, publish_rules, raw_lead
 
 INTAKE = Actor.system("test_intake")
 
@@ -56,6 +56,12 @@ async def test_a_lead_is_routed_with_an_explanation_a_task_and_a_notification(de
     assert other.decision.agent_id == b["id"] and other.decision.matched.startswith("fallback")
     audit = await AuditRecord.select().where(AuditRecord.target_id == lead["reference"]).first()
     assert audit["action"] == "leads:lead:create" and audit["case_id"] == case["reference"]  # one row names both
+    events = await fetch("SELECT e.name, e.payload, array_agg(d.subscriber) AS subscribers FROM domain_event e "
+                         "LEFT JOIN event_delivery d ON d.event = e.id WHERE e.subject_id = ANY($1::text[]) "
+                         "GROUP BY e.id ORDER BY e.id", [lead["reference"], case["reference"]])
+    assert [e["name"] for e in events] == ["case.created", "lead.created", "lead.routed"]
+    assert all("live.leads" in e["subscribers"] for e in events[1:])
+    assert f'"agent_id": {a["id"]}' in events[2]["payload"] and '"trigger": "intake"' in events[2]["payload"]
 
 
 async def test_bad_input_lists_every_field_and_saves_nothing(desk):
@@ -87,6 +93,45 @@ async def test_a_hundred_leads_at_once_spread_by_weight_and_never_over_capacity(
     assert len(waiting) == 10 and "nobody eligible" in waiting[0].decision.explanation
     rows = await fetch("SELECT owner_id, count(*) AS n FROM lead WHERE owner_id IS NOT NULL GROUP BY owner_id")
     assert {r["owner_id"]: r["n"] for r in rows} == {a["id"]: 60, b["id"]: 60}
+    await assert_loads_match()
+
+
+async def test_capacity_holds_across_pools_routing_at_once(desk):
+    a, b = desk["agents"]
+    europe = await make_pool(desk["entity"], "Europe", [(a["id"], 1, 5), (b["id"], 1, 50)], team_id=desk["team"])
+    asia = await make_pool(desk["entity"], "Asia", [(a["id"], 5, 5)], team_id=desk["team"])
+    await publish_rules("routing", desk["entity"], {"rules": [
+        {"name": "Asia", "when": {"countries": ["SG"]}, "pool_id": asia}], "fallback_pool_id": europe})
+
+    async def one(n: int):
+        return await service.intake(INTAKE, raw_lead(n, country="SG" if n % 2 else "GB",
+                                                     phone=f"+65 8123 {n:04d}" if n % 2 else f"+447911{n:06d}"),
+                                    channel="api")
+
+    await asyncio.gather(*(one(n) for n in range(24)))
+    assert await Lead.count().where(Lead.owner_id == a["id"]) == 5  # one cap, whichever pool's routing got there
+    await assert_loads_match()
+
+
+async def test_the_open_lead_count_follows_every_change(desk):
+    rows = await fetch("SELECT s, lead_counts_as_open(s, 1, NULL) AS open FROM unnest($1::text[]) AS s",
+                       [str(s.value) for s in LeadStatus])
+    assert {r["s"] for r in rows if r["open"]} == set(OPEN_LEAD_STATUSES)  # the trigger's list is the app's
+    a, b = desk["agents"]
+    pool = await make_pool(desk["entity"], "Main", [(a["id"], 1, 50), (b["id"], 1, 50)], team_id=desk["team"])
+    await publish_rules("routing", desk["entity"], {"rules": [], "fallback_pool_id": pool})
+    leads = [(await service.intake(INTAKE, raw_lead(n), channel="api")).lead for n in range(6)]
+    await assert_loads_match()
+    await fetch("UPDATE lead SET status = 'lost', lost_reason = 'other' WHERE id = $1", leads[0]["id"])
+    await fetch("UPDATE lead SET owner_id = $2 WHERE id = $1", leads[1]["id"], b["id"])
+    await fetch("UPDATE lead SET merged_into_id = $2 WHERE id = $1", leads[2]["id"], leads[3]["id"])
+    await fetch("UPDATE lead SET status = 'funded' WHERE id = $1", leads[3]["id"])
+    await fetch("UPDATE lead SET status = 'new' WHERE id = $1", leads[3]["id"])
+    await fetch("DELETE FROM lead_duplicate")
+    await fetch("DELETE FROM routing_decision WHERE lead = $1", leads[4]["id"])
+    await fetch("DELETE FROM lead_activity WHERE lead = $1", leads[4]["id"])
+    await fetch("DELETE FROM lead WHERE id = $1", leads[4]["id"])
+    await assert_loads_match()
 
 
 async def test_one_after_another_leads_follow_the_weights_exactly(desk):
@@ -112,8 +157,11 @@ async def test_nobody_eligible_falls_back_then_waits_unassigned_and_the_team_lea
     assert "nobody eligible" in note["title"]
 
 
-async def test_a_routing_failure_keeps_the_lead_unassigned_with_an_alert(desk, monkeypatch):
+@pytest.mark.parametrize("failure", ["python", "database"])
+async def test_a_routing_failure_keeps_the_lead_unassigned_with_an_alert(desk, monkeypatch, failure):
     async def broken(*args, **kwargs):
+        if failure == "database":  # an SQL error aborts the whole transaction, not only routing
+            await fetch("SELECT 1 / 0")
         raise RuntimeError("rules store unreachable")
 
     monkeypatch.setattr(assignment, "decide", broken)
@@ -122,7 +170,9 @@ async def test_a_routing_failure_keeps_the_lead_unassigned_with_an_alert(desk, m
     assert lead is not None and lead["owner_id"] is None
     alert = await WorkCase.select().where(WorkCase.kind == "alert").first()
     assert alert and "could not be routed" in alert["title"]
-    assert "rules store unreachable" in (await RoutingDecision.select().first())["explanation"]
+    expected = "DivisionByZeroError" if failure == "database" else "rules store unreachable"
+    assert expected in (await RoutingDecision.select().first())["explanation"]
+    assert await Lead.count() == 1 and await AuditRecord.count().where(AuditRecord.action == "leads:lead:create") == 1
 
 
 async def test_overrides_returning_client_and_ib_manager(desk):
@@ -170,6 +220,7 @@ async def test_an_sla_breach_reassigns_to_the_next_agent_and_tells_the_team_lead
     lead = await Lead.select().where(Lead.id == result.lead["id"]).first()
     assert lead["owner_id"] is None
     assert (await WorkCase.select().where(WorkCase.id == lead["case_id"]).first())["escalated_at"] is not None
+    await assert_loads_match()
 
 
 async def test_first_contact_resolves_the_follow_up_and_stops_the_clock(desk):

@@ -7,7 +7,7 @@ from crm.leads import service
 from crm.leads.tables import Lead, LeadActivity
 from tests.factories import make_user
 from tests.http import StaffClient, text_of
-from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
+from tests.leads.factories import assert_loads_match, make_pool, make_team, publish_rules, raw_lead
 
 INTAKE = Actor.system("test_intake")
 
@@ -79,6 +79,7 @@ async def test_pipeline_calls_notes_presence_and_manual_assignment(app):
     assert (await Lead.select().where(Lead.id == lead["id"]).first())["owner_id"] == b["id"]
     kinds = [r["kind"] for r in await LeadActivity.select(LeadActivity.kind).where(LeadActivity.lead == lead["id"])]
     assert {"intake", "routing", "call", "status", "note"} <= set(kinds)
+    await assert_loads_match()
 
 
 async def test_duplicates_are_flagged_and_merged_keeping_both_histories(app):
@@ -107,6 +108,7 @@ async def test_duplicates_are_flagged_and_merged_keeping_both_histories(app):
     intakes = await LeadActivity.count().where((LeadActivity.lead == first["id"]) & (LeadActivity.kind == "intake"))
     assert intakes == 2  # both histories
     assert await AuditRecord.count().where(AuditRecord.action == "leads:lead:merge") == 1
+    await assert_loads_match()
 
 
 async def test_staff_add_a_lead_by_hand(app):

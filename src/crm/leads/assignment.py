@@ -1,8 +1,8 @@
 """Routing a lead and acting on the decision: the follow-up case and its notifications, the SLA breach that
 re-routes, manual assignment by a team lead, and the side-effect-free preview of a hypothetical lead.
 
-Routing runs in a savepoint of the caller's transaction: if it fails, the lead is still saved, waits in the
-unassigned queue and an alert case says so."""
+If routing fails, the lead is still saved, waits in the unassigned queue and an alert case says so (routing runs
+in a savepoint of the caller's transaction, or intake rolls back and saves the lead again without routing)."""
 
 from __future__ import annotations
 
@@ -68,52 +68,81 @@ LEAD_FOLLOWUP = register_case_kind(CaseKind("lead_followup", "Lead follow-up", 2
 # ---- routing and its consequences ---------------------------------------------------------------------------
 
 async def route_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext | None = None,
-                     exclude: frozenset[int] = frozenset()) -> Decision:
+                     exclude: frozenset[int] = frozenset(), isolated: bool = True) -> Decision:
     """Route (or re-route) a lead in the caller's transaction and act on the decision: owner, follow-up task,
-    notifications. A failure inside routing leaves the lead unassigned with an alert case."""
-    entity_id = lead["entity_id"]
-    tx = engine().current_transaction.get()
-    savepoint = await tx.savepoint()
+    notifications. `isolated` (the default) routes in a savepoint, so a failure leaves the lead unassigned with
+    an alert case; otherwise the failure is raised and the caller rolls back and calls `record_routing_failure`."""
+    if not isolated:
+        return await _route(actor, lead, trigger, ctx, exclude)
+    savepoint = await engine().current_transaction.get().savepoint()
     try:
-        ctx = ctx or await lead_context(entity_id, lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
-        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
-        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
-                          ib_referred=ctx.ib_referred, timezone=timezone)
-        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(),
-                                returning_owner_id=ctx.returning_owner, ib_manager_id=ctx.ib_manager, exclude=exclude)
-        await _apply(actor, lead, decision, trigger)
+        decision = await _route(actor, lead, trigger, ctx, exclude)
         await savepoint.release()
     except Exception as exc:  # routing must never lose a lead: keep it, unassigned, and raise an alert
         await savepoint.rollback_to()
-        log.exception("routing failed for lead %s", lead["reference"])
-        decision = Decision(explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned.")
-        await _apply(actor, lead, decision, trigger, failed=True)
+        decision = await record_routing_failure(actor, lead, trigger, exc)
     return decision
 
 
+async def route_new_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext) -> Decision:
+    """Route a lead not saved yet (intake): everything but the decision's own record, which the caller saves
+    with the lead (`decision_record`). Failures are raised: the caller rolls back."""
+    return await _route(actor, lead, trigger, ctx, frozenset(), new=True)
+
+
+async def _route(actor: Actor, lead: dict, trigger: str, ctx: LeadContext | None, exclude: frozenset[int],
+                 new: bool = False) -> Decision:
+    entity_id = lead["entity_id"]
+    ctx = ctx or await lead_context(entity_id, lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
+    timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
+    facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
+                      ib_referred=ctx.ib_referred, timezone=timezone)
+    decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(),
+                            returning_owner_id=ctx.returning_owner, ib_manager_id=ctx.ib_manager, exclude=exclude)
+    await _apply(actor, lead, decision, trigger, new=new)
+    return decision
+
+
+async def record_routing_failure(actor: Actor, lead: dict, trigger: str, exc: BaseException) -> Decision:
+    """Routing failed: the lead waits unassigned with its follow-up task in the queue, and an alert case says why."""
+    log.error("routing failed for lead %s", lead["reference"], exc_info=exc)
+    decision = Decision(explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned.")
+    await _apply(actor, lead, decision, trigger, failed=True)
+    return decision
+
+
+# The decision, the lead's new owner, pool and task, and the timeline entry: one round trip, written last.
+# $1 lead, $2-$9 `decision_record`, $10 agent, $11 pool, $12 now, $13 case, $14-$15 the actor.
 _DECISION = """
 WITH decision AS (
     INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, candidates,
                                   explanation, duration_ms, created_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, now())
+    SELECT $1, $2, $3, $4, $5, $11, $10, $6::jsonb, $7, $8, now()
+), moved AS (
+    UPDATE lead SET owner_id = $10, pool_id = $11, routed_at = $12, updated_at = $12, case_id = $13 WHERE id = $1
 )
 INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
-VALUES ($1, 'routing', $11, $12, $9, $13::jsonb, now())
+VALUES ($1, 'routing', $14, $15, $7, $9::jsonb, now())
 """
 
 
-async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False) -> None:
-    """Act on a decision in the caller's transaction. Work that takes the audit chain's lock (the case) comes
-    last, so concurrent intakes wait on each other as briefly as possible."""
+def decision_record(actor: Actor, decision: Decision, trigger: str, previous_owner: int | None) -> tuple:
+    """The routing decision's stored values: trigger, rule set id and version, matched rule, candidates,
+    explanation, duration, and the routing timeline entry's data."""
+    return (trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120],
+            json.dumps(decision.candidates, default=str), decision.explanation, decision.duration_ms,
+            json.dumps({"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                        "matched": decision.matched, "from": previous_owner}))
+
+
+async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False,
+                 new: bool = False) -> None:
+    """Act on a decision in the caller's transaction: notifications, the routed event, the follow-up case (opened,
+    or handed over on a re-route), then the decision with the lead's new owner in one statement (unless the
+    lead is `new`: intake saves the decision and the routed event with the lead)."""
     conn = current_connection()
     now = _now()
     previous_owner = lead.get("owner_id")
-    await conn.execute(
-        _DECISION, lead["id"], trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120],
-        decision.pool_id, decision.agent_id, json.dumps(decision.candidates, default=str), decision.explanation,
-        decision.duration_ms, actor.user_id, actor.label,
-        json.dumps({"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
-                    "matched": decision.matched, "from": previous_owner}))
     lead.update(owner_id=decision.agent_id, pool_id=decision.pool_id, routed_at=now)
     link = f"/leads/{lead['reference']}"
     if decision.agent_id:
@@ -126,9 +155,10 @@ async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, fai
         if lead_id:
             await notify(lead_id, "lead_unrouted", {"reference": lead["reference"], "explanation": decision.explanation},
                          link, lead["entity_id"], decision.team_id)
-    await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
-               payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
-                        "previous_owner_id": previous_owner, "trigger": trigger})
+    if not new:  # a new lead's `lead.routed` is written with the lead
+        await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
+                   payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
+                            "previous_owner_id": previous_owner, "trigger": trigger})
     sla = dt.timedelta(seconds=decision.sla_seconds)
     title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
     if lead.get("case_id"):
@@ -157,8 +187,9 @@ async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, fai
         await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
                               title=f"Lead {lead['reference']} could not be routed",
                               subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
-    await conn.execute("UPDATE lead SET owner_id = $2, pool_id = $3, routed_at = $4, updated_at = $4, case_id = $5 "
-                       "WHERE id = $1", lead["id"], decision.agent_id, decision.pool_id, now, lead["case_id"])
+    if not new:
+        await conn.execute(_DECISION, lead["id"], *decision_record(actor, decision, trigger, previous_owner),
+                           decision.agent_id, decision.pool_id, now, lead["case_id"], actor.user_id, actor.label)
 
 
 async def _team_lead(team_id: int | None, entity_id: int) -> int | None:

@@ -3,7 +3,6 @@ manager, published rule sets) in one query, scoring facts, who may see a lead, a
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from crm.core.db import current_connection, fetch
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Permission
 from crm.leads import rules
+from crm.leads.duplicate_evidence import duplicates_sql, scored_duplicate
 from crm.leads.normalise import CleanLead
 
 
@@ -33,22 +33,6 @@ async def published_rules(kind: str, entity_id: int) -> dict | None:
     row = dict(rows[0])
     row["rules"] = json.loads(row["rules"]) if isinstance(row["rules"], str) else row["rules"]
     return row
-
-
-async def entity_for(lead: CleanLead, source_entity_id: int | None, fallback_entity_id: int | None) -> int:
-    """The first entity rule matching brand and country, else the source's entity, else the fallback."""
-    for rule in await fetch("SELECT * FROM lead_entity_rule ORDER BY position, id"):
-        countries = json.loads(rule["countries"]) if isinstance(rule["countries"], str) else rule["countries"]
-        if (not rule["brand"] or rule["brand"].lower() == lead.brand.lower()) and (not countries or lead.country in countries):
-            return rule["entity_id"]
-    if source_entity_id:
-        return source_entity_id
-    if fallback_entity_id:
-        return fallback_entity_id
-    rows = await fetch("SELECT id FROM legal_entity WHERE active ORDER BY id LIMIT 1")
-    if not rows:
-        raise ValidationFailed("No legal entity can take this lead")
-    return rows[0]["id"]
 
 
 def facts_for(lead: dict, *, entity_code: str, returning: bool, ib_referred: bool, timezone: str = "UTC",
@@ -82,39 +66,83 @@ class LeadContext:
     routing: dict | None
 
 
+# The context, given the entity: $1 entity, $2 e-mail key, $3 phone, $4 the lead's own id (if saved), $5 IB code.
 _CONTEXT = """
-SELECT (SELECT code FROM legal_entity WHERE id = $1) AS entity_code,
+WITH e AS ({entity})
+SELECT e.id AS entity_id, (SELECT code FROM legal_entity WHERE id = e.id) AS entity_code,
        (SELECT owner_id FROM (
             SELECT owner AS owner_id, 0 AS rank, 0 AS id FROM client
-              WHERE lower(email) = $2 AND $2 <> '' AND entity = $1 AND owner IS NOT NULL
+              WHERE lower(email) = $2 AND $2 <> '' AND entity = e.id AND owner IS NOT NULL
             UNION ALL
-            SELECT owner, 0, 0 FROM client WHERE phone = $3 AND $3 <> '' AND entity = $1 AND owner IS NOT NULL
+            SELECT owner, 0, 0 FROM client WHERE phone = $3 AND $3 <> '' AND entity = e.id AND owner IS NOT NULL
             UNION ALL
-            SELECT owner_id, 1, id FROM lead WHERE email_key = $2 AND $2 <> '' AND entity_id = $1
+            SELECT owner_id, 1, id FROM lead WHERE email_key = $2 AND $2 <> '' AND entity_id = e.id
               AND owner_id IS NOT NULL AND id <> coalesce($4, 0) AND merged_into_id IS NULL
             UNION ALL
-            SELECT owner_id, 1, id FROM lead WHERE phone = $3 AND $3 <> '' AND entity_id = $1
+            SELECT owner_id, 1, id FROM lead WHERE phone = $3 AND $3 <> '' AND entity_id = e.id
               AND owner_id IS NOT NULL AND id <> coalesce($4, 0) AND merged_into_id IS NULL
             ORDER BY rank, id DESC LIMIT 1) o) AS returning_owner,
-       (SELECT row(manager_id)::text FROM referral_code WHERE code = $5 AND $5 <> '' AND entity_id = $1 AND active) AS ib,
+       (SELECT row(manager_id)::text FROM referral_code WHERE code = $5 AND $5 <> '' AND entity_id = e.id AND active) AS ib,
        (SELECT json_agg(json_build_object('id', id, 'kind', kind, 'version', version, 'rules', rules))
-          FROM lead_rule_set WHERE entity_id = $1 AND status = 'published') AS rule_sets
+          FROM lead_rule_set WHERE entity_id = e.id AND status = 'published') AS rule_sets{extra}
+FROM e
 """
+_KNOWN_ENTITY = "SELECT $1::int AS id"
+# For a new lead: the first entity rule matching brand ($6) and country ($7) by position, else the source's or the
+# caller's entity ($1), else the first active entity. The rules are rows edited in the UI (rulesets.py).
+_RULED_ENTITY = """SELECT coalesce(
+    (SELECT r.entity_id FROM lead_entity_rule r
+      WHERE (r.brand = '' OR lower(r.brand) = lower($6)) AND (r.countries = '[]'::jsonb OR r.countries ? $7)
+      ORDER BY r.position, r.id LIMIT 1),
+    $1::int, (SELECT id FROM legal_entity WHERE active ORDER BY id LIMIT 1)) AS id"""
 
 
-async def lead_context(entity_id: int, email_key: str, phone: str, ib_code: str, lead_id: int | None = None) -> LeadContext:
-    row = (await fetch(_CONTEXT, entity_id, email_key, phone, lead_id, ib_code))[0]
+def _context(row) -> LeadContext:
     sets = {s["kind"]: s for s in json.loads(row["rule_sets"] or "[]")}
     manager = row["ib"].strip("()") if row["ib"] is not None else None
     return LeadContext(row["entity_code"] or "", row["returning_owner"], row["ib"] is not None,
                        int(manager) if manager else None, sets.get("scoring"), sets.get("routing"))
 
 
+async def lead_context(entity_id: int, email_key: str, phone: str, ib_code: str, lead_id: int | None = None) -> LeadContext:
+    row = (await fetch(_CONTEXT.format(entity=_KNOWN_ENTITY, extra=""), entity_id, email_key, phone, lead_id, ib_code))[0]
+    return _context(row)
+
+
+@dataclass
+class IntakeContext:
+    entity_id: int
+    context: LeadContext
+    duplicates: list[dict]
+    new_id: int  # drawn from the lead id sequence: the lead is routed before it is saved
+    existing_id: int | None  # the lead this source already sent under this external id
+
+
+async def intake_context(lead: CleanLead, entity_id: int | None, source_id: int | None) -> IntakeContext:
+    """For a lead about to be saved, in one round trip: its entity (by the entity rules, else `entity_id`), its
+    routing context there, the leads it likely duplicates (see duplicate_evidence.py), an id for it, and the
+    lead this source already sent under the same external id, if any."""
+    evidence_sql, evidence_args = duplicates_sql(lead.email_key, lead.phone, lead.last_name, lead.date_of_birth,
+                                                 lead.device_id, None, first_param=10)
+    extra = (",\n       nextval(pg_get_serial_sequence('lead', 'id')) AS new_id,"
+             "\n       (SELECT id FROM lead WHERE source_id = $8 AND external_id = $9) AS existing_id")
+    if evidence_sql:
+        extra += f",\n       (SELECT json_agg(d) FROM ({evidence_sql}) d) AS duplicates"  # noqa: S608 (placeholders only)
+    rows = await fetch(_CONTEXT.format(entity=_RULED_ENTITY, extra=extra), entity_id, lead.email_key, lead.phone,
+                       None, lead.ib_code, lead.brand, lead.country, source_id, lead.external_id, *evidence_args)
+    row = rows[0]
+    if row["entity_id"] is None:
+        raise ValidationFailed("No legal entity can take this lead")
+    found = json.loads(row["duplicates"] or "[]") if evidence_sql else []
+    return IntakeContext(row["entity_id"], _context(row), [scored_duplicate(d["id"], d["reasons"]) for d in found],
+                         row["new_id"], row["existing_id"])
+
+
 def score_for(lead: dict, ctx: LeadContext) -> tuple[int, list[dict]]:
     facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
                       ib_referred=ctx.ib_referred)
     total, contributions = rules.score(((ctx.scoring or {}).get("rules") or {}).get("rules", []), facts)
-    return total, [dataclasses.asdict(c) for c in contributions]
+    return total, [{"rule": c.rule, "points": c.points} for c in contributions]
 
 
 async def add_activity(lead_id: int, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:

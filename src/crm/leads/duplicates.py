@@ -11,47 +11,16 @@ from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFail
 from crm.core.events.service import emit
 from crm.core.permissions import Permission
 from crm.leads.context import add_activity, locked_lead, may_see
+from crm.leads.duplicate_evidence import duplicates_sql, scored_duplicate
 
 # ---- duplicates ---------------------------------------------------------------------------------------------
 
-DUPLICATE_WEIGHTS = {"email": 0.6, "phone": 0.5, "name_dob": 0.4, "device": 0.3}
-# One indexed lookup per kind of evidence the lead has (an empty e-mail or missing birth date adds no branch, so
-# every branch is an index scan on a selective key, whatever the table's size).
-_DUPLICATE_BRANCHES = {
-    "email": "SELECT id, 'email' AS reason FROM lead WHERE email_key = {0} AND id <> $1 AND merged_into_id IS NULL",
-    "phone": "SELECT id, 'phone' AS reason FROM lead WHERE phone = {0} AND id <> $1 AND merged_into_id IS NULL",
-    "name_dob": "SELECT id, 'name_dob' AS reason FROM lead WHERE lower(last_name) = {0} AND date_of_birth = {1} AND id <> $1 AND merged_into_id IS NULL",
-    "device": "SELECT id, 'device' AS reason FROM lead WHERE device_id = {0} AND id <> $1 AND merged_into_id IS NULL",
-}
-
-
-def duplicate_score(reasons: list[str]) -> float:
-    """Independent evidence combined: 1 − Π(1 − weight)."""
-    remaining = 1.0
-    for reason in reasons:
-        remaining *= 1 - DUPLICATE_WEIGHTS[reason]
-    return round(1 - remaining, 3)
-
-
 async def find_duplicates(lead: dict) -> list[dict]:
-    evidence = {"email": [lead["email_key"]], "phone": [lead["phone"]],
-                "name_dob": [(lead["last_name"] or "").lower(), lead["date_of_birth"]], "device": [lead["device_id"]]}
-    branches, args = [], [lead["id"]]
-    for kind, values in evidence.items():
-        if all(values):
-            placeholders = [f"${len(args) + n + 1}" for n in range(len(values))]
-            branches.append(_DUPLICATE_BRANCHES[kind].format(*placeholders))
-            args += values
-    if not branches:
+    sql, args = duplicates_sql(lead["email_key"], lead["phone"], lead["last_name"], lead["date_of_birth"],
+                               lead["device_id"], lead["id"])
+    if not sql:
         return []
-    sql = (f"SELECT id, array_agg(reason) AS reasons FROM ({' UNION ALL '.join(branches)}) e "  # noqa: S608
-           "GROUP BY id")
-    rows = sorted(await fetch(sql, *args), key=lambda r: -r["id"])[:20]
-    found = []
-    for row in rows:
-        reasons = [r for r in DUPLICATE_WEIGHTS if r in row["reasons"]]
-        found.append({"other_id": row["id"], "reasons": reasons, "score": duplicate_score(reasons)})
-    return found
+    return [scored_duplicate(row["id"], row["reasons"]) for row in await fetch(sql, *args)]
 
 
 MERGE_FILL = ("first_name", "last_name", "email", "email_key", "phone", "country", "language", "date_of_birth",

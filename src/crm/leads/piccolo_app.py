@@ -1,6 +1,7 @@
 from crm.core.piccolo_apps import area_app_config
 from crm.leads.tables import (
     AgentDayOff,
+    AgentLoad,
     AgentPresence,
     AgentSchedule,
     CallRecord,
@@ -21,5 +22,5 @@ from crm.leads.tables import (
 
 APP_CONFIG = area_app_config("leads", [
     IntakeSource, Lead, LeadActivity, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
-    AgentPresence, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule, RoutingReplay,
+    AgentPresence, AgentLoad, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule, RoutingReplay,
 ], ["crm.core.cases.piccolo_app"])

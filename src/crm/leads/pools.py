@@ -42,7 +42,8 @@ async def pool(actor: Actor, pool_id: int) -> dict:
 
 async def members(pool_row: dict) -> list[dict]:
     """Members with their live state: presence, shift now, open leads against capacity, eligibility."""
-    candidates = {c.agent_id: c for c in await pool_candidates(pool_row, dt.datetime.now(dt.UTC))}
+    _, live = await pool_candidates(pool_row["id"], pool_row["entity_id"], dt.datetime.now(dt.UTC))
+    candidates = {c.agent_id: c for c in live}
     rows = await fetch("""SELECT m.*, u.full_name, u.email FROM lead_pool_member m JOIN staff_user u ON u.id = m.agent_id
                           WHERE m.pool = $1 ORDER BY u.full_name""", pool_row["id"])
     return [dict(r) | {"live": candidates.get(r["agent_id"])} for r in rows]

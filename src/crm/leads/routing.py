@@ -12,16 +12,15 @@ from dataclasses import dataclass, field
 
 from crm.core.db import current_connection, fetch
 from crm.leads import rules
-from crm.leads.tables import OPEN_LEAD_STATUSES
 
 # What routing needs to know about one agent (`{agent}` is the column holding their id): presence, shift pattern,
-# open leads, days off around today, and whether they may work leads in the entity ($2). $3: open statuses, $4: today.
+# open leads (agent_load, kept by a trigger on `lead`), days off around today, and whether they may work leads in
+# the entity ($2). $3: today.
 _AGENT_FACTS = """
 coalesce(p.status, 'offline') AS presence, s.timezone, s.hours,
-(SELECT count(*) FROM lead l WHERE l.owner_id = {agent} AND l.status = ANY($3::text[])
-   AND l.merged_into_id IS NULL) AS open_leads,
+coalesce((SELECT al.open_leads FROM agent_load al WHERE al.agent_id = {agent}), 0) AS open_leads,
 ARRAY(SELECT d.day FROM agent_day_off d WHERE d.agent_id = {agent}
-        AND d.day BETWEEN ($4::date - 1) AND ($4::date + 1)) AS days_off,
+        AND d.day BETWEEN ($3::date - 1) AND ($3::date + 1)) AS days_off,
 EXISTS (SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
         WHERE ra."user" = {agent} AND ra.entity = $2 AND ra.status = 'active'
           AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
@@ -31,11 +30,13 @@ LEFT JOIN agent_presence p ON p.agent_id = {agent}
 LEFT JOIN agent_schedule s ON s.agent_id = {agent}
 """
 
+# A pool with each of its members, in one query: a pool without members is one row of NULL member columns.
 _CANDIDATES = (
-    "SELECT m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, m.last_assigned_at, "
-    "m.active AND u.active AS active, "
-    + _AGENT_FACTS.format(agent="m.agent_id", source="lead_pool_member m JOIN staff_user u ON u.id = m.agent_id")
-    + "WHERE m.pool = $1 ORDER BY m.agent_id"
+    "SELECT to_jsonb(lp) AS pool, m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, "
+    "m.last_assigned_at, m.active AND u.active AS active, "
+    + _AGENT_FACTS.format(agent="m.agent_id", source="lead_pool lp LEFT JOIN (lead_pool_member m JOIN staff_user u "
+                          "ON u.id = m.agent_id) ON m.pool = lp.id")
+    + "WHERE lp.id = $1 ORDER BY m.agent_id"
 )
 
 _PERSON = (
@@ -80,51 +81,66 @@ class Decision:
         self.explanation = f"{self.explanation} {text}".strip()
 
 
-async def _pool(conn, pool_id: int) -> dict | None:
-    row = await conn.fetchrow("SELECT * FROM lead_pool WHERE id = $1 AND active", pool_id)
-    return dict(row) if row else None
+# Claim one agent in one statement: lock their load row (every routing to them, from any pool, and every change to
+# their open leads takes this lock), read the latest count under it, and take a turn in the pool if under the cap.
+_CLAIM = """
+WITH load AS (SELECT open_leads FROM agent_load WHERE agent_id = $2 FOR UPDATE{skip}),
+turn AS (
+    UPDATE lead_pool_member SET assigned_count = assigned_count + 1, last_assigned_at = $3
+    WHERE pool = $1 AND agent_id = $2 AND (SELECT open_leads FROM load) < $4
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM load) AS locked, (SELECT open_leads FROM load) AS open_now,
+       EXISTS (SELECT 1 FROM turn) AS claimed
+"""
+_CLAIM_NOWAIT = _CLAIM.format(skip=" SKIP LOCKED")
+_CLAIM_WAIT = _CLAIM.format(skip="")
 
 
-_LOCK_MEMBER = "SELECT 1 FROM lead_pool_member WHERE pool = $1 AND agent_id = $2 FOR UPDATE"
-_LOCK_MEMBER_NOWAIT = _LOCK_MEMBER + " SKIP LOCKED"
-_OPEN_LEADS = ("SELECT count(*) FROM lead WHERE owner_id = $1 AND status = ANY($2::text[]) "
-               "AND merged_into_id IS NULL")
-
-
-async def _claim(conn, pool_id: int, candidates: list[rules.Candidate]) -> rules.Candidate | None:
-    """The weighted round-robin's choice, made safe under concurrency: lock the chosen member's row (skipping
-    members another routing holds right now, so simultaneous leads spread out instead of queueing) and recount
-    their open leads under that lock, so no agent ever goes over capacity. Locks are per agent, not per pool."""
+async def _claim(conn, pool_id: int, candidates: list[rules.Candidate], now: dt.datetime) -> rules.Candidate | None:
+    """The weighted round-robin's choice, made safe under concurrency: lock the chosen agent's load row (skipping
+    agents another routing holds right now, so simultaneous leads spread out instead of queueing), and take the
+    turn only if their open leads, read under that lock, are under the cap. Nobody ever goes over capacity."""
     ranked = []
     remaining = list(candidates)
     while (best := rules.pick(remaining)) is not None:
         ranked.append(best)
         remaining = [c for c in remaining if c.agent_id != best.agent_id]
-    for wait in (False, True):  # first whoever is free, then queue behind the best
+    for sql in (_CLAIM_NOWAIT, _CLAIM_WAIT):  # first whoever is free, then queue behind the best
         for candidate in ranked:
-            if not await conn.fetchval(_LOCK_MEMBER if wait else _LOCK_MEMBER_NOWAIT, pool_id, candidate.agent_id):
+            row = await conn.fetchrow(sql, pool_id, candidate.agent_id, now, candidate.max_open)
+            if not row["locked"] and sql is _CLAIM_WAIT:  # never routed to before: give them a load row
+                await conn.execute("INSERT INTO agent_load (agent_id, open_leads) VALUES ($1, 0) "
+                                   "ON CONFLICT (agent_id) DO NOTHING", candidate.agent_id)
+                row = await conn.fetchrow(sql, pool_id, candidate.agent_id, now, candidate.max_open)
+            if not row["locked"]:
                 continue
-            open_now = await conn.fetchval(_OPEN_LEADS, candidate.agent_id, list(OPEN_LEAD_STATUSES))
-            if open_now < candidate.max_open:
-                candidate.open_leads = open_now
+            candidate.open_leads = row["open_now"]
+            if row["claimed"]:
                 return candidate
-            candidate.open_leads, candidate.eligible = open_now, False
-            candidate.reason = f"at capacity ({open_now}/{candidate.max_open}) once the other routings committed"
+            candidate.eligible = False
+            candidate.reason = f"at capacity ({row['open_now']}/{candidate.max_open}) once the other routings committed"
         ranked = [c for c in ranked if c.eligible]
     return None
 
 
-async def pool_candidates(pool: dict, now: dt.datetime, exclude: set[int] = frozenset()) -> list[rules.Candidate]:
-    """Every member of the pool with eligibility and its reason (reads only)."""
-    rows = await fetch(_CANDIDATES, pool["id"], pool["entity_id"], list(OPEN_LEAD_STATUSES), now.date())
-    return [_candidate(r, now, weight=r["weight"], max_open=r["max_open_leads"], assigned=r["assigned_count"],
-                       last=r["last_assigned_at"], excluded="breached the SLA on this lead" if r["agent_id"] in exclude else "")
-            for r in rows]
+async def pool_candidates(pool_id: int, entity_id: int, now: dt.datetime,
+                          exclude: set[int] = frozenset()) -> tuple[dict | None, list[rules.Candidate]]:
+    """A pool and every member with eligibility and its reason (reads only)."""
+    rows = await fetch(_CANDIDATES, pool_id, entity_id, now.date())
+    if not rows:
+        return None, []
+    pool = rows[0]["pool"]
+    pool = json.loads(pool) if isinstance(pool, str) else pool
+    return pool, [_candidate(r, now, weight=r["weight"], max_open=r["max_open_leads"], assigned=r["assigned_count"],
+                             last=r["last_assigned_at"],
+                             excluded="breached the SLA on this lead" if r["agent_id"] in exclude else "")
+                  for r in rows if r["agent_id"] is not None]
 
 
 async def person(agent_id: int, entity_id: int, now: dt.datetime, exclude: set[int] = frozenset()) -> rules.Candidate | None:
     """One person (an owner, a relationship manager) with eligibility and its reason (reads only)."""
-    rows = await fetch(_PERSON, agent_id, entity_id, list(OPEN_LEAD_STATUSES), now.date())
+    rows = await fetch(_PERSON, agent_id, entity_id, now.date())
     if not rows:
         return None
     row = rows[0]
@@ -175,14 +191,13 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
     pool_id, seen = choice.pool_id, set()
     while pool_id and pool_id not in seen and len(seen) < 5:
         seen.add(pool_id)
-        pool = await _pool(conn, pool_id)
-        if pool is None or pool["entity_id"] != entity_id:
+        pool, candidates = await pool_candidates(pool_id, entity_id, now, set(exclude))
+        if pool is None or not pool["active"] or pool["entity_id"] != entity_id:
             decision.note(f"Pool #{pool_id} is inactive or belongs to another entity.")
             break
         decision.pool_id, decision.team_id = pool["id"], pool["team_id"]
         decision.sla_seconds = sla_for(rule_set, pool, facts.score)
-        candidates = await pool_candidates(pool, now, set(exclude))
-        chosen = rules.pick(candidates) if dry_run else await _claim(conn, pool["id"], candidates)
+        chosen = rules.pick(candidates) if dry_run else await _claim(conn, pool["id"], candidates, now)
         decision.candidates += [{"agent_id": c.agent_id, "name": c.name, "eligible": c.eligible, "reason": c.reason,
                                  "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}"} for c in candidates]
         if chosen:
@@ -190,9 +205,6 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
             decision.note(f"Rule “{choice.matched}” → pool {pool['name']}. {sum(c.eligible for c in candidates)} of "
                           f"{len(candidates)} agents eligible; {chosen.name} is furthest behind their weighted share "
                           f"({chosen.assigned_count} leads for weight {chosen.weight}).")
-            if not dry_run:
-                await conn.execute("UPDATE lead_pool_member SET assigned_count = assigned_count + 1, last_assigned_at = $3 "
-                                   "WHERE pool = $1 AND agent_id = $2", pool["id"], chosen.agent_id, now)
             return _done(decision, clock)
         decision.note(f"Pool {pool['name']}: nobody eligible ({len(candidates)} members).")
         pool_id = pool["fallback_pool_id"] or (rule_set.get("fallback_pool_id") if pool_id != rule_set.get("fallback_pool_id") else None)

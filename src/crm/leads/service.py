@@ -5,20 +5,21 @@ duplicates. Each lives in its own module:
 - intake.py: every channel's entry point, one transaction per lead
 - assignment.py: routing and its consequences (follow-up case, notifications, SLA breach), manual assignment, preview
 - work.py: pipeline, notes, calls, signals, presence, reveal
-- duplicates.py: duplicate candidates and merges
+- duplicates.py: duplicate candidates and merges (duplicate_evidence.py: the lookups and the score)
 """
 
 from crm.leads.assignment import assign_manually, handle_sla_breach, preview, route_lead
 from crm.leads.context import (
     LeadContext,
-    entity_for,
     facts_for,
+    intake_context,
     lead_context,
     may_see,
     reference_for,
     score_for,
 )
-from crm.leads.duplicates import MERGE_FILL, dismiss_duplicate, duplicate_score, find_duplicates, merge
+from crm.leads.duplicate_evidence import duplicate_score
+from crm.leads.duplicates import MERGE_FILL, dismiss_duplicate, find_duplicates, merge
 from crm.leads.intake import IntakeResult, intake
 from crm.leads.work import (
     CALL_OUTCOMES,
@@ -34,7 +35,7 @@ from crm.leads.work import (
 
 __all__ = [
     "CALL_OUTCOMES", "MERGE_FILL", "IntakeResult", "LeadContext", "add_note", "assign_manually", "dismiss_duplicate",
-    "duplicate_score", "entity_for", "facts_for", "find_duplicates", "handle_sla_breach", "intake", "lead_context",
+    "duplicate_score", "facts_for", "intake_context", "find_duplicates", "handle_sla_breach", "intake", "lead_context",
     "log_call", "may_see", "merge", "presence_of", "preview", "record_call", "record_signals", "reference_for",
     "reveal_contact", "route_lead", "score_for", "set_presence", "set_status",
 ]

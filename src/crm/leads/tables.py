@@ -175,6 +175,15 @@ class AgentPresence(Table, tablename="agent_presence"):
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
+class AgentLoad(Table, tablename="agent_load"):
+    """Each agent's open leads, kept by a trigger on `lead` (every insert, owner, status or merge change), so a
+    router reads it in one indexed row and locks it to claim: the lock serialises everyone routing to that agent,
+    from any pool, and the locked row is always the latest count (see `routing._CLAIM`)."""
+
+    agent_id = Integer(unique=True)
+    open_leads = Integer(default=0)
+
+
 class RoutingDecision(Table, tablename="routing_decision"):
     """Why a lead went where it went: the rule that matched, who was eligible and why this agent."""
 

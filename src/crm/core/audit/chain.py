@@ -69,6 +69,12 @@ def canonical_content(row: Mapping[str, Any]) -> str:
     return _encode(values)
 
 
+def canonical_rest(values: list) -> str:
+    """canonical_content without its opening `["<occurred_at>",`: the writer's part, for values in HASHED_FIELDS
+    order after occurred_at (PostgreSQL adds the time it takes under the chain lock; see audit/service.py)."""
+    return _encode(values)[1:]
+
+
 def canonical_from_values(values: list) -> str:
     """canonical_content for values already in HASHED_FIELDS order with occurred_at as ISO text (the verifier)."""
     return _encode(values)

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from crm.core.audit.chain import canonical_content, chain_hash, json_text
+from crm.core.audit.chain import HASHED_FIELDS, canonical_rest, json_text
 from crm.core.context import Actor
 from crm.core.db import current_connection
 
-_LOCK_HEAD = "SELECT seq, row_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
-
-_INSERT = """
-WITH ins AS (
+# One statement: lock the chain head, take the time under the lock (so time order is chain order), hash the row
+# exactly as `chain.chain_hash(prev, seq, canonical_content(row))` does (PostgreSQL's sha256 over the same UTF-8
+# text: the canonical JSON array with occurred_at first, its rest built by Python as $19), append, move the head.
+_APPEND = """
+WITH head AS (SELECT seq, row_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE),
+stamped AS (
+    SELECT head.seq + 1 AS seq, head.row_hash AS prev_hash, t.at,
+           '["' || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00",' || $19::text AS content
+    FROM head, LATERAL (SELECT clock_timestamp() AS at) t
+), ins AS (
     INSERT INTO audit_record (
         seq, occurred_at, actor_id, actor_label, on_behalf_of_id, on_behalf_of_label, action, target_type,
         target_id, target_label, entity_id, client_id, before, after, reason, case_id, ip, user_agent,
         request_id, session_id, prev_hash, row_hash)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-            $19, $20, $21, $22)
+    SELECT s.seq, s.at, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, s.prev_hash,
+           encode(sha256(convert_to(s.prev_hash || E'\\n' || s.seq || E'\\n' || s.content, 'UTF8')), 'hex')
+    FROM stamped s
     RETURNING seq, row_hash
 )
 UPDATE audit_chain_head SET seq = ins.seq, row_hash = ins.row_hash FROM ins WHERE audit_chain_head.id = 1
+RETURNING audit_chain_head.seq
 """
 
 
@@ -50,12 +57,7 @@ async def record_audit(
     `action` is a tag `area:subject:action`. The chain head row is locked until the transaction ends, so rows
     are chained in commit order and a rolled-back change leaves no audit row behind.
     """
-    conn = current_connection()
-    head = await conn.fetchrow(_LOCK_HEAD)
-    seq = head["seq"] + 1
     row = {
-        # Taken after the lock, so time order matches chain order.
-        "occurred_at": dt.datetime.now(dt.UTC),
         "actor_id": actor.user_id,
         "actor_label": _text(actor.label, 200),
         "on_behalf_of_id": actor.on_behalf_of_id,
@@ -75,12 +77,5 @@ async def record_audit(
         "request_id": _text(actor.meta.request_id, 64),
         "session_id": _text(actor.meta.session_id, 64),
     }
-    row_hash = chain_hash(head["row_hash"], seq, canonical_content(row))
-    await conn.execute(
-        _INSERT,
-        seq, row["occurred_at"], row["actor_id"], row["actor_label"], row["on_behalf_of_id"],
-        row["on_behalf_of_label"], row["action"], row["target_type"], row["target_id"], row["target_label"],
-        row["entity_id"], row["client_id"], row["before"], row["after"], row["reason"], row["case_id"], row["ip"], row["user_agent"], row["request_id"], row["session_id"],
-        head["row_hash"], row_hash,
-    )
-    return seq
+    values = [row[name] for name in HASHED_FIELDS[1:]]
+    return await current_connection().fetchval(_APPEND, *values, canonical_rest(values))

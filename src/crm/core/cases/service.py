@@ -23,7 +23,8 @@ from crm.core.cases.tables import (
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.events.service import emit, load_registry
+from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
+from crm.core.events.service import emit, load_registry, subscribers_of
 from crm.core.files.service import load, store
 from crm.core.permissions import Permission
 
@@ -43,8 +44,8 @@ async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict
         json.dumps(normalise(data or {})))
 
 
-# The reference comes from the id in the same statement (one round trip, no second write).
-# One round trip: the case (its reference from its id), its subjects and the "opened" timeline entry.
+# One round trip: the case (its reference from its id, refused if the queue is another entity's), its subjects,
+# the "opened" timeline entry and the `case.created` event with its deliveries (the outbox, as `emit` writes it).
 _OPEN = """
 WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id),
 opened AS (
@@ -60,8 +61,17 @@ opened AS (
 ), entry AS (
     INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at)
     SELECT opened.id, 'opened', $9, $13, $14, $15::jsonb, now() FROM opened
+), event AS (
+    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
+    SELECT 'case.created', opened.entity_id, 'case', opened.reference,
+           jsonb_build_object('case_id', opened.id, 'reference', opened.reference, 'queue_id', opened.queue_id,
+                              'assignee_id', opened.assignee_id, 'status', opened.status), $9, now()
+    FROM opened RETURNING id
+), deliveries AS (
+    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
+    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($16::text[]) AS target
 )
-SELECT * FROM opened
+SELECT opened.*, (SELECT pg_notify($17, event.id::text) FROM event) IS NULL AS quiet FROM opened
 """
 
 
@@ -100,12 +110,13 @@ async def open_case(
     row = await current_connection().fetchrow(
         _OPEN, kind, title, entity_id, priority, queue_id, CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
         assignee_id, _now() + (sla or spec.sla), actor.user_id, [s[0] for s in subjects], [s[1] for s in subjects],
-        [s[2] for s in subjects], actor.label, body, json.dumps({"priority": priority, "queue_id": queue_id}))
+        [s[2] for s in subjects], actor.label, body, json.dumps({"priority": priority, "queue_id": queue_id}),
+        subscribers_of("case.created"), EVENTS_CHANNEL)
     if row is None:  # the statement refuses a queue of another entity
         raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
     case = dict(row)
+    case.pop("quiet")
     reference = case["reference"]
-    await _event(actor, "case.created", case)
     if audited_by_caller:
         return case
     await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,

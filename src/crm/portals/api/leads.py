@@ -97,7 +97,7 @@ async def _api_source(authorization: str | None) -> dict:
 async def submit_lead(request: Request, data: JSONBody[LeadIn], authorization: Authorization = None) -> Response[LeadAccepted]:
     source = await _api_source(authorization)
     actor = Actor.system(f"intake:{source['name']}", _meta(request))
-    result = await service.intake(actor, {k: v for k, v in asdict(data).items() if v is not None}, channel="api",
+    result = await service.intake(actor, {k: v for k, v in vars(data).items() if v is not None}, channel="api",
                                   source=source, ip=_meta(request).ip or "")
     body = LeadAccepted(result.lead["reference"], result.created, result.lead["status"], result.lead["score"],
                         bool(result.lead.get("owner_id")))
