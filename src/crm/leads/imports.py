@@ -9,11 +9,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import dataclasses
 import datetime as dt
 import io
 import json
+import os
 import time
 
 from crm.core.audit.service import record_audit
@@ -231,24 +233,41 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
     await run.progress(total, total, "imported", force=True)
 
 
-async def _route_all(run: JobRun, imp: dict) -> None:
-    from crm.leads.assignment import route_lead
+ROUTING_LANES = 4  # leads routed at once by one import (CRM_IMPORT_ROUTING_LANES); each in its own transaction
 
+
+async def _route_all(run: JobRun, imp: dict) -> None:
+    """Route every imported lead not routed yet, each in its own transaction, several at once (a retry continues
+    with the unrouted ones; a lead another run holds is skipped, not waited for)."""
     import_id = imp["id"]
     total = imp["imported"]
     done = total - (await fetch("SELECT count(*) AS n FROM lead WHERE import_id = $1 AND routed_at IS NULL", import_id))[0]["n"]
+    lanes = max(1, int(os.environ.get("CRM_IMPORT_ROUTING_LANES", ROUTING_LANES)))
     while True:
-        batch = await fetch("SELECT * FROM lead WHERE import_id = $1 AND routed_at IS NULL ORDER BY id LIMIT 100", import_id)
+        batch = await fetch("SELECT id FROM lead WHERE import_id = $1 AND routed_at IS NULL ORDER BY id LIMIT 500", import_id)
         if not batch:
             break
-        for row in batch:
-            async with transaction():
-                locked = await current_connection().fetchrow(
-                    "SELECT * FROM lead WHERE id = $1 AND routed_at IS NULL FOR UPDATE SKIP LOCKED", row["id"])
-                if locked is None:
-                    continue
-                await route_lead(run.actor, dict(locked), trigger="import")
-            done += 1
+        queue = iter([row["id"] for row in batch])  # shared: each lead is taken by one lane
+
+        async def lane(queue=queue) -> None:
+            nonlocal done
+            for lead_id in queue:
+                if await _route_one(run.actor, lead_id):
+                    done += 1
+                    await run.progress(done, total, "routing")
+
+        await asyncio.gather(*(lane() for _ in range(lanes)))
         await _set(import_id, routed=done)
-        await run.progress(done, total, "routing")
     await _set(import_id, status="done", routed=done, finished_at=dt.datetime.now(dt.UTC))
+
+
+async def _route_one(actor: Actor, lead_id: int) -> bool:
+    from crm.leads.assignment import route_lead
+
+    async with transaction():
+        locked = await current_connection().fetchrow(
+            "SELECT * FROM lead WHERE id = $1 AND routed_at IS NULL FOR UPDATE SKIP LOCKED", lead_id)
+        if locked is None:
+            return False
+        await route_lead(actor, dict(locked), trigger="import")
+    return True
