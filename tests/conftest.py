@@ -123,3 +123,46 @@ def app(settings):
 @pytest.fixture
 def owner_execute():
     return _owner_execute
+
+
+class Inbox:
+    """What a local SMTP server received: (recipients, raw message) pairs."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    """A real SMTP server (aiosmtpd) on a free port, configured as the app's mail server."""
+    from aiosmtpd.controller import Controller
+
+    from tests.http import free_port
+
+    inbox, port = Inbox(), free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
+    yield inbox
+    controller.stop()
+
+
+async def run_jobs(settings) -> None:
+    """Deliver pending events (a requested job is one) and run a real arq worker until the queue is empty."""
+    from arq.worker import Worker
+
+    from crm.core.events.dispatcher import dispatch_pending
+    from crm.core.jobs import arq_functions
+    from crm.worker import redis_settings
+
+    await dispatch_pending()
+    worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
+                    on_startup=None, handle_signals=False)
+    worker.ctx["settings"] = settings
+    await worker.main()
+    await worker.close()

@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -28,11 +29,16 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
             assert response.status == 200
         with urllib.request.urlopen(f"{base}/register", timeout=5) as response:
             assert "Open a trading account" in response.read().decode()
+        mail = tmp_path / "data" / "mail"
+        deadline = time.monotonic() + 60
+        while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert list(mail.glob("*.eml")), "the worker's e-mails reach the sandbox mailbox"
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
-    assert "admin@demo.example" in output
+    assert "admin@demo.example" in output and "/sandbox/mail" in output
     assert re.search(r"demo data: 7 teams, 16 users, 45 clients, [1-9]\d sample leads added", output), output
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "data")], capture_output=True, text=True).stdout
     assert leftovers.strip() == "", "a server started by crm run is still running"

@@ -96,12 +96,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
         from crm.integrations.oidc.sandbox import sandbox_router
 
         handlers.append(sandbox_router())
+    if settings.mail_sandbox_dir:
+        from crm.integrations.mail_sandbox import mail_sandbox_router
+
+        handlers.append(mail_sandbox_router())
     app = Litestar(
         route_handlers=handlers,
         middleware=[StaffContextMiddleware(settings)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key, cookie_secure=settings.cookie_secure, cookie_samesite="lax",
-            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox", "/api/"],
+            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox/oidc", "/api/"],
         ),
         exception_handlers={DomainError: handle_domain_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},

@@ -16,6 +16,7 @@ import crm.core.jobs  # noqa: F401
 import crm.core.notifications.service  # noqa: F401
 import crm.leads.imports  # noqa: F401
 import crm.leads.live  # noqa: F401
+import crm.leads.mail  # noqa: F401
 import crm.leads.replay  # noqa: F401
 import crm.leads.rulesets  # noqa: F401
 import crm.leads.service  # noqa: F401

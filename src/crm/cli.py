@@ -42,7 +42,7 @@ def run(host: str, port: int, data_dir: Path) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop_on_sigterm)  # `kill` and process managers stop it like Ctrl-C
-    services = None
+    services = mail_sandbox = None
     env = dict(os.environ)
     procs: list[subprocess.Popen] = []
     try:
@@ -57,6 +57,12 @@ def run(host: str, port: int, data_dir: Path) -> None:
             env.setdefault("CRM_OIDC_CLIENT_ID", "crm")
             env.setdefault("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret")
             env.setdefault("CRM_OIDC_LABEL", "Sign in with the sandbox identity provider")
+        if not env.get("CRM_SMTP_HOST"):  # the demo's e-mails go to the sandbox mailbox, shown at /sandbox/mail
+            from crm.integrations.mail_sandbox import MailSandbox
+
+            mail_sandbox = MailSandbox(data_dir / "mail")
+            env |= {"CRM_SMTP_HOST": "127.0.0.1", "CRM_SMTP_PORT": str(mail_sandbox.start()),
+                    "CRM_MAIL_SANDBOX_DIR": str(data_dir / "mail"), "CRM_SMTP_FROM": "desk@demo.example"}
         env.setdefault("CRM_BASE_URL", f"http://{host}:{port}")
         if env["CRM_BASE_URL"].startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
             env.setdefault("CRM_COOKIE_SECURE", "0")  # browsers keep Secure cookies over plain HTTP on loopback only
@@ -75,6 +81,8 @@ def run(host: str, port: int, data_dir: Path) -> None:
 
         click.echo(f"  Public lead form: http://{host}:{port}/register    API: http://{host}:{port}/api/schema "
                    f"(demo key {DEMO_API_KEY})")
+        if mail_sandbox is not None:
+            click.echo(f"  E-mails are kept, not delivered: http://{host}:{port}/sandbox/mail (admin)")
         click.echo("  Ctrl-C stops everything.\n")
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
@@ -89,6 +97,8 @@ def run(host: str, port: int, data_dir: Path) -> None:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+        if mail_sandbox is not None:
+            mail_sandbox.stop()
         if services is not None:
             services.stop()
 

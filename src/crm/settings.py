@@ -50,6 +50,7 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     smtp_from: str = "crm@localhost"
+    mail_sandbox_dir: str = ""  # set by `crm run` when it starts the sandbox mail server (/sandbox/mail)
     templates_dir: Path = field(default_factory=lambda: REPO_ROOT / "templates")
     static_dir: Path = field(default_factory=lambda: REPO_ROOT / "static")
     debug: bool = False
@@ -80,6 +81,7 @@ class Settings:
             smtp_host=os.environ.get("CRM_SMTP_HOST", ""),
             smtp_port=_int("CRM_SMTP_PORT", 25),
             smtp_from=os.environ.get("CRM_SMTP_FROM", cls.smtp_from),
+            mail_sandbox_dir=os.environ.get("CRM_MAIL_SANDBOX_DIR", ""),
             debug=_flag("CRM_DEBUG", False),
         )
 

@@ -6,7 +6,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from crm.access.tables import Team
 from crm.core.cases.service import assign, open_case
@@ -18,26 +17,6 @@ from crm.core.notifications.tables import NotificationDelivery
 from crm.settings import Settings
 from tests.factories import actor_for, make_user
 from tests.http import StaffClient, free_port, text_of
-
-
-class Inbox:
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(monkeypatch):
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture

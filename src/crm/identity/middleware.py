@@ -34,7 +34,7 @@ class StaffContextMiddleware(ASGIMiddleware):
     """Loads the session and builds the Actor once per request; static files and webhooks skip it."""
 
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/", "^/healthz$", "^/sandbox/")
+    exclude_path_pattern = ("^/static/", "^/healthz$", "^/sandbox/oidc/")
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -10,6 +10,7 @@ from crm.leads.tables import (
     IntakeSource,
     Lead,
     LeadActivity,
+    LeadEmail,
     LeadImport,
     Pool,
     PoolMember,
@@ -21,6 +22,6 @@ from crm.leads.tables import (
 )
 
 APP_CONFIG = area_app_config("leads", [
-    IntakeSource, Lead, LeadActivity, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
+    IntakeSource, Lead, LeadActivity, LeadEmail, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
     AgentPresence, AgentLoad, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule, RoutingReplay,
 ], ["crm.core.cases.piccolo_app"])

@@ -141,7 +141,10 @@ async def lead_detail(actor: Actor, reference: str) -> dict:
         lead.pop(name)
     lead.pop("email_key", None)
     lead["timeline"] = [dict(r) | {"data": _json(r["data"])} for r in await fetch(
-        "SELECT * FROM lead_activity WHERE lead = $1 ORDER BY id DESC LIMIT 300", lead["id"])]
+        """SELECT a.*, e.direction AS email_direction, e.status AS email_status, e.body AS email_body,
+                  e.error AS email_error, e.sent_at AS email_sent_at, e.attempts AS email_attempts
+           FROM lead_activity a LEFT JOIN lead_email e ON a.kind = 'email' AND e.id = (a.data->>'email_id')::int
+           WHERE a.lead = $1 ORDER BY a.id DESC LIMIT 300""", lead["id"])]
     lead["decisions"] = [dict(r) | {"candidates": _json(r["candidates"])} for r in await fetch(
         """SELECT d.*, u.full_name AS agent_name, p.name AS pool_name FROM routing_decision d
            LEFT JOIN staff_user u ON u.id = d.agent_id LEFT JOIN lead_pool p ON p.id = d.pool_id

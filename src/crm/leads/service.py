@@ -5,6 +5,7 @@ duplicates. Each lives in its own module:
 - intake.py: every channel's entry point, one transaction per lead
 - assignment.py: routing and its consequences (follow-up case, notifications, SLA breach), manual assignment, preview
 - work.py: pipeline, notes, calls, signals, presence, reveal
+- mail.py: e-mail to and from a lead (sent by a job, replies by webhook)
 - duplicates.py: duplicate candidates and merges (duplicate_evidence.py: the lookups and the score)
 """
 

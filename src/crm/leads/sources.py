@@ -13,7 +13,8 @@ from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.permissions import Permission
 
-KINDS = {"api": "REST API key", "webhook": "Lead-form webhook (signed)", "telephony": "Call-record webhook (signed)"}
+KINDS = {"api": "REST API key", "webhook": "Lead-form webhook (signed)", "telephony": "Call-record webhook (signed)",
+         "email": "Inbound e-mail webhook (signed)"}
 
 
 def _hash(key: str) -> str:

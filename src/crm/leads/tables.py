@@ -118,6 +118,24 @@ class CallRecord(Table, tablename="call_record"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+class LeadEmail(Table, tablename="lead_email"):
+    """An e-mail to a lead (written by an agent, sent by the `leads.send_email` job) or from one (received by the
+    inbound mail webhook). Outbound: queued → sent, or failed after the job's last try."""
+
+    lead = ForeignKey(Lead, index=True)
+    direction = Varchar(length=3)  # out, in
+    subject = Varchar(length=200)
+    body = Text()
+    status = Varchar(length=10)  # queued, sent, failed, received
+    message_id = Varchar(length=250, index=True)
+    author_id = Integer(null=True, default=None)
+    author_label = Varchar(length=200, default="")
+    attempts = Integer(default=0)
+    error = Text(default="")
+    created_at = Timestamptz(default=TimestamptzNow())
+    sent_at = Timestamptz(null=True, default=None)
+
+
 class RuleSet(Table, tablename="lead_rule_set"):
     """One version of the scoring or routing rules of an entity: draft → pending approval → published → retired."""
 

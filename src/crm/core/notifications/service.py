@@ -7,10 +7,7 @@ is recorded and retried by the `retry_notifications` cron with backoff, and neve
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import smtplib
-from email.message import EmailMessage
 
 import httpx
 
@@ -19,6 +16,7 @@ from crm.core.cases.tables import PRIORITIES
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.events.service import CHANNEL, subscribe, subscribers_of
 from crm.core.live import publish
+from crm.core.mail import send_mail
 from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
 from crm.core.notifications.templates import render
 from crm.settings import Settings
@@ -64,20 +62,6 @@ async def notify(user_id: int, template: str, context: dict, link: str = "",
                                                subscribers_of("notification.created"), CHANNEL)
 
 
-async def _send_email(settings: Settings, to: str, subject: str, body: str) -> None:
-    if not settings.smtp_host:
-        raise RuntimeError("no SMTP server configured (CRM_SMTP_HOST)")
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
-    message.set_content(body)
-
-    def send() -> None:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            smtp.send_message(message)
-
-    await asyncio.to_thread(send)
-
-
 async def _send_chat(url: str, title: str, body: str, link: str, settings: Settings) -> None:
     text = f"*{title}*\n{body}" + (f"\n<{settings.base_url.rstrip('/')}{link}|Open in the CRM>" if link else "")
     async with httpx.AsyncClient(timeout=10) as http:
@@ -90,7 +74,7 @@ async def _attempt(delivery: dict, note: dict, settings: Settings) -> None:
     attempts = delivery["attempts"] + 1
     try:
         if delivery["channel"] == "email":
-            await _send_email(settings, delivery["target"], note["title"], f"{note['body']}\n\n{settings.base_url}{note['link']}")
+            await send_mail(settings, delivery["target"], note["title"], f"{note['body']}\n\n{settings.base_url}{note['link']}")
         else:
             await _send_chat(delivery["target"], note["title"], note["body"], note["link"], settings)
     except Exception as exc:  # a channel's failure is recorded and retried, never raised to the action

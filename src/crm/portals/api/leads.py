@@ -18,6 +18,7 @@ from crm.core.context import Actor, RequestMeta
 from crm.core.db import fetch, transaction
 from crm.core.errors import DomainError, NotFound
 from crm.core.jobs import log_run
+from crm.leads import mail as lead_mail
 from crm.leads import service, sources
 
 
@@ -240,6 +241,18 @@ async def call_webhook(request: Request, name: FromPath[str]) -> Response:
     return Response({"call": call, "created": created, "lead": lead_rows[0]["reference"]})
 
 
+@post("/email/{name:str}", status_code=200, include_in_schema=False)
+async def inbound_email_webhook(request: Request, name: FromPath[str]) -> Response:
+    """A mail provider's inbound message (its parse webhook): `{"message_id", "from", "to", "subject", "text",
+    "received_at"}`, signed with the source's secret. Matched to a lead of the source's entity by the sender."""
+    source, body = await _signed_body(request, name, "email")
+    message = _parse(body)
+    result = await lead_mail.receive_email(Actor.system(f"email:{source['name']}", _meta(request)),
+                                           source["entity_id"], message)
+    return Response(result, status_code=200 if result["matched"] else 202)
+
+
 def webhook_router() -> Router:
-    return Router(path="/webhooks", route_handlers=[lead_form_webhook, call_webhook], include_in_schema=False,
+    return Router(path="/webhooks", route_handlers=[lead_form_webhook, call_webhook, inbound_email_webhook],
+                  include_in_schema=False,
                   exception_handlers={DomainError: api_domain_error, HTTPException: api_http_error})

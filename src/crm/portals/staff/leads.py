@@ -14,6 +14,7 @@ from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
+from crm.leads import mail as lead_mail
 from crm.leads import queries, service
 from crm.leads.live import CHANNEL
 from crm.leads.tables import LOST_REASONS, LeadStatus
@@ -79,13 +80,14 @@ async def presence(request: Request) -> Response:
                     flash=f"You are {form.get('presence')}.")
 
 
-async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200) -> Response:
+async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200,
+                  form: dict | None = None) -> Response:
     actor = current_actor(request)
     lead = await queries.lead_detail(actor, reference)
     agents = await queries.agents_for(actor, lead["entity_id"]) if lead["can_manage"] else []
     return render(request, "staff/leads/detail.html", {
         "lead": lead, "errors": errors or {}, "agents": agents, "pipeline": [s for s in LeadStatus if s != "lost"],
-        "now": dt.datetime.now(dt.UTC), **CHOICES}, status=status)
+        "now": dt.datetime.now(dt.UTC), "form": form or {}, **CHOICES}, status=status)
 
 
 @get("/leads/new", name="staff.leads.new", guards=WORK)
@@ -139,7 +141,7 @@ def _started_at(raw: str) -> dt.datetime:
 
 @post("/leads/{reference:str}/act", name="staff.leads.act", guards=WORK)
 async def act(request: Request, reference: FromPath[str]) -> Response:
-    """One endpoint for a lead's actions: status, note, call, reveal, assign, dismiss a duplicate."""
+    """One endpoint for a lead's actions: status, note, e-mail, call, reveal, assign, dismiss a duplicate."""
     actor = current_actor(request)
     form = await form_data(request)
     action = form.get("action")
@@ -150,6 +152,9 @@ async def act(request: Request, reference: FromPath[str]) -> Response:
                                      note=form.get("note", ""))
         elif action == "note":
             await service.add_note(actor, reference, form.get("body", ""))
+        elif action == "email":
+            await lead_mail.send_email(actor, reference, form.get("subject", ""), form.get("message", ""))
+            flash = "E-mail queued: it is sent in the background and its status shows on the timeline."
         elif action == "call":
             duration = parse_int(form.get("duration_min") or 0)
             if duration is None or duration < 0:
@@ -170,7 +175,7 @@ async def act(request: Request, reference: FromPath[str]) -> Response:
         else:
             raise ValidationFailed("Unknown action")
     except DomainError as exc:
-        return await _detail(request, reference, exc.field_errors or {"action": exc.message}, exc.status_code)
+        return await _detail(request, reference, exc.field_errors or {"action": exc.message}, exc.status_code, form)
     return redirect(request, f"/leads/{reference}", flash=flash)
 
 
