@@ -7,8 +7,7 @@ import asyncio
 from playwright.async_api import expect
 
 from crm.leads.tables import Lead
-from tests.factories import make_user
-from tests.leads.factories import make_pool, make_team, publish_rules
+from tests.leads.factories import spanish_desk
 
 CSV = ("first_name,last_name,email,phone,country,language\n"
        "Lucía,Gómez,lucia@example.es,+34 612 345 678,ES,es\n"
@@ -17,15 +16,7 @@ CSV = ("first_name,last_name,email,phone,country,language\n"
 
 
 async def test_import_with_live_progress_preview_and_email_a_lead(new_page, smtp, live_worker):
-    tl = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
-    ana = await make_user(roles={"EU": ["sales_agent"]}, full_name="Ana Spanish")
-    bo = await make_user(roles={"EU": ["sales_agent"]}, full_name="Bo General")
-    entity = tl["entities"]["EU"]
-    team = await make_team(entity, lead=tl["id"])
-    spanish = await make_pool(entity, "Spanish desk", [(ana["id"], 1, 20)], team_id=team)
-    general = await make_pool(entity, "General", [(bo["id"], 1, 20)], team_id=team)
-    await publish_rules("routing", entity, {"rules": [
-        {"name": "Spanish speakers", "when": {"languages": ["es"]}, "pool_id": spanish}], "fallback_pool_id": general})
+    tl, ana, bo = await spanish_desk("Bo General")
 
     desk = await new_page(tl)
     await desk.goto("/leads/imports")

@@ -9,20 +9,11 @@ from playwright.async_api import expect
 from crm.core.cases.service import escalate_overdue
 from crm.core.cases.tables import WorkCase
 from crm.leads.tables import Lead
-from tests.factories import make_user
-from tests.leads.factories import make_pool, make_team, publish_rules
+from tests.leads.factories import spanish_desk
 
 
 async def test_a_form_lead_reaches_the_right_agent_live_then_moves_on_an_sla_breach(new_page, live_worker):
-    tl = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
-    ana = await make_user(roles={"EU": ["sales_agent"]}, full_name="Ana Spanish")
-    bo = await make_user(roles={"EU": ["sales_agent"]}, full_name="Bo English")
-    entity = tl["entities"]["EU"]
-    team = await make_team(entity, lead=tl["id"])
-    spanish = await make_pool(entity, "Spanish desk", [(ana["id"], 1, 20)], team_id=team)
-    general = await make_pool(entity, "General", [(bo["id"], 1, 20)], team_id=team)
-    await publish_rules("routing", entity, {"rules": [
-        {"name": "Spanish speakers", "when": {"languages": ["es"]}, "pool_id": spanish}], "fallback_pool_id": general})
+    tl, ana, bo = await spanish_desk()
 
     ana_page = await new_page(ana)
     await ana_page.goto("/leads")

@@ -60,3 +60,19 @@ async def assert_loads_match() -> None:
               AND status IN ('new', 'contacted', 'interested', 'registered', 'kyc') GROUP BY owner_id) c
         ON c.owner_id = l.agent_id""")
     assert [dict(r) for r in rows if r["kept"] != r["counted"]] == []
+
+
+async def spanish_desk(general_agent_name: str = "Bo English") -> tuple[dict, dict, dict]:
+    """A team lead, Ana in the Spanish desk (Spanish speakers) and Bo in the general pool (everyone else)."""
+    from tests.factories import make_user
+
+    tl = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
+    ana = await make_user(roles={"EU": ["sales_agent"]}, full_name="Ana Spanish")
+    bo = await make_user(roles={"EU": ["sales_agent"]}, full_name=general_agent_name)
+    entity = tl["entities"]["EU"]
+    team = await make_team(entity, lead=tl["id"])
+    spanish = await make_pool(entity, "Spanish desk", [(ana["id"], 1, 20)], team_id=team)
+    general = await make_pool(entity, "General", [(bo["id"], 1, 20)], team_id=team)
+    await publish_rules("routing", entity, {"rules": [
+        {"name": "Spanish speakers", "when": {"languages": ["es"]}, "pool_id": spanish}], "fallback_pool_id": general})
+    return tl, ana, bo
