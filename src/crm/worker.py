@@ -62,6 +62,14 @@ async def escalate_overdue_cases(ctx: dict) -> int:
 
 
 @logged
+async def refresh_lead_performance(ctx: dict) -> int:
+    """Cron: recompute pool members' recent conversion, used by pools shared by performance (idempotent)."""
+    from crm.leads.pools import refresh_performance
+
+    return await refresh_performance()
+
+
+@logged
 async def retry_notifications(ctx: dict) -> int:
     """Cron: resend email and chat notifications whose last attempt failed, after their backoff."""
     from crm.core.notifications.service import retry_failed
@@ -110,13 +118,14 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 class WorkerSettings:
     functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events, retry_notifications,
-                 *arq_functions()]
+                 refresh_lead_performance, *arq_functions()]
     cron_jobs = [
         cron(expire_role_assignments, second=0, unique=True, run_at_startup=True),
         cron(sweep_sessions, second=30, unique=True),
         cron(escalate_overdue_cases, second={15, 45}, unique=True),
         cron(dispatch_events, second=5, unique=True),
         cron(retry_notifications, second={20, 50}, unique=True),
+        cron(refresh_lead_performance, minute=7, second=0, unique=True, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

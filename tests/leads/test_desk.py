@@ -8,7 +8,7 @@ from crm.core.db import fetch
 from crm.leads.tables import AgentSchedule, Pool, PoolMember
 from tests.factories import make_user
 from tests.http import StaffClient, text_of
-from tests.leads.factories import make_team, publish_rules, raw_lead
+from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
 
 
 async def test_pools_members_and_shifts(app):
@@ -39,10 +39,14 @@ async def test_pools_members_and_shifts(app):
         assert (await http.post(f"/leads/agents/{agent['id']}", {"action": "day_off", "day": "2026-12-25",
                                                                  "note": "Christmas"})).status_code == 303
         assert "Christmas" in text_of(await http.get(f"/leads/agents/{agent['id']}"))
+        unknown = await http.post(f"/leads/pools/{pool_id}", {"name": "Night desk", "sla_minutes": "3", "weighting": "luck"})
+        assert unknown.status_code == 422 and "how the pool shares" in text_of(unknown)
         off = await http.post(f"/leads/pools/{pool_id}", {"name": "Night desk", "team": team, "sla_minutes": "3",
-                                                          "active_sent": "1"})
+                                                          "active_sent": "1", "weighting": "performance"})
         assert off.status_code == 303
-    assert (await Pool.select().where(Pool.id == pool_id).first())["active"] is False
+        assert "×1.00" in text_of(await http.get(f"/leads/pools/{pool_id}"))
+    saved = await Pool.select().where(Pool.id == pool_id).first()
+    assert saved["active"] is False and saved["weighting"] == "performance"
     member = await PoolMember.select().first()
     assert (member["weight"], member["max_open_leads"]) == (2, 10)
     schedule = await AgentSchedule.select().first().output(load_json=True)
@@ -74,3 +78,35 @@ async def test_sources_show_the_key_once_rotate_and_disable(app):
         await api.aclose()
     rows = await fetch("SELECT api_key_hash FROM lead_source")
     assert new_key not in str(rows)  # only the hash is kept
+
+
+async def test_performance_is_recent_conversion_against_the_pool_and_steers_a_performance_pool(app):
+    from crm.core.context import Actor
+    from crm.core.db import fetch
+    from crm.leads import service
+    from crm.leads.pools import refresh_performance
+
+    tl = await make_user(roles={"EU": ["sales_team_lead"]})
+    strong, weak, new = [await make_user(roles={"EU": ["sales_agent"]}, full_name=n) for n in ("Strong", "Weak", "New")]
+    entity = tl["entities"]["EU"]
+    pool = await make_pool(entity, "Desk", [(strong["id"], 1, 500), (weak["id"], 1, 500), (new["id"], 1, 500)],
+                           team_id=await make_team(entity))
+    await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
+    intake = Actor.system("t")
+    for n in range(40):  # 20 leads each for Strong and Weak (New is paused), then outcomes
+        await fetch("UPDATE lead_pool_member SET weight = CASE WHEN agent_id = $1 THEN 0 ELSE 1 END", new["id"])
+        await service.intake(intake, raw_lead(n), channel="api")
+    await fetch("UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT 12)",
+                strong["id"])
+    await fetch("UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT 4)",
+                weak["id"])
+    assert await refresh_performance() == 2  # New has too few leads to judge: stays 1
+    factors = {r["agent_id"]: r["performance"] for r in await fetch("SELECT agent_id, performance FROM lead_pool_member")}
+    assert factors == {strong["id"]: 1.5, weak["id"]: 0.5, new["id"]: 1.0}  # 60 % and 20 % against a 40 % average
+    assert await refresh_performance() == 0  # nothing changed, nothing written
+    await fetch("UPDATE lead_pool_member SET weight = 1, assigned_count = 0")
+    await fetch("UPDATE lead_pool SET weighting = 'performance'")
+    owners = [(await service.intake(intake, raw_lead(100 + n), channel="api")).decision for n in range(30)]
+    given = {a: sum(d.agent_id == a for d in owners) for a in (strong["id"], weak["id"], new["id"])}
+    assert given == {strong["id"]: 15, weak["id"]: 5, new["id"]: 10}  # shares 1.5 : 0.5 : 1
+    assert "performance 1.50" in next(d.explanation for d in owners if d.agent_id == strong["id"])

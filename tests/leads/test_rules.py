@@ -113,5 +113,26 @@ def test_weighted_round_robin_respects_weights_presence_shift_and_capacity():
     assert pick(tie).agent_id == 5  # never assigned waits longest
 
 
+def test_sharing_by_performance_and_by_workload():
+    def desk():
+        return [Candidate(1, "Strong", max_open=100, presence="available", performance=2.0),
+                Candidate(2, "Average", max_open=100, presence="available"),
+                Candidate(3, "Busy", max_open=100, open_leads=40, presence="available")]
+
+    def deal(sharing, n):
+        agents, given = desk(), {1: 0, 2: 0, 3: 0}
+        for _ in range(n):
+            chosen = pick(agents, sharing)
+            given[chosen.agent_id] += 1
+            chosen.assigned_count += 1
+            chosen.open_leads += 1
+        return given
+
+    assert deal("manual", 30) == {1: 10, 2: 10, 3: 10}  # equal weights, equal shares
+    assert deal("performance", 40) == {1: 20, 2: 10, 3: 10}  # twice the pool's conversion: twice the share
+    assert deal("workload", 30) == {1: 15, 2: 15, 3: 0}  # the least loaded first: Busy waits until the others reach 40
+    assert set(rules.SHARING) == {"manual", "performance", "workload"}
+
+
 def test_regions_cover_the_seeds_examples():
     assert "AE" in rules.REGIONS["MENA"] and "MX" in rules.REGIONS["LATAM"] and "DE" in rules.REGIONS["EU"]

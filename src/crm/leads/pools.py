@@ -61,12 +61,15 @@ def _pool_fields(form: dict) -> dict:
     except ValueError:
         errors["sla_minutes"] = "Minutes, from 0.5 to a week."
         minutes = 5
+    weighting = str(form.get("weighting") or "manual")
+    if weighting not in rules.SHARING:
+        errors["weighting"] = "Choose how the pool shares its leads."
     if errors:
         raise ValidationFailed("Please correct the pool", field_errors=errors)
     team = str(form.get("team") or "")
     fallback = str(form.get("fallback") or "")
     return {"name": name, "sla_seconds": int(minutes * 60), "team_id": int(team) if team.isdigit() else None,
-            "fallback_pool_id": int(fallback) if fallback.isdigit() else None,
+            "fallback_pool_id": int(fallback) if fallback.isdigit() else None, "weighting": weighting,
             "active": form.get("active") == "on" if form.get("active_sent") else True}
 
 
@@ -85,9 +88,9 @@ async def create_pool(actor: Actor, entity_id: int, form: dict) -> int:
     await _check_links(entity_id, fields)
     async with transaction():
         pool_id = await current_connection().fetchval(
-            "INSERT INTO lead_pool (entity_id, name, team_id, fallback_pool_id, sla_seconds, active) "
-            "VALUES ($1, $2, $3, $4, $5, $6) RETURNING id", entity_id, fields["name"], fields["team_id"],
-            fields["fallback_pool_id"], fields["sla_seconds"], fields["active"])
+            "INSERT INTO lead_pool (entity_id, name, team_id, fallback_pool_id, sla_seconds, active, weighting) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", entity_id, fields["name"], fields["team_id"],
+            fields["fallback_pool_id"], fields["sla_seconds"], fields["active"], fields["weighting"])
         await record_audit(actor, "leads:pool:create", target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
                            entity_id=entity_id, after=fields)
     return pool_id
@@ -99,8 +102,9 @@ async def update_pool(actor: Actor, pool_id: int, form: dict) -> None:
     await _check_links(current["entity_id"], fields, pool_id)
     async with transaction():
         await current_connection().execute(
-            "UPDATE lead_pool SET name = $2, team_id = $3, fallback_pool_id = $4, sla_seconds = $5, active = $6 WHERE id = $1",
-            pool_id, fields["name"], fields["team_id"], fields["fallback_pool_id"], fields["sla_seconds"], fields["active"])
+            "UPDATE lead_pool SET name = $2, team_id = $3, fallback_pool_id = $4, sla_seconds = $5, active = $6, "
+            "weighting = $7 WHERE id = $1", pool_id, fields["name"], fields["team_id"], fields["fallback_pool_id"],
+            fields["sla_seconds"], fields["active"], fields["weighting"])
         await record_audit(actor, "leads:pool:update", target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
                            entity_id=current["entity_id"], before={k: current[k] for k in fields}, after=fields)
 
@@ -231,3 +235,40 @@ async def agents_overview(actor: Actor, entity_id: int) -> list[dict]:
         if candidate:
             out.append(candidate)
     return sorted(out, key=lambda c: c.name)
+
+
+PERFORMANCE_DAYS = 30
+PERFORMANCE_MIN_LEADS = 10  # fewer leads than this in the window: no judgement (factor 1)
+
+# Each member's conversion (leads they were routed from the pool in the window that reached registered, KYC or
+# funded) against the pool's average member, clamped to 0.25-2; 1 without enough leads. Written only if changed.
+_PERFORMANCE = """
+WITH stats AS (
+    SELECT m.id, m.pool,
+           count(l.id) AS routed,
+           count(l.id) FILTER (WHERE l.status IN ('registered', 'kyc', 'funded')) AS converted
+    FROM lead_pool_member m
+    LEFT JOIN lead l ON l.owner_id = m.agent_id AND l.pool_id = m.pool AND l.merged_into_id IS NULL
+                    AND l.routed_at > now() - make_interval(days => $1)
+    GROUP BY m.id, m.pool
+), rates AS (
+    SELECT id, pool, CASE WHEN routed >= $2 THEN converted::float8 / routed END AS rate FROM stats
+), averages AS (
+    SELECT pool, avg(rate) AS average FROM rates WHERE rate IS NOT NULL GROUP BY pool
+), factors AS (
+    SELECT r.id, CASE WHEN r.rate IS NULL OR coalesce(a.average, 0) = 0 THEN 1.0
+                      ELSE round(least(2.0, greatest(0.25, r.rate / a.average))::numeric, 2)::float8 END AS factor
+    FROM rates r LEFT JOIN averages a ON a.pool = r.pool
+)
+UPDATE lead_pool_member m SET performance = f.factor FROM factors f
+WHERE m.id = f.id AND m.performance IS DISTINCT FROM f.factor
+"""
+
+
+async def refresh_performance() -> int:
+    """Cron (hourly): recompute every pool member's performance factor; returns how many changed. A computed
+    figure, not a rule: it is logged as an automation run, and the rule that uses it (a pool's sharing mode) is
+    audited where it is set."""
+    async with transaction():
+        status = await current_connection().execute(_PERFORMANCE, PERFORMANCE_DAYS, PERFORMANCE_MIN_LEADS)
+    return int(status.rsplit(" ", 1)[1])

@@ -83,18 +83,18 @@ async def simulate(entity_id: int, routing: dict, scoring: dict | None, since: d
     score_rules = ((scoring or {}).get("rules") or {}).get("rules", [])
     timezone = rules.zone(doc.get("timezone") or "UTC")
     entity_code = (await fetch("SELECT code FROM legal_entity WHERE id = $1", entity_id))[0]["code"]
-    pools = {r["id"]: dict(r) for r in await fetch("SELECT id, name, fallback_pool_id FROM lead_pool WHERE entity_id = $1 "
-                                                     "AND active", entity_id)}
+    pools = {r["id"]: dict(r) for r in await fetch("SELECT id, name, fallback_pool_id, weighting FROM lead_pool "
+                                                     "WHERE entity_id = $1 AND active", entity_id)}
     members: dict[int, list[rules.Candidate]] = defaultdict(list)
     schedules = {r["agent_id"]: (r["timezone"], _json(r["hours"])) for r in await fetch("SELECT * FROM agent_schedule")}
     days_off: dict[int, set] = defaultdict(set)
     for r in await fetch("SELECT agent_id, day FROM agent_day_off"):
         days_off[r["agent_id"]].add(r["day"])
-    for r in await fetch("""SELECT m.pool, m.agent_id, m.weight, u.full_name FROM lead_pool_member m
+    for r in await fetch("""SELECT m.pool, m.agent_id, m.weight, m.performance, u.full_name FROM lead_pool_member m
                             JOIN staff_user u ON u.id = m.agent_id WHERE m.active AND u.active AND m.pool = ANY($1::int[])""",
                          list(pools)):
         members[r["pool"]].append(rules.Candidate(r["agent_id"], r["full_name"], weight=r["weight"], max_open=10**9,
-                                                  presence="available"))
+                                                  presence="available", performance=r["performance"]))
     referral_codes = {r["code"] for r in await fetch("SELECT code FROM referral_code WHERE entity_id = $1 AND active", entity_id)}
     total = (await fetch("SELECT count(*) AS n FROM lead WHERE entity_id = $1 AND created_at >= $2 AND merged_into_id IS NULL",
                          entity_id, since))[0]["n"]
@@ -127,7 +127,7 @@ async def simulate(entity_id: int, routing: dict, scoring: dict | None, since: d
                 for c in candidates:
                     tz, hours = schedules.get(c.agent_id, ("UTC", None))
                     c.on_shift = rules.on_shift(hours, tz, days_off[c.agent_id], lead["created_at"])[0] if hours else True
-                chosen = rules.pick(candidates)
+                chosen = rules.pick(candidates, pools[pool_id]["weighting"])
                 if chosen:
                     chosen.assigned_count += 1
                     break

@@ -33,7 +33,7 @@ LEFT JOIN agent_schedule s ON s.agent_id = {agent}
 # A pool with each of its members, in one query: a pool without members is one row of NULL member columns.
 _CANDIDATES = (
     "SELECT to_jsonb(lp) AS pool, m.agent_id, u.full_name, m.weight, m.max_open_leads, m.assigned_count, "
-    "m.last_assigned_at, m.active AND u.active AS active, "
+    "m.last_assigned_at, m.performance, m.active AND u.active AS active, "
     + _AGENT_FACTS.format(agent="m.agent_id", source="lead_pool lp LEFT JOIN (lead_pool_member m JOIN staff_user u "
                           "ON u.id = m.agent_id) ON m.pool = lp.id")
     + "WHERE lp.id = $1 ORDER BY m.agent_id"
@@ -49,7 +49,7 @@ PERSONAL_CAP = 200  # owners and relationship managers take returning leads up t
 
 
 def _candidate(row, now: dt.datetime, *, weight: int = 1, max_open: int = PERSONAL_CAP, assigned: int = 0,
-               last: dt.datetime | None = None, excluded: str = "") -> rules.Candidate:
+               last: dt.datetime | None = None, excluded: str = "", performance: float = 1.0) -> rules.Candidate:
     hours = row["hours"]
     hours = json.loads(hours) if isinstance(hours, str) else hours
     if hours:
@@ -59,7 +59,7 @@ def _candidate(row, now: dt.datetime, *, weight: int = 1, max_open: int = PERSON
     candidate = rules.Candidate(
         agent_id=row["agent_id"], name=row["full_name"], weight=weight, max_open=max_open,
         open_leads=row["open_leads"], presence=row["presence"], on_shift=working, shift_note=note,
-        assigned_count=assigned, last_assigned_at=last, active=row["active"],
+        assigned_count=assigned, last_assigned_at=last, active=row["active"], performance=performance,
         excluded=excluded or ("" if row["may_work"] else "may not work leads in this entity"))
     return candidate.check()
 
@@ -97,13 +97,14 @@ _CLAIM_NOWAIT = _CLAIM.format(skip=" SKIP LOCKED")
 _CLAIM_WAIT = _CLAIM.format(skip="")
 
 
-async def _claim(conn, pool_id: int, candidates: list[rules.Candidate], now: dt.datetime) -> rules.Candidate | None:
+async def _claim(conn, pool_id: int, candidates: list[rules.Candidate], now: dt.datetime,
+                 sharing: str = "manual") -> rules.Candidate | None:
     """The weighted round-robin's choice, made safe under concurrency: lock the chosen agent's load row (skipping
     agents another routing holds right now, so simultaneous leads spread out instead of queueing), and take the
     turn only if their open leads, read under that lock, are under the cap. Nobody ever goes over capacity."""
     ranked = []
     remaining = list(candidates)
-    while (best := rules.pick(remaining)) is not None:
+    while (best := rules.pick(remaining, sharing)) is not None:
         ranked.append(best)
         remaining = [c for c in remaining if c.agent_id != best.agent_id]
     for sql in (_CLAIM_NOWAIT, _CLAIM_WAIT):  # first whoever is free, then queue behind the best
@@ -133,7 +134,7 @@ async def pool_candidates(pool_id: int, entity_id: int, now: dt.datetime,
     pool = rows[0]["pool"]
     pool = json.loads(pool) if isinstance(pool, str) else pool
     return pool, [_candidate(r, now, weight=r["weight"], max_open=r["max_open_leads"], assigned=r["assigned_count"],
-                             last=r["last_assigned_at"],
+                             last=r["last_assigned_at"], performance=r["performance"],
                              excluded="breached the SLA on this lead" if r["agent_id"] in exclude else "")
                   for r in rows if r["agent_id"] is not None]
 
@@ -197,14 +198,16 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
             break
         decision.pool_id, decision.team_id = pool["id"], pool["team_id"]
         decision.sla_seconds = sla_for(rule_set, pool, facts.score)
-        chosen = rules.pick(candidates) if dry_run else await _claim(conn, pool["id"], candidates, now)
+        sharing = pool.get("weighting") or "manual"
+        chosen = rules.pick(candidates, sharing) if dry_run else await _claim(conn, pool["id"], candidates, now, sharing)
         decision.candidates += [{"agent_id": c.agent_id, "name": c.name, "eligible": c.eligible, "reason": c.reason,
-                                 "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}"} for c in candidates]
+                                 "pool": pool["name"], "share": f"{c.assigned_count}/{c.weight}",
+                                 "performance": c.performance} for c in candidates]
         if chosen:
             decision.agent_id = chosen.agent_id
             decision.note(f"Rule “{choice.matched}” → pool {pool['name']}. {sum(c.eligible for c in candidates)} of "
-                          f"{len(candidates)} agents eligible; {chosen.name} is furthest behind their weighted share "
-                          f"({chosen.assigned_count} leads for weight {chosen.weight}).")
+                          f"{len(candidates)} agents eligible; shared {rules.SHARING.get(sharing, sharing)}: "
+                          f"{chosen.name} ({_standing(chosen, sharing)}).")
             return _done(decision, clock)
         decision.note(f"Pool {pool['name']}: nobody eligible ({len(candidates)} members).")
         pool_id = pool["fallback_pool_id"] or (rule_set.get("fallback_pool_id") if pool_id != rule_set.get("fallback_pool_id") else None)
@@ -213,6 +216,14 @@ async def decide(rule_set_row: dict | None, facts: rules.Facts, *, entity_id: in
     if decision.agent_id is None:
         decision.note("The lead waits in the unassigned queue.")
     return _done(decision, clock)
+
+
+def _standing(chosen: rules.Candidate, sharing: str) -> str:
+    if sharing == "workload":
+        return f"{chosen.open_leads}/{chosen.max_open} open"
+    if sharing == "performance":
+        return f"{chosen.assigned_count} leads for weight {chosen.weight} × performance {chosen.performance:.2f}"
+    return f"{chosen.assigned_count} leads for weight {chosen.weight}"
 
 
 def _done(decision: Decision, clock: float) -> Decision:

@@ -215,6 +215,7 @@ class Candidate:
     last_assigned_at: dt.datetime | None = None
     active: bool = True
     excluded: str = ""
+    performance: float = 1.0
     eligible: bool = field(default=False)
     reason: str = ""
 
@@ -238,11 +239,28 @@ class Candidate:
         return self
 
 
-def pick(candidates: list[Candidate]) -> Candidate | None:
-    """Weighted round-robin: among eligible agents, the one furthest behind their share (assigned / weight);
-    ties go to whoever waited longest, then the lower id, so the choice is deterministic."""
+# How a pool shares its leads among the eligible (the pool's `weighting`).
+SHARING = {
+    "manual": "by weight: the one furthest behind their weighted share",
+    "performance": "by weight × recent conversion: the one furthest behind that share",
+    "workload": "by workload: the least loaded (open leads against capacity), then by weight",
+}
+
+
+def share_key(candidate: Candidate, sharing: str = "manual") -> tuple:
+    """Smaller goes first. Ties go to whoever waited longest, then the lower id, so the choice is deterministic."""
+    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
+    weight = candidate.weight * (candidate.performance if sharing == "performance" else 1.0)
+    share = (candidate.assigned_count + 1) / weight
+    tie = (candidate.last_assigned_at or epoch, candidate.agent_id)
+    if sharing == "workload":
+        return (candidate.open_leads / candidate.max_open, share, *tie)
+    return (share, *tie)
+
+
+def pick(candidates: list[Candidate], sharing: str = "manual") -> Candidate | None:
+    """Weighted round-robin among eligible agents, in the pool's sharing mode (SHARING)."""
     eligible = [c for c in (c.check() for c in candidates) if c.eligible]
     if not eligible:
         return None
-    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return min(eligible, key=lambda c: ((c.assigned_count + 1) / c.weight, c.last_assigned_at or epoch, c.agent_id))
+    return min(eligible, key=lambda c: share_key(c, sharing))

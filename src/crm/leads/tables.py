@@ -160,6 +160,7 @@ class Pool(Table, tablename="lead_pool"):
     fallback_pool_id = Integer(null=True, default=None)
     sla_seconds = Integer(default=300)
     active = Boolean(default=True)
+    weighting = Varchar(length=20, default="manual")  # manual, performance, workload (rules.SHARING)
 
 
 class PoolMember(Table, tablename="lead_pool_member"):
@@ -170,6 +171,9 @@ class PoolMember(Table, tablename="lead_pool_member"):
     assigned_count = Integer(default=0)  # leads given by this pool: the weighted round-robin's credit
     last_assigned_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
+    # recent conversion against the pool's average (0.25-2; 1 until there is data), refreshed hourly by
+    # pools.refresh_performance; multiplies the weight in pools shared by performance
+    performance = Real(default=1.0)
 
 
 class AgentSchedule(Table, tablename="agent_schedule"):

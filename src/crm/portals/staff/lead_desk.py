@@ -16,7 +16,7 @@ from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
 from crm.leads import imports, pools, sources
 from crm.leads.queries import agents_for
-from crm.leads.rules import DAYS
+from crm.leads.rules import DAYS, SHARING
 from crm.portals.staff.lead_routing import _entities, _entity
 from crm.portals.staff.live import live_stream
 
@@ -27,7 +27,7 @@ async def _pools_page(request: Request, entity_id: int, form: dict | None = None
                       status: int = 200) -> Response:
     actor = current_actor(request)
     teams = [t for t in await teams_visible_to(actor) if t["entity"] == entity_id]
-    return render(request, "staff/leads/pools.html", {
+    return render(request, "staff/leads/pools.html", {"sharing": SHARING,
         "entity_id": entity_id, "entities": _entities(request), "pools": await pools.pools_in(actor, entity_id),
         "agents": await pools.agents_overview(actor, entity_id), "teams": teams, "form": form or {},
         "errors": errors or {}}, status=status)
@@ -52,7 +52,7 @@ async def pool_create(request: Request) -> Response:
 async def _pool_page(request: Request, pool_id: int, errors: dict | None = None, status: int = 200) -> Response:
     actor = current_actor(request)
     row = await pools.pool(actor, pool_id)
-    return render(request, "staff/leads/pool.html", {
+    return render(request, "staff/leads/pool.html", {"sharing": SHARING,
         "pool": row, "members": await pools.members(row), "errors": errors or {},
         "agents": await agents_for(actor, row["entity_id"]),
         "teams": [t for t in await teams_visible_to(actor) if t["entity"] == row["entity_id"]],
