@@ -124,7 +124,7 @@ async def bench_audit(rows: int | None) -> dict:
     import asyncpg
 
     from crm.core.context import Actor, RequestMeta
-    from crm.core.db import engine
+    from crm.core.db import engine, start_pool
 
     page_rows = rows or PAGE_ROWS
     verify_rows = min(VERIFY_ROWS, page_rows)
@@ -132,7 +132,7 @@ async def bench_audit(rows: int | None) -> dict:
     await owner.execute("INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
                         "VALUES ('B1','Bench 1','CySEC','CY','EUR',true,now()), ('B2','Bench 2','FCA','GB','GBP',true,now()),"
                         " ('B3','Bench 3','ASIC','AU','AUD',true,now())")
-    await engine().start_connection_pool(min_size=2, max_size=WRITERS + 2)
+    await start_pool(2, WRITERS + 2)
     actor = Actor(user_id=1, label="Bench <bench@bench.example>", meta=RequestMeta(ip="127.0.0.1", user_agent="bench"))
     result = await _write_latency(actor)
     result["audit_rows_per_s"] = await _throughput(actor)

@@ -174,13 +174,13 @@ async def _take_next(users: list[int], queue_id: int) -> dict:
 async def bench_events(_rows: int | None = None) -> dict:
     import asyncpg
 
-    from crm.core.db import engine
+    from crm.core.db import engine, start_pool
 
     owner = await asyncpg.connect(os.environ["CRM_MIGRATE_DATABASE_URL"])
     await owner.execute("INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
                         "VALUES ('B1', 'Bench 1', 'CySEC', 'CY', 'EUR', true, now())")
     await owner.close()
-    await engine().start_connection_pool(min_size=2, max_size=AGENTS + 4)
+    await start_pool(2, AGENTS + 4)
     try:
         result = {"events_per_s": await _events_per_s(), "events": EVENTS}
         users, queue_id, token = await _setup_people()

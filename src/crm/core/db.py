@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 
@@ -29,8 +31,15 @@ class PooledConnection(asyncpg.Connection):
 
 
 async def start_pool(min_size: int, max_size: int) -> None:
-    """Open the engine's connection pool (web, worker, benchmarks)."""
-    await engine().start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection)
+    """Open the engine's connection pool (web, worker, benchmarks).
+
+    Pooled sessions plan prepared statements generically (CRM_PG_PLAN_CACHE_MODE, default force_generic_plan):
+    the app's statements are parameterised with stable shapes (optional filters are added to the SQL, not
+    switched by parameters), and PostgreSQL's default re-plans every statement five times in every connection
+    after each autovacuum ANALYZE, a burst of planning that stalled intake for seconds on a busy machine."""
+    settings = {"plan_cache_mode": os.environ.get("CRM_PG_PLAN_CACHE_MODE", "force_generic_plan")}
+    await engine().start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection,
+                                         server_settings=settings)
 
 
 def transaction() -> PostgresTransaction:

@@ -49,10 +49,11 @@ async def _team(entity_id: int, name: str) -> int:
     return (await fetch("SELECT id FROM team WHERE entity = $1 AND name = $2", entity_id, name))[0]["id"]
 
 
-async def _pool(entity_id: int, name: str, team_id: int | None, members: list[tuple[int, int]], sla: int = 300) -> int:
+async def _pool(entity_id: int, name: str, team_id: int | None, members: list[tuple[int, int]], sla: int = 300,
+                weighting: str = "manual") -> int:
     conn = current_connection()
-    pool_id = await conn.fetchval("INSERT INTO lead_pool (entity_id, name, team_id, sla_seconds, active) "
-                                  "VALUES ($1, $2, $3, $4, true) RETURNING id", entity_id, name, team_id, sla)
+    pool_id = await conn.fetchval("INSERT INTO lead_pool (entity_id, name, team_id, sla_seconds, active, weighting) "
+                                  "VALUES ($1, $2, $3, $4, true, $5) RETURNING id", entity_id, name, team_id, sla, weighting)
     for agent_id, weight in members:
         await conn.execute("INSERT INTO lead_pool_member (pool, agent_id, weight, max_open_leads, assigned_count, active) "
                            "VALUES ($1, $2, $3, 40, 0, true)", pool_id, agent_id, weight)
@@ -81,7 +82,7 @@ async def load_sales_demo(entities: dict[str, int]) -> int:
         mena = await _pool(intl, "MENA Arabic", mena_team, [(people["karim"], 1)])
         senior = await _pool(intl, "Senior desk (VIP)", latam_team, [(people["sven"], 1)], sla=120)
         fallback = await _pool(intl, "International fallback", latam_team,
-                               [(people["sales"], 1), (people["karim"], 1), (people["sven"], 1)])
+                               [(people["sales"], 1), (people["karim"], 1), (people["sven"], 1)], weighting="workload")
         eu_desk = await _pool(eu, "EU desk", await _team(eu, "Sales EN"), [(people["emma"], 1)])
         uk_desk = await _pool(uk, "UK desk", await _team(uk, "Sales UK"), [(people["uksales"], 1)])
         await conn.execute("UPDATE lead_pool SET fallback_pool_id = $2 WHERE id = ANY($1::int[])", [latam, mena], fallback)
