@@ -167,10 +167,12 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
             [d["score"] for d in known.duplicates], [json.dumps(d["reasons"]) for d in known.duplicates],
             known.new_id, draft["owner_id"], draft["pool_id"], draft["routed_at"], draft["case_id"], *record,
             subscribers_of("lead.routed"))
-        if row is None:  # saved by a concurrent request since we looked: undo our routing, answer with theirs
-            existing = await conn.fetchrow("SELECT * FROM lead WHERE source_id = $1 AND external_id = $2",
-                                           source_id, lead_in.external_id)
-            raise _AlreadyReceived(dict(existing))
+        if row is None:  # saved by a concurrent request since we looked: answer with theirs
+            existing = dict(await conn.fetchrow("SELECT * FROM lead WHERE source_id = $1 AND external_id = $2",
+                                                source_id, lead_in.external_id))
+            if decision is None:  # nothing of ours to undo (the caller's transaction goes on)
+                return IntakeResult(existing, created=False)
+            raise _AlreadyReceived(existing)  # undo our routing and case
         lead = dict(row)
         lead.pop("quiet", None)
         if failure is not None:
