@@ -152,17 +152,23 @@ def smtp(monkeypatch):
     controller.stop()
 
 
-async def run_jobs(settings) -> None:
-    """Deliver pending events (a requested job is one) and run a real arq worker until the queue is empty."""
+async def run_worker(settings) -> None:
+    """A real arq worker with every job, run until the queue is empty."""
     from arq.worker import Worker
 
-    from crm.core.events.dispatcher import dispatch_pending
     from crm.core.jobs import arq_functions
     from crm.worker import redis_settings
 
-    await dispatch_pending()
     worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
                     on_startup=None, handle_signals=False)
     worker.ctx["settings"] = settings
     await worker.main()
     await worker.close()
+
+
+async def run_jobs(settings) -> None:
+    """Deliver pending events (a requested job is one), then run the jobs in a real worker."""
+    from crm.core.events.dispatcher import dispatch_pending
+
+    await dispatch_pending()
+    await run_worker(settings)

@@ -2,15 +2,15 @@
 
 import pytest
 from arq import create_pool
-from arq.worker import Worker
 
 from crm.core.audit.tables import AuditRecord
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.events.dispatcher import dispatch_pending
 from crm.core.events.tables import AutomationRun, DeadJob
-from crm.core.jobs import _JOBS, arq_functions, enqueue, job
+from crm.core.jobs import _JOBS, enqueue, job
 from crm.worker import redis_settings
+from tests.conftest import run_worker
 from tests.factories import make_user
 from tests.http import StaffClient
 
@@ -39,14 +39,6 @@ def jobs():
         _JOBS.pop(name, None)
 
 
-async def _run_worker(settings) -> None:
-    worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
-                    on_startup=None, handle_signals=False)
-    worker.ctx["settings"] = settings
-    await worker.main()
-    await worker.close()
-
-
 @pytest.fixture
 async def redis(settings):
     pool = await create_pool(redis_settings(settings))
@@ -69,7 +61,7 @@ async def test_a_job_runs_only_if_its_change_committed_and_only_once(jobs, redis
     again = await hand_to_arq({"id": event_id, "entity_id": None, "subject_type": "", "subject_id": "",
                                "payload": {"job": "test.ok", "kwargs": {"n": 21}}})
     assert again["queued"] is False
-    await _run_worker(settings)
+    await run_worker(settings)
     assert CALLS == [("ok", 1, {"n": 21})]
     run = await AutomationRun.select().where(AutomationRun.automation == "test.ok").first().output(load_json=True)
     assert run["outcome"] == "ok" and run["output"] == {"doubled": 42} and run["trigger"] == f"job:event-{event_id}"
@@ -79,7 +71,7 @@ async def test_a_failing_job_is_retried_with_backoff_until_it_succeeds(jobs, red
     async with transaction():
         await enqueue(ACTOR, "test.flaky", fail_times=2)
     await dispatch_pending()
-    await _run_worker(settings)
+    await run_worker(settings)
     assert [c[1] for c in CALLS] == [1, 2, 3]
     outcomes = [r["outcome"] for r in await AutomationRun.select().where(
         AutomationRun.automation == "test.flaky").order_by(AutomationRun.id)]
@@ -91,7 +83,7 @@ async def test_an_exhausted_job_is_dead_lettered_then_retried_or_discarded_with_
     async with transaction():
         await enqueue(ACTOR, "test.flaky", fail_times=99)
     await dispatch_pending()
-    await _run_worker(settings)
+    await run_worker(settings)
     assert len(CALLS) == 3
     dead = await DeadJob.select().first().output(load_json=True)
     assert dead["status"] == "dead" and dead["attempts"] == 3 and "boom 3" in dead["last_error"]
@@ -109,7 +101,7 @@ async def test_an_exhausted_job_is_dead_lettered_then_retried_or_discarded_with_
         assert twice.status_code == 409
     CALLS.clear()
     await dispatch_pending()
-    await _run_worker(settings)
+    await run_worker(settings)
     assert len(CALLS) == 3  # ran again with the same arguments (and died again)
     second = await DeadJob.select().where(DeadJob.status == "dead").first()
     async with StaffClient(app) as client:
@@ -123,7 +115,7 @@ async def test_an_exhausted_job_is_dead_lettered_then_retried_or_discarded_with_
 async def test_a_job_lost_with_its_worker_on_the_last_attempt_is_dead_lettered(jobs, redis, settings):
     """arq starts a job again when its worker died mid-run; past the last attempt it is buried, not lost."""
     await redis.enqueue_job("test.flaky", {"entity_id": None}, {"fail_times": 0}, _job_id="lost-1", _job_try=4)
-    await _run_worker(settings)
+    await run_worker(settings)
     assert CALLS == []
     dead = await DeadJob.select().first()
     assert dead["job_id"] == "lost-1" and "worker stopped" in dead["last_error"]

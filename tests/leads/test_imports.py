@@ -2,14 +2,11 @@
 then routed; a crash before the commit leaves nothing, and a rerun does not import twice."""
 
 import pytest
-from arq.worker import Worker
 
-from crm.core.events.dispatcher import dispatch_pending
 from crm.core.events.tables import AutomationRun
-from crm.core.jobs import arq_functions
 from crm.leads import imports
 from crm.leads.tables import Lead, LeadImport
-from crm.worker import redis_settings
+from tests.conftest import run_jobs
 from tests.factories import make_user
 from tests.http import StaffClient, text_of
 from tests.leads.factories import make_pool, make_team, publish_rules
@@ -23,15 +20,6 @@ CSV = (
     "Tom,Lee,tom@example.co.uk,07911 123456,United Kingdom,English,facebook,\n"
     "Ana,Ruiz,ana@example.es,,ES,es,google,\n"
 )
-
-
-async def run_worker(settings) -> None:
-    await dispatch_pending()
-    worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
-                    handle_signals=False)
-    worker.ctx["settings"] = settings
-    await worker.main()
-    await worker.close()
 
 
 async def desk():
@@ -56,7 +44,7 @@ async def test_csv_import_reports_rows_imports_the_valid_ones_then_routes(app, s
         assert started.status_code == 303
         url = started.headers["location"]
         assert "queued" in text_of(await http.get(url))
-        await run_worker(settings)
+        await run_jobs(settings)
         page = text_of(await http.get(url))
     assert "Status: done · 5 rows · 3 valid · 2 invalid · 3 imported · 3 routed" in page
     assert "favourite_colour Unknown column" in page and "3 phone This is not a valid phone number" in page
@@ -88,7 +76,7 @@ async def test_a_crash_before_commit_imports_nothing_and_a_rerun_imports_once(ap
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(imports, "record_audit", crash_once)
-    await run_worker(settings)  # attempt 1 fails inside the import transaction; attempt 2 imports
+    await run_jobs(settings)  # attempt 1 fails inside the import transaction; attempt 2 imports
     assert seen == [3]
     row = await LeadImport.select().where(LeadImport.id == import_id).first()
     assert row["status"] == "done" and row["imported"] == 3 and await Lead.count() == 3
@@ -107,3 +95,24 @@ async def test_a_crash_before_commit_imports_nothing_and_a_rerun_imports_once(ap
 def test_file_level_problems(content, message):
     rows, problems = imports.parse(content)
     assert rows == [] and message in problems[0]["message"]
+
+
+async def test_imports_and_intake_apply_the_same_entity_rules():
+    from crm.core.context import Actor
+    from crm.core.db import fetch
+    from crm.leads import service
+    from crm.leads.context import entities_by_rules
+    from tests.leads.factories import raw_lead
+
+    user = await make_user(roles={"EU": [], "UK": [], "INTL": []})
+    eu, uk, intl = (user["entities"][c] for c in ("EU", "UK", "INTL"))
+    await fetch("INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES "
+                "(10, 'Acme', '[]', $1), (20, '', '[\"GB\", \"IE\"]', $2)", intl, uk)
+    pairs = [("acme", "GB"), ("", "GB"), ("Other", "IE"), ("", "FR")]
+    assert await entities_by_rules(pairs, eu) == {("acme", "GB"): intl, ("", "GB"): uk, ("Other", "IE"): uk,
+                                                  ("", "FR"): eu}  # brand first by position, any case; else default
+    for n, (brand, country) in enumerate(pairs):
+        phone = {"GB": "+447911123400", "IE": "+353851234500", "FR": "+33612345600"}[country][:-1] + str(n)
+        lead = (await service.intake(Actor.system("t"), raw_lead(n, brand=brand, country=country, phone=phone),
+                                     channel="api", fallback_entity_id=eu, route=False)).lead
+        assert lead["entity_id"] == (await entities_by_rules([(brand, country)], eu))[(brand, country)]

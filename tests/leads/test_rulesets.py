@@ -1,16 +1,13 @@
 """Rules as versioned data: the draft editor validates, publishing needs a second person, the published version is
 what routes; preview changes nothing; a replay of past leads runs as a job with a distribution."""
 
-from arq.worker import Worker
 
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.audit.tables import AuditRecord
 from crm.core.context import Actor
-from crm.core.events.dispatcher import dispatch_pending
-from crm.core.jobs import arq_functions
 from crm.leads import replay, service
 from crm.leads.tables import PoolMember, RuleSet
-from crm.worker import redis_settings
+from tests.conftest import run_jobs
 from tests.factories import make_user
 from tests.http import StaffClient, text_of
 from tests.leads.factories import make_pool, make_team, raw_lead
@@ -124,12 +121,7 @@ async def test_replay_runs_the_draft_over_past_leads_in_a_worker(app, settings):
         assert started.status_code == 303
         replay_url = started.headers["location"]
         assert "queued" in text_of(await http.get(replay_url))
-        await dispatch_pending()
-        worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
-                        handle_signals=False)
-        worker.ctx["settings"] = settings
-        await worker.main()
-        await worker.close()
+        await run_jobs(settings)
         page = text_of(await http.get(replay_url))
     assert "30 leads replayed" in page and "10 would go to someone else" in page
     run = await replay.get(Actor.system("t"), int(replay_url.rsplit("/", 1)[1]))

@@ -27,6 +27,7 @@ from crm.core.files.service import load, store
 from crm.core.jobs import JobRun, enqueue, job, job_id_for
 from crm.core.permissions import Permission
 from crm.leads import rules
+from crm.leads.context import entities_by_rules
 from crm.leads.normalise import FIELDS, clean
 
 MAX_ROWS = 100_000
@@ -114,18 +115,6 @@ _COLUMNS = ["entity_id", "brand", "first_name", "last_name", "email", "email_key
             "lost_reason", "score", "score_detail", "signals", "vip", "import_id", "created_at", "updated_at"]
 
 
-async def _entity_rules() -> list[dict]:
-    return [dict(r) | {"countries": json.loads(r["countries"]) if isinstance(r["countries"], str) else r["countries"]}
-            for r in await fetch("SELECT * FROM lead_entity_rule ORDER BY position, id")]
-
-
-def _entity_of(lead, entity_rules: list[dict], default: int) -> int:
-    for rule in entity_rules:
-        if (not rule["brand"] or rule["brand"].lower() == lead.brand.lower()) and (not rule["countries"] or lead.country in rule["countries"]):
-            return rule["entity_id"]
-    return default
-
-
 async def _set(import_id: int, **fields) -> None:
     sets = ", ".join(f"{k} = ${n}" + ("::jsonb" if k == "errors" else "") for n, k in enumerate(fields, start=2))
     values = [json.dumps(v) if k == "errors" else v for k, v in fields.items()]
@@ -181,12 +170,12 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
     score_rules = (json.loads(scoring[0]["rules"]) if scoring and isinstance(scoring[0]["rules"], str) else
                    (scoring[0]["rules"] if scoring else {})).get("rules", [])
     codes = {r["code"] for r in await fetch("SELECT code FROM referral_code WHERE active")}
-    entity_rules = await _entity_rules()
+    entity_of = await entities_by_rules(((lead.brand, lead.country) for lead in valid), imp["entity_id"])
     entity_codes = {r["id"]: r["code"] for r in await fetch("SELECT id, code FROM legal_entity")}
     now = dt.datetime.now(dt.UTC)
     records = []
     for lead in valid:
-        entity_id = _entity_of(lead, entity_rules, imp["entity_id"])
+        entity_id = entity_of[(lead.brand, lead.country)]
         facts = rules.Facts(country=lead.country, language=lead.language, source=lead.source or "import",
                             campaign=lead.campaign, brand=lead.brand, utm_medium=lead.utm.get("utm_medium", ""),
                             entity_code=entity_codes.get(entity_id, ""), form_complete=lead.form_complete,

@@ -145,10 +145,11 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
             return IntakeResult(dict(await conn.fetchrow("SELECT * FROM lead WHERE id = $1", known.existing_id)),
                                 created=False)
         entity_id, ctx = known.entity_id, known.context
-        score, detail = score_for(vars(lead_in) | {"signals": {}, "score": 0}, ctx)  # vars: asdict deep-copies
         draft = vars(lead_in) | {"id": known.new_id, "reference": reference_for(known.new_id), "entity_id": entity_id,
-                                 "email_key": lead_in.email_key, "signals": {}, "score": score, "owner_id": None,
-                                 "pool_id": None, "routed_at": None, "case_id": None}
+                                 "email_key": lead_in.email_key, "signals": {}, "score": 0, "owner_id": None,
+                                 "pool_id": None, "routed_at": None, "case_id": None}  # vars: asdict deep-copies
+        score, detail = score_for(draft, ctx)
+        draft["score"] = score
         trigger = "import" if import_id else "intake"
         decision = None
         if route and failure is None and not isolated:

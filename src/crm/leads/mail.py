@@ -6,6 +6,7 @@ bulk mail must not stop the SLA clock): a call or a status change is."""
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import parseaddr
 
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
@@ -94,9 +95,7 @@ async def send_queued_email(run: JobRun, email_id: int) -> dict:
 async def receive_email(actor: Actor, entity_id: int, message: dict) -> dict:
     """Record an e-mail from a lead (the inbound webhook, already authenticated): matched by the sender's address
     to the newest lead of the source's entity, idempotent on the Message-ID; the owner is notified."""
-    sender = str(message.get("from") or "").strip().lower()
-    if "<" in sender:
-        sender = sender.rpartition("<")[2].rstrip(">").strip()
+    sender = parseaddr(str(message.get("from") or ""))[1].strip().lower()
     message_id = str(message.get("message_id") or "").strip()
     subject = " ".join(str(message.get("subject") or "(no subject)").split())[:200]
     body = str(message.get("text") or "").strip()[:MAX_BODY]

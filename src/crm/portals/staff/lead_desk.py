@@ -11,14 +11,13 @@ from crm.access.org import teams_visible_to
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
-from crm.core.jobs import PROGRESS_CHANNEL
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
 from crm.leads import imports, pools, sources
 from crm.leads.queries import agents_for
 from crm.leads.rules import DAYS, SHARING
 from crm.portals.staff.lead_routing import _entities, _entity
-from crm.portals.staff.live import live_stream
+from crm.portals.staff.live import job_progress_stream
 
 MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
 
@@ -191,7 +190,7 @@ async def import_live(request: Request, import_id: FromPath[int]) -> ServerSentE
     async def progress() -> str:
         return render_block(request, "staff/leads/import.html", "progress", {"imp": await imports.get(actor, import_id)})
 
-    return live_stream(request, PROGRESS_CHANNEL, progress, lambda n: n.get("job_id") == imp["job_id"], event="progress")
+    return job_progress_stream(request, imp["job_id"], progress)
 
 
 handlers = [import_list, import_start, import_page, import_live, pool_list, pool_create, pool_page, pool_update, agent_page, agent_update, source_list, source_create,

@@ -10,11 +10,10 @@ from litestar.response import ServerSentEvent
 
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
-from crm.core.jobs import PROGRESS_CHANNEL
 from crm.core.permissions import Permission
 from crm.core.web import form_data, form_list, parse_int, redirect, render, render_block
 from crm.leads import replay, rules, rulesets, service
-from crm.portals.staff.live import live_stream
+from crm.portals.staff.live import job_progress_stream
 
 MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
 BLANK_ROWS = 3
@@ -211,7 +210,7 @@ async def replay_live(request: Request, replay_id: FromPath[int]) -> ServerSentE
     async def progress() -> str:
         return render_block(request, "staff/leads/replay.html", "progress", {"run": await replay.get(actor, replay_id)})
 
-    return live_stream(request, PROGRESS_CHANNEL, progress, lambda n: n.get("job_id") == run["job_id"], event="progress")
+    return job_progress_stream(request, run["job_id"], progress)
 
 
 async def _entity_rules_page(request: Request, rows: list[dict] | None = None, errors: dict | None = None,

@@ -48,3 +48,10 @@ def live_stream(request: Request, channel: str, render: Callable[[], Awaitable[s
                     yield ServerSentEventMessage(event=event, data=await render())
 
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def job_progress_stream(request: Request, job_id: str, render: Callable[[], Awaitable[str]]) -> ServerSentEvent:
+    """The live progress of one background job (`JobRun.progress`): the page's `progress` fragment, re-rendered."""
+    from crm.core.jobs import PROGRESS_CHANNEL
+
+    return live_stream(request, PROGRESS_CHANNEL, render, lambda notice: notice.get("job_id") == job_id, event="progress")
