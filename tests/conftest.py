@@ -46,6 +46,9 @@ def _configure_environment() -> None:
     asyncio.run(ensure_database(urls.admin_url, TEST_DB, fresh=True))
     crm = Path(sys.executable).parent / "crm"
     subprocess.run([str(crm), "migrate"], check=True, capture_output=True)
+    from crm.areas import load_areas
+
+    load_areas()  # as every entry point does
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -100,7 +103,7 @@ async def clean_database(anyio_backend):
     client = redis.Redis.from_url(os.environ["CRM_REDIS_URL"])
     await client.flushdb()
     await client.aclose()
-    from crm.access.roles import ensure_system_roles
+    from crm.core.org.roles import ensure_system_roles
 
     await ensure_system_roles()
     yield

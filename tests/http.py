@@ -6,7 +6,7 @@ import re
 
 import httpx
 
-from crm.identity.middleware import SESSION_COOKIE
+from crm.portals.staff.middleware import SESSION_COOKIE
 from tests.factories import make_session
 
 

@@ -13,12 +13,13 @@ from litestar.exceptions import PermissionDeniedException as LitestarPermissionD
 from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
+from crm.areas import load_areas
 from crm.core.db import engine, start_pool
 from crm.core.errors import DomainError, NotAuthenticated
 from crm.core.guards import PasswordChangeRequired
 from crm.core.web import build_templates, is_fragment_request, is_htmx, redirect, render
-from crm.identity.middleware import StaffContextMiddleware
-from crm.portals.staff import staff_routers
+from crm.portals.staff import staff_routers, staff_screens
+from crm.portals.staff.middleware import StaffContextMiddleware
 from crm.settings import Settings
 
 log = logging.getLogger("crm")
@@ -77,9 +78,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             if settings.db_pool and db.pool is not None:
                 await db.close_connection_pool()
 
-    from crm.areas import load_plugins  # registers approval kinds, case kinds, subscribers
-
-    load_plugins()
+    load_areas()  # approval kinds, case kinds, subscribers, jobs, templates, the mail transport
 
     from crm.portals.api.leads import api_router, webhook_router
     from crm.portals.public.register import public_router
@@ -97,9 +96,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
         handlers.append(sandbox_router())
     if settings.mail_sandbox_dir:
-        from crm.integrations.mail_sandbox import mail_sandbox_router
+        from crm.integrations.mail.sandbox import mail_sandbox_router
 
-        handlers.append(mail_sandbox_router())
+        handlers.append(staff_screens(mail_sandbox_router()))
     app = Litestar(
         route_handlers=handlers,
         middleware=[StaffContextMiddleware(settings)],

@@ -1,29 +1,44 @@
-"""Importing this module registers every area's plug-ins: approval action kinds, case kinds, event subscribers.
+"""Every area's plug-ins, registered by the entry points: `load_areas()` imports the modules that register approval
+action kinds, case kinds, event subscribers, jobs and notification templates, installs the vendor adapters the
+core sends through, imports the modules named in CRM_PLUGINS (comma-separated, so a deployment can add subscribers
+or kinds of its own without changing this package), and marks the registry loaded (crm.core.registry).
 
-`load_plugins()` also imports the modules named in CRM_PLUGINS (comma-separated), so a deployment can add
-subscribers or kinds of its own without changing this package.
-"""
+app.py, worker.py and cli.py call it; the core never imports this module."""
+
+from __future__ import annotations
 
 import importlib
 import os
 
-import crm.access.assignments  # noqa: F401
-import crm.access.roles  # noqa: F401
-import crm.core.approvals.policy_changes  # noqa: F401
-import crm.core.cases.kinds  # noqa: F401
-import crm.core.cases.live  # noqa: F401
-import crm.core.jobs  # noqa: F401
-import crm.core.notifications.service  # noqa: F401
-import crm.leads.imports  # noqa: F401
-import crm.leads.live  # noqa: F401
-import crm.leads.mail  # noqa: F401
-import crm.leads.replay  # noqa: F401
-import crm.leads.rulesets  # noqa: F401
-import crm.leads.service  # noqa: F401
+from crm.core import registry
+
+AREA_MODULES = (
+    "crm.core.org.assignments",
+    "crm.core.org.roles",
+    "crm.core.approvals.policy_changes",
+    "crm.core.cases.kinds",
+    "crm.core.cases.live",
+    "crm.core.jobs",
+    "crm.core.notifications.service",
+    "crm.leads.imports",
+    "crm.leads.live",
+    "crm.leads.mail",
+    "crm.leads.replay",
+    "crm.leads.rulesets",
+    "crm.leads.service",
+)
 
 
-def load_plugins() -> list[str]:
-    names = [n.strip() for n in os.environ.get("CRM_PLUGINS", "").split(",") if n.strip()]
-    for name in names:
+def load_areas() -> list[str]:
+    """Register everything (idempotent); returns the CRM_PLUGINS modules loaded."""
+    from crm.core.mail import use_mail_transport
+    from crm.integrations.mail.smtp import SmtpTransport
+
+    for name in AREA_MODULES:
         importlib.import_module(name)
-    return names
+    use_mail_transport(SmtpTransport())
+    plugins = [n.strip() for n in os.environ.get("CRM_PLUGINS", "").split(",") if n.strip()]
+    for name in plugins:
+        importlib.import_module(name)
+    registry.mark_loaded()
+    return plugins

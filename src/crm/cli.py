@@ -27,6 +27,9 @@ def _crm(*args: str, env: dict | None = None, check: bool = True) -> subprocess.
 @click.group()
 def main() -> None:
     """Open-source brokerage CRM."""
+    from crm.areas import load_areas
+
+    load_areas()  # every command acts with every area's subscribers, kinds and jobs registered
 
 
 @main.command()
@@ -58,7 +61,7 @@ def run(host: str, port: int, data_dir: Path) -> None:
             env.setdefault("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret")
             env.setdefault("CRM_OIDC_LABEL", "Sign in with the sandbox identity provider")
         if not env.get("CRM_SMTP_HOST"):  # the demo's e-mails go to the sandbox mailbox, shown at /sandbox/mail
-            from crm.integrations.mail_sandbox import MailSandbox
+            from crm.integrations.mail.sandbox import MailSandbox
 
             mail_sandbox = MailSandbox(data_dir / "mail")
             env |= {"CRM_SMTP_HOST": "127.0.0.1", "CRM_SMTP_PORT": str(mail_sandbox.start()),
@@ -119,10 +122,7 @@ def worker() -> None:
     """The arq worker only: jobs and crons listed in crm.worker.WorkerSettings."""
     from arq.worker import run_worker
 
-    from crm.areas import load_plugins
-
-    load_plugins()  # before crm.worker lists the registered jobs
-    from crm.worker import WorkerSettings, redis_settings
+    from crm.worker import WorkerSettings, redis_settings  # loads the areas before it lists their jobs
 
     run_worker(WorkerSettings, redis_settings=redis_settings())
 

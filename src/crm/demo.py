@@ -10,13 +10,13 @@ import random
 
 import pyotp
 
-from crm.access.roles import ensure_system_roles
-from crm.access.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.clients.tables import Client, ClientStatus
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import ValidationFailed
+from crm.core.org.roles import ensure_system_roles
+from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.identity.credentials import hash_password
 
 DEMO_PASSWORD = "demo-password-2026"

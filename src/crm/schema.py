@@ -53,7 +53,7 @@ async def _after_migrations(settings: Settings) -> None:
     finally:
         await conn.close()
     os.environ["CRM_DATABASE_URL"] = settings.migrate_database_url
-    from crm.access.roles import ensure_system_roles
+    from crm.core.org.roles import ensure_system_roles
 
     created = await ensure_system_roles()
     if created:

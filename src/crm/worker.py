@@ -10,10 +10,12 @@ import traceback
 from arq import cron
 from arq.connections import RedisSettings
 
-import crm.areas  # noqa: F401  (registers every area's jobs before WorkerSettings lists them)
+from crm.areas import load_areas
 from crm.core.db import engine, start_pool
 from crm.core.jobs import arq_functions, log_run
 from crm.settings import Settings
+
+load_areas()  # this module is an entry point: every area's jobs are registered before WorkerSettings lists them
 
 
 def logged(cron_fn):
@@ -40,7 +42,7 @@ def logged(cron_fn):
 @logged
 async def expire_role_assignments(ctx: dict) -> int:
     """Cron: end temporary elevations and other assignments whose window has closed (idempotent)."""
-    from crm.access.assignments import expire_assignments
+    from crm.core.org.assignments import expire_assignments
 
     return await expire_assignments()
 
@@ -91,10 +93,6 @@ async def startup(ctx: dict) -> None:
 
     settings = Settings.from_env()
     ctx["settings"] = settings
-    from crm.areas import load_plugins
-
-    load_plugins()
-
     if settings.db_pool:
         await start_pool(1, settings.db_pool_max)
     if ctx.get("run_event_loop", True):

@@ -5,13 +5,13 @@ import re
 
 import pytest
 
-from crm.access.assignments import expire_assignments, grant_role
-from crm.access.grants import grants_for
-from crm.access.tables import Role, RoleAssignment
 from crm.core.approvals import service as approvals
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.audit.tables import AuditRecord
 from crm.core.errors import Conflict, SegregationOfDuties, ValidationFailed
+from crm.core.org.assignments import expire_assignments, grant_role
+from crm.core.org.grants import grants_for
+from crm.core.org.tables import Role, RoleAssignment
 from crm.identity.tables import StaffSession
 from tests.factories import actor_for, make_session, make_user
 from tests.http import StaffClient, text_of
@@ -93,7 +93,7 @@ async def test_changed_payload_voids_earlier_approvals_and_rejection_needs_a_rea
     maker = await make_user(roles={"EU": ["system_admin"]})
     checker = await make_user(roles={"EU": ["system_admin"]})
     maker_actor, checker_actor = await actor_for(maker), await actor_for(checker)
-    from crm.access.roles import propose_role_change
+    from crm.core.org.roles import propose_role_change
 
     request_id = await propose_role_change(maker_actor, None, {"name": "Night desk", "reason": "new shift"},
                                            ["clients:client:view"])

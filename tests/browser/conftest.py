@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import async_playwright
 
-from crm.identity.middleware import SESSION_COOKIE
+from crm.portals.staff.middleware import SESSION_COOKIE
 from tests.factories import make_session
 from tests.http import free_port, wait_until_serving
 

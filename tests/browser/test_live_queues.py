@@ -5,7 +5,7 @@ import asyncio
 
 from playwright.async_api import expect
 
-from crm.access.tables import Team
+from crm.core.org.tables import Team
 from tests.factories import make_user
 
 

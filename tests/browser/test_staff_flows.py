@@ -5,7 +5,7 @@ import datetime as dt
 import pyotp
 from playwright.async_api import expect
 
-from crm.access.tables import Role
+from crm.core.org.tables import Role
 from tests.factories import PASSWORD, make_client, make_user
 
 

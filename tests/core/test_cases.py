@@ -5,7 +5,6 @@ import datetime as dt
 
 import pytest
 
-from crm.access.tables import Team
 from crm.core.audit.tables import AuditRecord
 from crm.core.cases import queries, service
 from crm.core.cases.tables import CaseEntry, WorkCase
@@ -13,6 +12,7 @@ from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.tables import DomainEvent
+from crm.core.org.tables import Team
 from tests.factories import actor_for, make_user
 from tests.http import StaffClient, text_of
 

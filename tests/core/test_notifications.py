@@ -7,13 +7,13 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from crm.access.tables import Team
 from crm.core.cases.service import assign, open_case
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.events.dispatcher import dispatch_pending
 from crm.core.notifications.service import retry_failed
 from crm.core.notifications.tables import NotificationDelivery
+from crm.core.org.tables import Team
 from crm.settings import Settings
 from tests.factories import actor_for, make_user
 from tests.http import StaffClient, free_port, text_of

@@ -7,9 +7,9 @@ import itertools
 
 import pyotp
 
-from crm.access.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser
 from crm.clients.tables import Client
 from crm.core.context import Actor
+from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser
 from crm.identity.credentials import hash_password, new_session_token
 from crm.identity.tables import StaffSession
 
@@ -69,6 +69,6 @@ async def make_client(entity_code: str = "EU", **fields) -> dict:
 
 
 async def actor_for(user: dict) -> Actor:
-    from crm.access.grants import grants_for
+    from crm.core.org.grants import grants_for
 
     return Actor(user_id=user["id"], label=user["email"], grants=await grants_for(user["id"]))

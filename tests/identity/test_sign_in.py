@@ -5,8 +5,8 @@ import re
 
 import pyotp
 
-from crm.access.tables import StaffUser
 from crm.core.audit.tables import AuditRecord
+from crm.core.org.tables import StaffUser
 from crm.identity.tables import StaffSession
 from tests.factories import PASSWORD, make_user
 from tests.http import StaffClient, text_of

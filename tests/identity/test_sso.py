@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from crm.access.tables import StaffUser
 from crm.app import create_app
 from crm.core.audit.tables import AuditRecord
+from crm.core.org.tables import StaffUser
 from tests.factories import make_user
 from tests.http import StaffClient, free_port, text_of, wait_until_serving
 

@@ -2,8 +2,8 @@
 
 import json
 
-from crm.access.tables import Team
 from crm.core.db import current_connection, transaction
+from crm.core.org.tables import Team
 
 
 async def make_team(entity_id: int, name: str = "Sales EU", lead: int | None = None, webhook: str = "") -> int:

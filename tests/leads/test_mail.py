@@ -112,15 +112,17 @@ async def test_the_sandbox_mail_server_keeps_messages_for_the_mailbox_page(setti
     import dataclasses
 
     from crm.app import create_app
-    from crm.core.mail import send_mail
-    from crm.integrations.mail_sandbox import MailSandbox
+    from crm.core.mail import OutgoingMail
+    from crm.integrations.mail.sandbox import MailSandbox
+    from crm.integrations.mail.smtp import SmtpTransport
 
     sandbox = MailSandbox(tmp_path / "mail")
     port = sandbox.start()
     try:
         sandbox_settings = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port,
                                                mail_sandbox_dir=str(tmp_path / "mail"))
-        message_id = await send_mail(sandbox_settings, "ana@example.com", "Welcome, Ana", "Your account is ready.")
+        message_id = await SmtpTransport(sandbox_settings).send(
+            OutgoingMail("ana@example.com", "Welcome, Ana", "Your account is ready.", "<welcome-ana@demo.example>"))
     finally:
         sandbox.stop()
     admin = await make_user(roles={"EU": ["system_admin"]})

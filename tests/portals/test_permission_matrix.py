@@ -6,13 +6,13 @@ import re
 import pytest
 from litestar.handlers import HTTPRouteHandler
 
-from crm.access.roles import propose_role_change
-from crm.access.tables import Role, RoleAssignment, Team
 from crm.clients.service import reveal_client_field
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.cases.service import attach, open_case
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
+from crm.core.org.roles import propose_role_change
+from crm.core.org.tables import Role, RoleAssignment, Team
 from crm.leads import sources
 from crm.leads.service import intake
 from crm.settings import Settings

@@ -159,9 +159,9 @@ async def page_timings(owner, page_rows: int) -> dict:
     """Time real GET /audit requests (full page, 50 rows) as a group-level auditor, five kinds of filter."""
     import httpx
 
-    from crm.access.roles import ensure_system_roles
-    from crm.access.tables import AssignmentStatus, Role, RoleAssignment, StaffUser
     from crm.app import create_app
+    from crm.core.org.roles import ensure_system_roles
+    from crm.core.org.tables import AssignmentStatus, Role, RoleAssignment, StaffUser
     from crm.identity.credentials import new_session_token
     from crm.identity.tables import StaffSession
     from crm.settings import Settings

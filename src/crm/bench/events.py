@@ -51,8 +51,8 @@ async def _events_per_s() -> float:
 
 
 async def _setup_people() -> tuple[list, int, str]:
-    from crm.access.roles import ensure_system_roles
-    from crm.access.tables import AssignmentStatus, Role, RoleAssignment, StaffUser, Team
+    from crm.core.org.roles import ensure_system_roles
+    from crm.core.org.tables import AssignmentStatus, Role, RoleAssignment, StaffUser, Team
     from crm.identity.credentials import new_session_token
     from crm.identity.tables import StaffSession
 
@@ -140,10 +140,10 @@ async def _next_rows(lines) -> str:
 
 
 async def _take_next(users: list[int], queue_id: int) -> dict:
-    from crm.access.grants import grants_for
     from crm.core.cases.service import open_case, take_next
     from crm.core.context import Actor
     from crm.core.db import fetch, transaction
+    from crm.core.org.grants import grants_for
 
     system = Actor.system("bench")
     for start in range(0, QUEUE_CASES, 100):

@@ -64,8 +64,8 @@ def _lead(rng: random.Random, n: int) -> dict:
 
 async def _setup() -> int:
     """Entity 1 with a sales team, 20 agents in four pools, published rules and an API source; returns the entity."""
-    from crm.access.roles import ensure_system_roles
     from crm.core.db import current_connection, transaction
+    from crm.core.org.roles import ensure_system_roles
 
     await ensure_system_roles()
     async with transaction():
@@ -230,10 +230,10 @@ def _csv(rng: random.Random, rows: int, start_n: int, invalid_every: int = 0) ->
 async def _import(entity: int, rows: int, routed_rows: int) -> dict:
     """The import job's two phases, timed apart: validate + commit of `rows`, then routing of `routed_rows`."""
     import crm.leads.imports as imports
-    from crm.access.grants import grants_for
     from crm.core.context import Actor
     from crm.core.db import fetch
     from crm.core.jobs import JobRun
+    from crm.core.org.grants import grants_for
 
     user = (await fetch("INSERT INTO staff_user (email, full_name, active, created_at, must_change_password, "
                         "failed_attempts) VALUES ('lead@bench.example', 'Bench Lead', true, now(), false, 0) RETURNING id"))[0]["id"]

@@ -6,7 +6,7 @@ from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varcha
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from crm.access.tables import LegalEntity, StaffUser
+from crm.core.org.tables import LegalEntity, StaffUser
 
 
 class ClientStatus(StrEnum):

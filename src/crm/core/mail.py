@@ -1,15 +1,36 @@
-"""The e-mail adapter: one way out by SMTP (CRM_SMTP_HOST), used for staff notifications and e-mails to leads and
-clients. `crm run` starts a sandbox SMTP server (devstack.MailSandbox) when none is configured, and shows what it
-received at /sandbox/mail."""
+"""How the core sends e-mail without knowing how: a `MailTransport` installed by the entry point (the SMTP adapter
+in `crm.integrations.mail`), used by staff notifications and by areas writing to leads and clients."""
 
 from __future__ import annotations
 
-import asyncio
-import smtplib
-from email.message import EmailMessage
+from dataclasses import dataclass
 from email.utils import make_msgid
+from typing import Protocol
 
 from crm.settings import Settings
+
+
+@dataclass(frozen=True)
+class OutgoingMail:
+    to: str
+    subject: str
+    body: str
+    message_id: str
+    reply_to: str | None = None
+
+
+class MailTransport(Protocol):
+    async def send(self, mail: OutgoingMail) -> str:
+        """Hand the message to the mail system; returns its Message-ID. Raises if it is refused."""
+
+
+_transport: MailTransport | None = None
+
+
+def use_mail_transport(transport: MailTransport) -> None:
+    """Called by the entry points (crm.areas.load_areas) with the configured adapter."""
+    global _transport
+    _transport = transport
 
 
 def new_message_id(settings: Settings) -> str:
@@ -18,21 +39,10 @@ def new_message_id(settings: Settings) -> str:
     return make_msgid(domain=domain)
 
 
-async def send_mail(settings: Settings, to: str, subject: str, body: str, *, message_id: str | None = None,
+async def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None,
                     reply_to: str | None = None) -> str:
-    """Send a plain-text e-mail; returns its Message-ID. Raises if no server is configured or it refuses."""
-    if not settings.smtp_host:
-        raise RuntimeError("no SMTP server configured (CRM_SMTP_HOST)")
-    message = EmailMessage()
-    message["From"], message["To"], message["Subject"] = settings.smtp_from, to, subject
-    message["Message-ID"] = message_id or new_message_id(settings)
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message.set_content(body)
-
-    def send() -> None:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=10) as smtp:
-            smtp.send_message(message)
-
-    await asyncio.to_thread(send)
-    return message["Message-ID"]
+    """Send a plain-text e-mail through the installed transport; returns its Message-ID."""
+    if _transport is None:
+        raise RuntimeError("no mail transport installed (crm.areas.load_areas installs one)")
+    return await _transport.send(OutgoingMail(to, subject, body, message_id or new_message_id(Settings.from_env()),
+                                              reply_to))

@@ -1,8 +1,9 @@
-"""The staff navigation, each item shown only to actors holding its permission."""
+"""Menus as a mechanism: each portal keeps one `Navigation`, its screen modules add the items they serve with the
+permission that shows them, and a portal's router names its menu in `opt={"navigation": ...}` for `render`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from crm.core.context import Actor
 from crm.core.permissions import Permission
@@ -14,40 +15,33 @@ class NavItem:
     label: str
     url: str
     permission: Permission | None
+    order: int = 100
 
 
-STAFF_NAV: tuple[NavItem, ...] = (
-    NavItem("Work", "Home", "/", None),
-    NavItem("Work", "My leads", "/leads", Permission.LEADS_LEAD_VIEW),
-    NavItem("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW),
-    NavItem("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW),
-    NavItem("Work", "Clients", "/clients", Permission.CLIENTS_CLIENT_VIEW),
-    NavItem("Work", "Approvals", "/approvals", None),
-    NavItem("Sales desk", "All leads", "/leads/all", Permission.LEADS_TEAM_VIEW),
-    NavItem("Sales desk", "Unassigned leads", "/leads/unassigned", Permission.LEADS_TEAM_VIEW),
-    NavItem("Sales desk", "Desk dashboard", "/leads/dashboard", Permission.LEADS_TEAM_VIEW),
-    NavItem("Sales desk", "Routing & scoring", "/leads/routing", Permission.LEADS_ROUTING_MANAGE),
-    NavItem("Sales desk", "Pools & shifts", "/leads/pools", Permission.LEADS_ROUTING_MANAGE),
-    NavItem("Sales desk", "Intake sources", "/leads/sources", Permission.LEADS_ROUTING_MANAGE),
-    NavItem("Sales desk", "Lead imports", "/leads/imports", Permission.LEADS_ROUTING_MANAGE),
-    NavItem("Oversight", "Audit trail", "/audit", Permission.AUDIT_RECORD_VIEW),
-    NavItem("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW),
-    NavItem("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE),
-    NavItem("Admin", "Approval policies", "/admin/approval-policies", Permission.ACCESS_ROLE_MANAGE),
-    NavItem("Admin", "Entities & teams", "/admin/entities", Permission.ACCESS_ENTITY_MANAGE),
-    NavItem("Admin", "Automation log", "/admin/automation", Permission.SYSTEM_AUTOMATION_VIEW),
-    NavItem("Admin", "Dead letters", "/admin/dead-letters", Permission.SYSTEM_JOBS_MANAGE),
-    NavItem("Admin", "Notification templates", "/admin/notification-templates", Permission.SYSTEM_TEMPLATES_MANAGE),
-)
+@dataclass
+class Navigation:
+    """A portal's menu: sections in the given order, items by their `order` within a section."""
 
+    sections: tuple[str, ...]
+    items: list[NavItem] = field(default_factory=list)
 
-def navigation_for(actor: Actor) -> list[tuple[str, list[NavItem]]]:
-    """Sections with the items this actor may open, in menu order (empty sections dropped)."""
-    sections: dict[str, list[NavItem]] = {}
-    for item in STAFF_NAV:
-        if item.permission is None or actor.can(item.permission):
+    def add(self, section: str, label: str, url: str, permission: Permission | None = None, *,
+            order: int = 100) -> None:
+        """Show `label` at `url` to actors holding `permission` in some entity (None: everyone signed in)."""
+        if section not in self.sections:
+            raise ValueError(f"unknown menu section {section!r}")
+        if any(i.url == url for i in self.items):  # a module imported twice adds nothing
+            return
+        self.items.append(NavItem(section, label, url, permission, order))
+
+    def for_actor(self, actor: Actor) -> list[tuple[str, list[NavItem]]]:
+        """Sections with the items this actor may open, in menu order (empty sections dropped)."""
+        visible = [i for i in self.items if i.permission is None or actor.can(i.permission)]
+        ordered = sorted(visible, key=lambda i: (self.sections.index(i.section), i.order))
+        sections: dict[str, list[NavItem]] = {}
+        for item in ordered:
             sections.setdefault(item.section, []).append(item)
-    return list(sections.items())
+        return list(sections.items())
 
 
 def current_url(nav: list[tuple[str, list[NavItem]]], path: str) -> str | None:

@@ -18,7 +18,7 @@ from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
-from crm.core.navigation import current_url, navigation_for
+from crm.core.navigation import current_url
 from crm.settings import Settings
 
 FLASH_COOKIE = "crm_flash"
@@ -68,10 +68,18 @@ def _flashes(request: Request) -> list[dict]:
         return []
 
 
+def _route_opt(request: Request) -> dict:
+    try:
+        return request.route_handler.opt
+    except (KeyError, AttributeError):  # outside a route (e.g. an error before routing)
+        return {}
+
+
 def base_context(request: Request) -> dict[str, Any]:
     state = request.scope.get("state", {})
     actor = state.get("actor")
-    nav = navigation_for(actor) if actor else []
+    menu = _route_opt(request).get("navigation")
+    nav = menu.for_actor(actor) if actor and menu else []
     return {
         "request": request,
         "actor": actor,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from crm.access.tables import StaffUser
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor, RequestMeta
 from crm.core.db import transaction
 from crm.core.errors import DomainError, ValidationFailed
+from crm.core.org.tables import StaffUser
 from crm.identity import credentials
 from crm.identity.tables import RecoveryCode, StaffSession
 from crm.settings import Settings

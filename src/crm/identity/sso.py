@@ -13,12 +13,12 @@ import hmac
 import json
 import time
 
-from crm.access.tables import StaffUser
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor, RequestMeta
 from crm.core.db import transaction
+from crm.core.org.tables import StaffUser
 from crm.identity import service
-from crm.integrations.oidc.client import SsoFailed
+from crm.integrations.oidc.client import OidcConfig, SsoFailed, authorization_request, exchange_code
 from crm.settings import Settings
 
 MFA_METHODS = {"mfa", "otp", "hwk", "swk", "sms", "fpt", "face"}
@@ -82,3 +82,28 @@ async def sign_in_with_oidc(claims: dict, meta: RequestMeta, settings: Settings)
     if idp_mfa:
         return service.SignIn(token, "done")
     return service.SignIn(token, "mfa" if user["mfa_enrolled_at"] else "enrol")
+
+
+def _config(settings: Settings) -> OidcConfig:
+    return OidcConfig(settings.oidc_issuer_url, settings.oidc_client_id, settings.oidc_client_secret,
+                      f"{settings.base_url.rstrip('/')}/sso/callback")
+
+
+async def begin(settings: Settings, next_url: str) -> tuple[str, str]:
+    """Start a sign-in at the provider: its authorization URL, and the signed cookie value carrying state, nonce,
+    PKCE verifier and where to go afterwards to the callback."""
+    auth = await authorization_request(_config(settings))
+    cookie = pack_state({"state": auth.state, "nonce": auth.nonce, "verifier": auth.code_verifier, "next": next_url},
+                        settings.secret_key)
+    return auth.url, cookie
+
+
+async def complete(settings: Settings, *, code: str, state: str, error: str, cookie: str | None,
+                   meta: RequestMeta) -> tuple[service.SignIn, str]:
+    """Finish a sign-in at the callback: check the state against the cookie, exchange the code, verify the ID
+    token and open the session. Returns the sign-in and where the user was going."""
+    saved = unpack_state(cookie, settings.secret_key)
+    if error or not code or state != saved["state"]:
+        raise SsoFailed("The identity provider did not complete the sign-in. Please try again.")
+    claims = await exchange_code(_config(settings), code, saved["nonce"], saved["verifier"])
+    return await sign_in_with_oidc(claims, meta, settings), saved["next"]

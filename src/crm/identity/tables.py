@@ -4,7 +4,7 @@ from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
-from crm.access.tables import StaffUser
+from crm.core.org.tables import StaffUser
 
 
 class StaffSession(Table, tablename="staff_session"):

@@ -75,9 +75,8 @@ async def send_queued_email(run: JobRun, email_id: int) -> dict:
     if not rows or rows[0]["status"] != "queued":
         return {"skipped": rows[0]["status"] if rows else "gone"}
     email = rows[0]
-    settings = Settings.from_env()
     try:
-        await send_mail(settings, email["address"], email["subject"], email["body"], message_id=email["message_id"])
+        await send_mail(email["address"], email["subject"], email["body"], message_id=email["message_id"])
     except Exception as exc:
         last = run.attempt >= SEND_ATTEMPTS
         await fetch("UPDATE lead_email SET attempts = $2, error = $3, status = $4 WHERE id = $1 AND status = 'queued'",

@@ -24,9 +24,11 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
-from crm.core.events.service import emit, load_registry, subscribers_of
+from crm.core.events.service import emit, subscribers_of
 from crm.core.files.service import load, store
+from crm.core.org.grants import grants_for
 from crm.core.permissions import Permission
+from crm.core.registry import require_loaded
 
 
 def reference_for(case_id: int) -> str:
@@ -135,8 +137,6 @@ async def _locked(actor: Actor, reference: str, permission: Permission = Permiss
 
 
 async def _may_work(user_id: int, entity_id: int) -> bool:
-    from crm.access.grants import grants_for
-
     return Permission.CASES_CASE_WORK in (await grants_for(user_id)).get(entity_id, frozenset())
 
 
@@ -276,7 +276,7 @@ FOR UPDATE OF c SKIP LOCKED
 async def escalate_overdue() -> int:
     """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event; a kind
     with its own `on_breach` (e.g. lead follow-ups, which reassign) handles its cases instead."""
-    load_registry()  # every area's case kinds, whatever this process imported so far
+    require_loaded("escalating cases")  # every area's case kinds and their breach handlers
     actor = Actor.system("escalate_overdue_cases")
     async with transaction():
         rows = await current_connection().fetch(_OVERDUE)

@@ -16,6 +16,7 @@ from typing import Any
 from crm.core.audit.chain import normalise
 from crm.core.context import Actor
 from crm.core.db import current_connection
+from crm.core.registry import require_loaded
 
 CHANNEL = "crm_events"
 
@@ -36,18 +37,6 @@ class Subscriber:
 
 
 _SUBSCRIBERS: dict[str, Subscriber] = {}
-_registry_loaded = False
-
-
-def load_registry() -> None:
-    """Deliveries are created for the subscribers known to the emitting process, so every process that emits
-    loads all areas (and CRM_PLUGINS) first, whatever it imported so far."""
-    global _registry_loaded
-    if not _registry_loaded:
-        from crm.areas import load_plugins
-
-        load_plugins()
-        _registry_loaded = True
 
 
 def subscribe(name: str, *events: str, max_attempts: int = 8) -> Callable[[Handler], Handler]:
@@ -70,9 +59,9 @@ def unsubscribe(name: str) -> None:
 
 
 def subscribers_of(event_name: str) -> list[str]:
-    """The names of every subscriber of an event (all areas loaded first); statements that write an event
-    themselves use this to write its deliveries."""
-    load_registry()
+    """The names of every subscriber of an event. Deliveries are created for the subscribers known to the emitting
+    process, so it refuses to answer before the entry point loaded every area (crm.core.registry)."""
+    require_loaded(f"emitting {event_name!r}")
     return [s.name for s in _SUBSCRIBERS.values() if s.wants(event_name)]
 
 

@@ -74,7 +74,7 @@ async def _attempt(delivery: dict, note: dict, settings: Settings) -> None:
     attempts = delivery["attempts"] + 1
     try:
         if delivery["channel"] == "email":
-            await send_mail(settings, delivery["target"], note["title"], f"{note['body']}\n\n{settings.base_url}{note['link']}")
+            await send_mail(delivery["target"], note["title"], f"{note['body']}\n\n{settings.base_url}{note['link']}")
         else:
             await _send_chat(delivery["target"], note["title"], note["body"], note["link"], settings)
     except Exception as exc:  # a channel's failure is recorded and retried, never raised to the action

@@ -2,12 +2,13 @@
 
 from litestar import Request, Response, get, post
 
-from crm.access import org
-from crm.access.tables import StaffUser, TeamKind
 from crm.core.errors import DomainError
 from crm.core.guards import current_actor, requires
+from crm.core.org import entities as org
+from crm.core.org.tables import StaffUser, TeamKind
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 MANAGE = [requires(Permission.ACCESS_ENTITY_MANAGE)]
 
@@ -49,3 +50,5 @@ async def team_create(request: Request) -> Response:
 
 
 handlers = [entities, entity_create, team_create]
+
+STAFF_NAV.add("Admin", "Entities & teams", "/admin/entities", Permission.ACCESS_ENTITY_MANAGE, order=40)

@@ -3,13 +3,14 @@
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from crm.access import roles
 from crm.core.approvals import policies, policy_changes
 from crm.core.approvals.service import action_kind_names
 from crm.core.errors import DomainError, NotFound
 from crm.core.guards import current_actor, requires
+from crm.core.org import roles
 from crm.core.permissions import DESCRIPTIONS, Permission
 from crm.core.web import form_data, form_list, redirect, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 MANAGE = [requires(Permission.ACCESS_ROLE_MANAGE)]
 
@@ -87,3 +88,6 @@ async def policy_propose(request: Request) -> Response:
 
 
 handlers = [role_matrix, role_new, role_edit, role_create, role_update, policy_list, policy_propose]
+
+STAFF_NAV.add("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE, order=20)
+STAFF_NAV.add("Admin", "Approval policies", "/admin/approval-policies", Permission.ACCESS_ROLE_MANAGE, order=30)

@@ -9,6 +9,7 @@ from crm.core.notifications import templates
 from crm.core.permissions import Permission
 from crm.core.scope import group_level
 from crm.core.web import form_data, redirect, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 GUARD = [requires(Permission.SYSTEM_TEMPLATES_MANAGE)]
 
@@ -56,3 +57,5 @@ async def save(request: Request, key: FromPath[str]) -> Response:
 
 
 handlers = [template_list, edit, save]
+
+STAFF_NAV.add("Admin", "Notification templates", "/admin/notification-templates", Permission.SYSTEM_TEMPLATES_MANAGE, order=70)

@@ -3,13 +3,16 @@
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 
-from crm.access import assignments, users
-from crm.access.org import entities_visible_to
 from crm.clients.service import reveal_counts
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.org import assignments
+from crm.core.org import staff as users
+from crm.core.org.entities import entities_visible_to
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render
+from crm.identity import accounts
+from crm.portals.staff.navigation import STAFF_NAV
 
 VIEW = [requires(Permission.ACCESS_USER_VIEW)]
 MANAGE = [requires(Permission.ACCESS_USER_MANAGE)]
@@ -36,7 +39,7 @@ async def user_new(request: Request) -> Response:
 async def user_create(request: Request) -> Response:
     form = await form_data(request)
     try:
-        user_id, password = await users.create_user(current_actor(request), form)
+        user_id, password = await accounts.create_user(current_actor(request), form)
     except ValidationFailed as exc:
         return await _new_user_page(request, form, exc.field_errors, status=422)
     return await _detail_page(request, user_id, one_time_password=password)
@@ -69,13 +72,13 @@ async def user_action(request: Request, user_id: FromPath[int]) -> Response:
     action, reason = form.get("action"), form.get("reason", "")
     try:
         if action == "deactivate":
-            await users.deactivate_user(actor, user_id, reason)
+            await accounts.deactivate_user(actor, user_id, reason)
             return redirect(request, f"/admin/users/{user_id}", flash="User deactivated; sessions ended.")
         if action == "reset_password":
-            password = await users.reset_password(actor, user_id, reason)
+            password = await accounts.reset_password(actor, user_id, reason)
             return await _detail_page(request, user_id, one_time_password=password)
         if action == "reset_mfa":
-            await users.reset_mfa(actor, user_id, reason)
+            await accounts.reset_mfa(actor, user_id, reason)
             return redirect(request, f"/admin/users/{user_id}", flash="MFA reset; the user enrols again at next sign-in.")
         raise ValidationFailed("Unknown action")
     except DomainError as exc:
@@ -116,3 +119,5 @@ async def revoke(request: Request, assignment_id: FromPath[int]) -> Response:
 
 
 handlers = [user_list, user_new, user_create, user_detail, user_action, grant, revoke]
+
+STAFF_NAV.add("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW, order=10)

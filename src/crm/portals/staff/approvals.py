@@ -7,6 +7,7 @@ from crm.core.approvals import service
 from crm.core.errors import DomainError
 from crm.core.guards import current_actor
 from crm.core.web import form_data, redirect, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 
 @get("/approvals", name="staff.approvals.list", opt={"any_staff": True})
@@ -43,3 +44,5 @@ async def decide(request: Request, request_id: FromPath[int]) -> Response:
 
 
 handlers = [approvals_list, approval_detail, decide]
+
+STAFF_NAV.add("Work", "Approvals", "/approvals", None, order=60)

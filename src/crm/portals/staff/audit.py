@@ -14,6 +14,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import render
+from crm.portals.staff.navigation import STAFF_NAV
 
 EXPORT_LIMIT = 100_000
 
@@ -55,3 +56,5 @@ async def audit_export(request: Request) -> Response:
 
 
 handlers = [audit_list, audit_export]
+
+STAFF_NAV.add("Oversight", "Audit trail", "/audit", Permission.AUDIT_RECORD_VIEW, order=10)

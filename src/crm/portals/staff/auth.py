@@ -10,8 +10,7 @@ from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor
 from crm.core.web import form_data, parse_int, redirect, render
 from crm.identity import service, sessions, sso
-from crm.identity.middleware import SESSION_COOKIE
-from crm.integrations.oidc.client import OidcConfig, authorization_request, exchange_code
+from crm.portals.staff.middleware import SESSION_COOKIE
 
 SSO_COOKIE = "crm_sso"
 
@@ -137,22 +136,14 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _oidc_config(request: Request) -> OidcConfig:
-    settings = request.app.state.settings
-    return OidcConfig(settings.oidc_issuer_url, settings.oidc_client_id, settings.oidc_client_secret,
-                      f"{settings.base_url.rstrip('/')}/sso/callback")
-
-
 @get("/sso/login", name="staff.auth.sso_login")
 async def sso_login(request: Request, next: FromQuery[str | None] = None) -> Response:
     """Send the browser to the identity provider, keeping state, nonce and PKCE verifier in a signed cookie."""
     settings = request.app.state.settings
     if not settings.sso_enabled:
         return redirect(request, "/login")
-    auth = await authorization_request(_oidc_config(request))
-    response = Response("", status_code=303, headers={"Location": auth.url})
-    value = sso.pack_state({"state": auth.state, "nonce": auth.nonce, "verifier": auth.code_verifier,
-                            "next": _safe_next(next)}, settings.secret_key)
+    url, value = await sso.begin(settings, _safe_next(next))
+    response = Response("", status_code=303, headers={"Location": url})
     response.cookies.append(Cookie(key=SSO_COOKIE, value=value, path="/sso", httponly=True,
                                    secure=settings.cookie_secure, samesite="lax", max_age=sso.STATE_MAX_AGE))
     return response
@@ -164,17 +155,14 @@ async def sso_callback(request: Request) -> Response:
     params = request.query_params  # `state` is a reserved handler argument name in Litestar
     code, state, error = params.get("code", ""), params.get("state", ""), params.get("error", "")
     try:
-        saved = sso.unpack_state(request.cookies.get(SSO_COOKIE), settings.secret_key)
-        if error or not code or state != saved["state"]:
-            raise sso.SsoFailed("The identity provider did not complete the sign-in. Please try again.")
-        claims = await exchange_code(_oidc_config(request), code, saved["nonce"], saved["verifier"])
-        result = await sso.sign_in_with_oidc(claims, request.scope["state"]["meta"], settings)
+        result, next_url = await sso.complete(settings, code=code, state=state, error=error,
+                                              cookie=request.cookies.get(SSO_COOKIE), meta=request.scope["state"]["meta"])
     except DomainError as exc:
         response = render(request, "staff/auth/login.html",
                           {"next": "/", "error": exc.message, "notice": None, "email": ""}, status=exc.status_code)
         response.delete_cookie(SSO_COOKIE, path="/sso")
         return response
-    steps = {"done": saved["next"], "mfa": f"/mfa?next={saved['next']}", "enrol": f"/mfa/enrol?next={saved['next']}"}
+    steps = {"done": next_url, "mfa": f"/mfa?next={next_url}", "enrol": f"/mfa/enrol?next={next_url}"}
     response = _with_session_cookie(request, redirect(request, steps[result.next_step]), result.token)
     response.delete_cookie(SSO_COOKIE, path="/sso")
     return response

@@ -8,6 +8,7 @@ from crm.core.events import admin
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import form_data, redirect, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 
 @get("/admin/automation", name="staff.automation.runs", guards=[requires(Permission.SYSTEM_AUTOMATION_VIEW)])
@@ -56,3 +57,6 @@ async def decide_job(request: Request, dead_id: FromPath[int]) -> Response:
 
 
 handlers = [runs, dead, decide, decide_job]
+
+STAFF_NAV.add("Admin", "Automation log", "/admin/automation", Permission.SYSTEM_AUTOMATION_VIEW, order=50)
+STAFF_NAV.add("Admin", "Dead letters", "/admin/dead-letters", Permission.SYSTEM_JOBS_MANAGE, order=60)

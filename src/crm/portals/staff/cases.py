@@ -7,7 +7,6 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.access.org import teams_visible_to
 from crm.core.cases import queries, service
 from crm.core.cases.kinds import case_kinds
 from crm.core.cases.live import CHANNEL
@@ -16,9 +15,11 @@ from crm.core.db import transaction
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
+from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
 from crm.portals.staff.live import live_stream
+from crm.portals.staff.navigation import STAFF_NAV
 
 VIEW = [requires(Permission.CASES_CASE_VIEW)]
 WORK = [requires(Permission.CASES_CASE_WORK)]
@@ -193,3 +194,6 @@ async def download(request: Request, reference: FromPath[str], file_id: FromPath
 
 
 handlers = [my_cases, live, all_cases, queue_page, take, new_case, create_case, case_page, act, attach, download]
+
+STAFF_NAV.add("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW, order=30)
+STAFF_NAV.add("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW, order=40)

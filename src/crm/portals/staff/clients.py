@@ -8,6 +8,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import form_data, render
+from crm.portals.staff.navigation import STAFF_NAV
 
 
 @get("/clients", name="staff.clients.list", guards=[requires(Permission.CLIENTS_CLIENT_VIEW)])
@@ -42,3 +43,5 @@ async def reveal(request: Request, client_id: FromPath[int]) -> Response:
 
 
 handlers = [list_clients, client_detail, reveal]
+
+STAFF_NAV.add("Work", "Clients", "/clients", Permission.CLIENTS_CLIENT_VIEW, order=50)

@@ -6,6 +6,7 @@ from crm.clients.service import reveal_counts
 from crm.core.approvals.service import pending_for
 from crm.core.guards import current_actor
 from crm.core.web import render
+from crm.portals.staff.navigation import STAFF_NAV
 
 
 @get("/", name="staff.home", opt={"any_staff": True})
@@ -20,3 +21,5 @@ async def home(request: Request) -> Response:
 
 
 handlers = [home]
+
+STAFF_NAV.add("Work", "Home", "/", None, order=10)

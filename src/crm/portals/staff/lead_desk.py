@@ -7,10 +7,10 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.access.org import teams_visible_to
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
+from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
 from crm.core.web import form_data, parse_int, redirect, render, render_block
 from crm.leads import imports, pools, sources
@@ -18,6 +18,7 @@ from crm.leads.queries import agents_for
 from crm.leads.rules import DAYS, SHARING
 from crm.portals.staff.lead_routing import _entities, _entity
 from crm.portals.staff.live import job_progress_stream
+from crm.portals.staff.navigation import STAFF_NAV
 
 MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
 
@@ -195,3 +196,7 @@ async def import_live(request: Request, import_id: FromPath[int]) -> ServerSentE
 
 handlers = [import_list, import_start, import_page, import_live, pool_list, pool_create, pool_page, pool_update, agent_page, agent_update, source_list, source_create,
             source_update]
+
+STAFF_NAV.add("Sales desk", "Pools & shifts", "/leads/pools", Permission.LEADS_ROUTING_MANAGE, order=50)
+STAFF_NAV.add("Sales desk", "Intake sources", "/leads/sources", Permission.LEADS_ROUTING_MANAGE, order=60)
+STAFF_NAV.add("Sales desk", "Lead imports", "/leads/imports", Permission.LEADS_ROUTING_MANAGE, order=70)

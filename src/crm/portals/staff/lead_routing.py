@@ -14,6 +14,7 @@ from crm.core.permissions import Permission
 from crm.core.web import form_data, form_list, parse_int, redirect, render, render_block
 from crm.leads import replay, rules, rulesets, service
 from crm.portals.staff.live import job_progress_stream
+from crm.portals.staff.navigation import STAFF_NAV
 
 MANAGE = [requires(Permission.LEADS_ROUTING_MANAGE)]
 BLANK_ROWS = 3
@@ -215,8 +216,8 @@ async def replay_live(request: Request, replay_id: FromPath[int]) -> ServerSentE
 
 async def _entity_rules_page(request: Request, rows: list[dict] | None = None, errors: dict | None = None,
                              status: int = 200) -> Response:
-    from crm.access.org import entity_names
     from crm.core.db import fetch
+    from crm.core.org.entities import entity_names
 
     current = await rulesets.entity_rules()
     active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active ORDER BY id")]
@@ -249,3 +250,5 @@ async def propose_entity_rules(request: Request) -> Response:
 
 
 handlers = [entity_rules_page, propose_entity_rules, index, edit, save, preview_form, preview, start_replay, replay_page, replay_live]
+
+STAFF_NAV.add("Sales desk", "Routing & scoring", "/leads/routing", Permission.LEADS_ROUTING_MANAGE, order=40)

@@ -19,6 +19,7 @@ from crm.leads import queries, service
 from crm.leads.live import CHANNEL
 from crm.leads.tables import LOST_REASONS, LeadStatus
 from crm.portals.staff.live import live_stream
+from crm.portals.staff.navigation import STAFF_NAV
 
 VIEW = [requires(Permission.LEADS_LEAD_VIEW)]
 WORK = [requires(Permission.LEADS_LEAD_WORK)]
@@ -213,3 +214,8 @@ async def dashboard(request: Request, days: FromQuery[int] = 30) -> Response:
 
 
 handlers.append(dashboard)
+
+STAFF_NAV.add("Work", "My leads", "/leads", Permission.LEADS_LEAD_VIEW, order=20)
+STAFF_NAV.add("Sales desk", "All leads", "/leads/all", Permission.LEADS_TEAM_VIEW, order=10)
+STAFF_NAV.add("Sales desk", "Unassigned leads", "/leads/unassigned", Permission.LEADS_TEAM_VIEW, order=20)
+STAFF_NAV.add("Sales desk", "Desk dashboard", "/leads/dashboard", Permission.LEADS_TEAM_VIEW, order=30)

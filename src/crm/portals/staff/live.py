@@ -13,8 +13,8 @@ from litestar import Request
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from crm.core.live import LiveHub, drain
-from crm.identity.middleware import SESSION_COOKIE
 from crm.identity.sessions import load_session
+from crm.portals.staff.middleware import SESSION_COOKIE
 
 KEEPALIVE_SECONDS = 15
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from crm.access.tables import Role
 from crm.core.approvals.service import ActionKind, register_action, request_approval
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.org.tables import Role
 from crm.core.permissions import Permission, parse_permissions
 
 P = Permission

@@ -1,18 +1,21 @@
-"""Staff user administration (create, deactivate, reset password or MFA) and scoped reads of users."""
+"""Staff accounts: creating users with a one-time password, deactivating them, resetting passwords and MFA.
+
+Every change needs a reason, is audited, and ends the user's sessions where it takes something away; nobody
+does these to their own account."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 
-from crm.access.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.core.audit.service import record_audit
-from crm.core.audit.tables import AuditRecord
 from crm.core.context import Actor
-from crm.core.db import fetch, transaction
-from crm.core.errors import NotFound, SegregationOfDuties, ValidationFailed
+from crm.core.db import transaction
+from crm.core.errors import SegregationOfDuties, ValidationFailed
+from crm.core.org import staff
+from crm.core.org.assignments import end_all_assignments
+from crm.core.org.tables import StaffUser
 from crm.core.permissions import Permission
 from crm.identity.credentials import hash_password
 from crm.identity.sessions import end_user_sessions
@@ -20,60 +23,9 @@ from crm.identity.tables import RecoveryCode
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
-_VISIBLE_IDS = """
-SELECT u.id FROM staff_user u
-WHERE u.home_entity = ANY($1::int[])
-   OR EXISTS (SELECT 1 FROM role_assignment ra WHERE ra."user" = u.id AND ra.entity = ANY($1::int[]))
-"""
-
 
 def temporary_password() -> str:
     return secrets.token_urlsafe(12)
-
-
-async def visible_user_ids(actor: Actor, permission: Permission = Permission.ACCESS_USER_VIEW) -> list[int]:
-    """Users whose home entity, or one of whose assignments, lies in an entity where the actor holds `permission`."""
-    entities = actor.entities_with(permission)
-    if not entities:
-        return []
-    return [r["id"] for r in await fetch(_VISIBLE_IDS, entities)]
-
-
-async def list_users(actor: Actor, search: str = "") -> list[dict]:
-    ids = await visible_user_ids(actor)
-    query = StaffUser.select(
-        StaffUser.id, StaffUser.email, StaffUser.full_name, StaffUser.active, StaffUser.mfa_enrolled_at,
-        StaffUser.locked_until, StaffUser.last_signin_at, StaffUser.home_entity.code.as_alias("entity_code"),
-    ).where(StaffUser.id.is_in(ids or [-1])).order_by(StaffUser.full_name)
-    if search:
-        query = query.where(StaffUser.full_name.ilike(f"%{search}%") | StaffUser.email.ilike(f"%{search}%"))
-    return await query.limit(500)
-
-
-async def get_user(actor: Actor, user_id: int, permission: Permission = Permission.ACCESS_USER_VIEW) -> dict:
-    """One user inside the actor's scope, else NotFound (never a hint that it exists elsewhere)."""
-    if user_id not in await visible_user_ids(actor, permission):
-        raise NotFound("Staff user")
-    return await StaffUser.select().where(StaffUser.id == user_id).first()
-
-
-async def assignments_of(user_id: int) -> list[dict]:
-    return await RoleAssignment.select(
-        RoleAssignment.all_columns(), RoleAssignment.role.name.as_alias("role_name"),
-        RoleAssignment.role.privileged.as_alias("role_privileged"), RoleAssignment.entity.code.as_alias("entity_code"),
-        RoleAssignment.team.name.as_alias("team_name"),
-    ).where(RoleAssignment.user == user_id).order_by(RoleAssignment.id, ascending=False)
-
-
-async def permission_history(user_id: int) -> list[dict]:
-    """Every grant, approval, revoke, expiry and credential reset about this user, newest first."""
-    rows = await AuditRecord.select().where(
-        (AuditRecord.target_type == "staff_user") & (AuditRecord.target_id == str(user_id))
-    ).order_by(AuditRecord.seq, ascending=False).limit(500)
-    for row in rows:
-        for name in ("before", "after"):
-            row[name] = json.loads(row[name]) if row[name] else None
-    return rows
 
 
 async def create_user(actor: Actor, form: dict) -> tuple[int, str]:
@@ -118,7 +70,7 @@ async def _managed_user(actor: Actor, user_id: int, reason: str) -> dict:
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why."})
     if user_id == actor.user_id:
         raise SegregationOfDuties("Ask another administrator to do this to your own account")
-    return await get_user(actor, user_id, Permission.ACCESS_USER_MANAGE)
+    return await staff.get_user(actor, user_id, Permission.ACCESS_USER_MANAGE)
 
 
 async def deactivate_user(actor: Actor, user_id: int, reason: str) -> None:
@@ -129,13 +81,11 @@ async def deactivate_user(actor: Actor, user_id: int, reason: str) -> None:
             StaffUser.id == user_id
         )
         sessions = await end_user_sessions(user_id, "user_deactivated")
-        revoked = await RoleAssignment.update(
-            {RoleAssignment.status: AssignmentStatus.REVOKED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
-        ).where((RoleAssignment.user == user_id) & RoleAssignment.status.is_in(["active", "pending"])).returning(RoleAssignment.id)
+        revoked = await end_all_assignments(user_id)
         await record_audit(
             actor, "access:user:deactivate", target_type="staff_user", target_id=user_id, target_label=user["email"],
             entity_id=user["home_entity"], before={"active": True},
-            after={"active": False, "sessions_ended": sessions, "assignments_revoked": [r["id"] for r in revoked]},
+            after={"active": False, "sessions_ended": sessions, "assignments_revoked": revoked},
             reason=reason,
         )
 
@@ -169,14 +119,3 @@ async def reset_mfa(actor: Actor, user_id: int, reason: str) -> None:
             entity_id=user["home_entity"], before={"mfa_enrolled": user["mfa_enrolled_at"] is not None},
             after={"mfa_enrolled": False, "sessions_ended": sessions}, reason=reason,
         )
-
-
-async def grant_form_choices(actor: Actor) -> dict:
-    """Roles, and the entities and teams where the actor may grant them."""
-    entities = actor.entities_with(Permission.ACCESS_ASSIGNMENT_MANAGE)
-    return {
-        "roles": await Role.select(Role.id, Role.name, Role.privileged).order_by(Role.name),
-        "grant_entities": await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(
-            LegalEntity.id.is_in(entities or [-1])).order_by(LegalEntity.code),
-        "grant_teams": await Team.select(Team.id, Team.name, Team.entity).where(Team.entity.is_in(entities or [-1])).order_by(Team.name),
-    }

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from crm.access.tables import LegalEntity, StaffUser, Team, TeamKind
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.org.tables import LegalEntity, StaffUser, Team, TeamKind
 from crm.core.permissions import Permission
 
 REGULATORS = ("CySEC", "FCA", "ASIC", "FSCA", "DFSA", "FSA (Seychelles)", "FSC (Mauritius)", "VFSC", "SCB", "Other")

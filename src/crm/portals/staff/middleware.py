@@ -9,10 +9,10 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from crm.access.grants import grants_for
-from crm.access.org import entity_names
 from crm.core.context import Actor, RequestMeta
 from crm.core.notifications.service import unread_count
+from crm.core.org.entities import entity_names
+from crm.core.org.grants import grants_for
 from crm.identity.sessions import load_session
 from crm.settings import Settings
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from crm.access.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.core.approvals.service import ActionKind, register_action, request_approval
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
+from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.core.permissions import Permission
 
 MAX_ELEVATION = dt.timedelta(days=30)
@@ -127,6 +127,15 @@ async def revoke_assignment(actor: Actor, assignment_id: int, reason: str) -> No
             target_label=f"assignment {assignment_id}", entity_id=row["entity"], before=_snapshot(row),
             after={"status": "revoked"}, reason=reason,
         )
+
+
+async def end_all_assignments(user_id: int) -> list[int]:
+    """Revoke every active or pending assignment of a user (deactivation; the caller audits it). Returns the ids."""
+    rows = await RoleAssignment.update(
+        {RoleAssignment.status: AssignmentStatus.REVOKED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
+    ).where((RoleAssignment.user == user_id) & RoleAssignment.status.is_in(["active", "pending"])).returning(
+        RoleAssignment.id)
+    return [r["id"] for r in rows]
 
 
 async def expire_assignments() -> int:

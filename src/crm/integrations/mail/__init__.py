@@ -1,0 +1,1 @@
+"""E-mail: the SMTP adapter (smtp.py) and the sandbox mail server `crm run` starts (sandbox.py)."""
