@@ -80,8 +80,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     load_areas()  # approval kinds, case kinds, subscribers, jobs, templates, the mail transport
 
-    from crm.portals.api.leads import api_router, webhook_router
+    from crm.portals.api.leads import api_router
     from crm.portals.public.register import public_router
+    from crm.webhooks import webhook_router
 
     handlers = [
         healthz,

@@ -9,8 +9,11 @@ import httpx
 from crm.core.cases.tables import WorkCase
 from crm.core.db import fetch
 from crm.core.events.tables import AutomationRun
+from crm.core.inbox.signatures import BodyHmac, TimestampedHmac
+from crm.core.inbox.tables import WebhookEvent
 from crm.leads import sources
 from crm.leads.tables import CallRecord, Lead
+from tests.conftest import run_jobs
 from tests.factories import actor_for, make_user
 from tests.http import text_of
 from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
@@ -20,14 +23,14 @@ def client(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
 
 
-async def setup_source(kind: str = "api", name: str = "Partner site"):
+async def setup_source(kind: str = "api", name: str = "Partner site", signature_scheme: str = "timestamped"):
     manager = await make_user(roles={"EU": ["sales_team_lead"]})
     agent = await make_user("agent@test.example", roles={"EU": ["sales_agent"]})
     entity = manager["entities"]["EU"]
     pool = await make_pool(entity, "General", [(agent["id"], 1, 50)], team_id=await make_team(entity))
     await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
     source, credential = await sources.create_source(await actor_for(manager), name=name, kind=kind, entity_id=entity,
-                                                     source_label="partner")
+                                                     source_label="partner", signature_scheme=signature_scheme)
     return source, credential, agent
 
 
@@ -77,56 +80,67 @@ def form_payload(*leads: dict) -> bytes:
         {"field": "leadgen", "value": lead} for lead in leads]}]}).encode()
 
 
-async def test_signed_lead_form_webhook(app):
-    source, secret, agent = await setup_source("webhook", "Meta lead ads")
+async def test_signed_lead_form_webhook(app, settings):
+    """A social-ad platform signs the body only (no timestamp): the inbox dedupes on its leadgen ids."""
+    source, secret, agent = await setup_source("webhook", "Meta lead ads", signature_scheme="body")
     good = {"leadgen_id": "L-1", "platform": "ig", "campaign_name": "Gold Q4", "field_data": [
         {"name": "full_name", "values": ["Lucía Gómez"]}, {"name": "email", "values": ["lucia@example.es"]},
         {"name": "phone_number", "values": ["+34 612 345 678"]}, {"name": "country", "values": ["ES"]}]}
     bad = {"leadgen_id": "L-2", "field_data": [{"name": "email", "values": ["not-an-email"]}]}
     body = form_payload(good, bad)
     url = "/webhooks/leads/Meta lead ads"
+    hub = BodyHmac()
     async with client(app) as http:
         unsigned = await http.post(url, content=body)
-        assert unsigned.status_code == 401
-        forged = await http.post(url, content=body, headers={"X-Hub-Signature-256": sources.sign("wrong", body)})
+        assert unsigned.status_code == 401 and "X-Hub-Signature-256" in unsigned.json()["error"]
+        forged = await http.post(url, content=body, headers={hub.header: hub.sign("wrong", body)})
         assert forged.status_code == 401
-        signed = await http.post(url, content=body, headers={"X-Hub-Signature-256": sources.sign(secret, body)})
-        assert signed.status_code == 200, signed.text
-        result = signed.json()
-        assert len(result["created"]) == 1 and result["rejected"][0]["leadgen_id"] == "L-2"
-        assert "email" in result["rejected"][0]["fields"]
-        replay = await http.post(url, content=body, headers={"X-Hub-Signature-256": sources.sign(secret, body)})
-        assert replay.json()["already_received"] == 1 and replay.json()["created"] == []
+        signed = await http.post(url, content=body, headers={hub.header: hub.sign(secret, body)})
+        assert signed.status_code == 202, signed.text
+        assert signed.json()["status"] == "received"
+        replay = await http.post(url, content=body, headers={hub.header: hub.sign(secret, body)})
+        assert replay.status_code == 200 and replay.json() == {"event": signed.json()["event"], "status": "duplicate"}
         empty = json.dumps({"entry": []}).encode()
-        assert (await http.post(url, content=empty, headers={"X-Hub-Signature-256": sources.sign(secret, empty)})).status_code == 422
+        refused = await http.post(url, content=empty, headers={hub.header: hub.sign(secret, empty)})
+        assert refused.status_code == 422 and "entry" in refused.json()["fields"]
+    assert await Lead.count() == 0  # nothing is done in the request: the job does it
+    await run_jobs(settings)
     lead = await Lead.select().first()
     assert (lead["first_name"], lead["last_name"], lead["phone"], lead["source"], lead["campaign"]) == (
         "Lucía", "Gómez", "+34612345678", "instagram", "Gold Q4")
-    assert await AutomationRun.count().where(AutomationRun.automation == "leads.webhook") == 2
+    event = await WebhookEvent.select().where(WebhookEvent.id == signed.json()["event"]).first()
+    outcome = json.loads(event["outcome"])
+    assert event["status"] == "partial" and outcome["created"] == [lead["reference"]]
+    assert outcome["refused"][0]["leadgen_id"] == "L-2" and "email" in outcome["refused"][0]["fields"]
+    statuses = {r["status"] for r in await WebhookEvent.select(WebhookEvent.status)}
+    assert statuses == {"partial", "rejected"}  # the forged, unsigned and empty requests are kept, as refused
+    run = await AutomationRun.select().where(AutomationRun.automation == "inbox.process").first()
+    assert run["outcome"] == "failed" and "1 item(s) refused" in run["error"]
 
 
-async def test_signed_call_record_webhook_is_idempotent_and_answered_calls_count_as_contact(app):
+async def test_signed_call_record_webhook_is_idempotent_and_answered_calls_count_as_contact(app, settings):
     api_source, key, agent = await setup_source()
     manager = await make_user(roles={"EU": ["sales_team_lead"]})
     tel, secret = await sources.create_source(await actor_for(manager), name="Dialer", kind="telephony",
                                               entity_id=api_source["entity_id"])
+    signed = TimestampedHmac()
     async with client(app) as http:
         created = (await http.post("/api/v1/leads", json=raw_lead(7), headers={"Authorization": f"Bearer {key}"})).json()
         call = {"call_id": "c-1", "agent_email": "agent@test.example", "lead_reference": created["reference"],
                 "direction": "outbound", "started_at": "2026-11-23T10:00:00Z", "duration_s": 95, "outcome": "answered",
                 "disposition": "interested", "recording_url": "rec://c-1"}
         body = json.dumps(call).encode()
-        headers = {"X-Hub-Signature-256": sources.sign(secret, body)}
-        first = await http.post("/webhooks/calls/Dialer", content=body, headers=headers)
-        assert first.status_code == 200 and first.json()["created"] is True
-        second = await http.post("/webhooks/calls/Dialer", content=body, headers=headers)
-        assert second.json()["created"] is False
+        first = await http.post("/webhooks/calls/Dialer", content=body, headers={signed.header: signed.sign(secret, body)})
+        assert first.status_code == 202
+        second = await http.post("/webhooks/calls/Dialer", content=body, headers={signed.header: signed.sign(secret, body)})
+        assert second.status_code == 200 and second.json()["status"] == "duplicate"  # the same call_id
         bad = json.dumps({**call, "call_id": "c-2", "started_at": "yesterday", "outcome": "answered"}).encode()
-        rejected = await http.post("/webhooks/calls/Dialer", content=bad, headers={"X-Hub-Signature-256": sources.sign(secret, bad)})
+        rejected = await http.post("/webhooks/calls/Dialer", content=bad, headers={signed.header: signed.sign(secret, bad)})
         assert rejected.status_code == 422 and "started_at" in rejected.json()["fields"]
         odd = json.dumps({**call, "call_id": "c-3", "outcome": "teleported"}).encode()
-        rejected = await http.post("/webhooks/calls/Dialer", content=odd, headers={"X-Hub-Signature-256": sources.sign(secret, odd)})
+        rejected = await http.post("/webhooks/calls/Dialer", content=odd, headers={signed.header: signed.sign(secret, odd)})
         assert rejected.status_code == 422 and "outcome" in rejected.json()["fields"]
+    await run_jobs(settings)
     assert await CallRecord.count() == 1
     record = await CallRecord.select().first()
     assert record["agent_id"] == agent["id"] and record["duration_s"] == 95

@@ -8,6 +8,8 @@ import httpx
 
 from crm.core.audit.tables import AuditRecord
 from crm.core.context import Actor
+from crm.core.inbox.signatures import TimestampedHmac
+from crm.core.inbox.tables import WebhookEvent
 from crm.core.notifications.tables import Notification
 from crm.leads import mail, service, sources
 from crm.leads.tables import LeadEmail
@@ -76,7 +78,7 @@ async def test_a_failing_mail_server_is_retried_then_the_email_shows_failed(app,
     assert await DeadJob.count() == 1
 
 
-async def test_replies_arrive_signed_once_each_and_reach_the_owner(app):
+async def test_replies_arrive_signed_once_each_and_reach_the_owner(app, settings):
     tl, agent, lead = await desk()
     manager = await make_user(roles={"EU": ["sales_team_lead"]})
     source, secret = await sources.create_source(await actor_for(manager), name="Inbound mail", kind="email",
@@ -86,19 +88,28 @@ async def test_replies_arrive_signed_once_each_and_reach_the_owner(app):
                "received_at": "2026-11-23T17:00:00Z"}
     body = json.dumps(message).encode()
     url = "/webhooks/email/Inbound mail"
+    scheme = TimestampedHmac()
+
+    def signed(content: bytes) -> dict:
+        return {scheme.header: scheme.sign(secret, content)}
+
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as http:
         assert (await http.post(url, content=body)).status_code == 401
-        first = await http.post(url, content=body, headers={"X-Hub-Signature-256": sources.sign(secret, body)})
-        assert first.status_code == 200 and first.json()["reference"] == lead["reference"]
-        again = await http.post(url, content=body, headers={"X-Hub-Signature-256": sources.sign(secret, body)})
-        assert again.status_code == 200 and again.json()["duplicate"] is True
+        first = await http.post(url, content=body, headers=signed(body))
+        assert first.status_code == 202
+        again = await http.post(url, content=body, headers=signed(body))
+        assert again.status_code == 200 and again.json()["status"] == "duplicate"  # the same Message-ID
         stranger = json.dumps(message | {"message_id": "<r2@x>", "from": "who@else.example"}).encode()
-        unknown = await http.post(url, content=stranger, headers={"X-Hub-Signature-256": sources.sign(secret, stranger)})
-        assert unknown.status_code == 202 and unknown.json() == {"matched": False}
+        unknown = await http.post(url, content=stranger, headers=signed(stranger))
+        assert unknown.status_code == 202
         broken = json.dumps({"subject": "no sender"}).encode()
-        bad = await http.post(url, content=broken, headers={"X-Hub-Signature-256": sources.sign(secret, broken)})
+        bad = await http.post(url, content=broken, headers=signed(broken))
         assert bad.status_code == 422 and set(bad.json()["fields"]) == {"from", "message_id"}
+    await run_jobs(settings)
     assert await LeadEmail.count() == 1
+    outcomes = {r["id"]: json.loads(r["outcome"]) for r in await WebhookEvent.select().where(WebhookEvent.status == "done")}
+    assert outcomes[first.json()["event"]]["reference"] == lead["reference"]
+    assert outcomes[unknown.json()["event"]] == {"matched": False}
     note = await Notification.select().where(Notification.user_id == agent["id"]).order_by(
         Notification.id, ascending=False).first()
     assert note["title"] == f"{lead['reference']} replied: Re: Your demo account"

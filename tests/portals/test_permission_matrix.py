@@ -11,6 +11,8 @@ from crm.core.approvals.tables import ApprovalRequest
 from crm.core.cases.service import attach, open_case
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
+from crm.core.inbox.service import receive as receive_webhook
+from crm.core.inbox.signatures import Verification
 from crm.core.org.roles import propose_role_change
 from crm.core.org.tables import Role, RoleAssignment, Team
 from crm.leads import sources
@@ -86,7 +88,10 @@ async def world():
             "VALUES ($1, 7, 'done', 0, 0, '{\"total\": 0, \"per_agent\": {\"Euroclient\": 1}, \"per_pool\": {}, "
             "\"per_rule\": {}, \"unassigned\": 0, \"different_owner\": 0}', 'x', now(), 0) RETURNING id",
             eu_admin["entities"]["EU"])
-    ids = {"lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
+    inbox_id = (await receive_webhook(actor, provider="leads.form", endpoint="Euroclient forms",
+                                      entity_id=eu_admin["entities"]["EU"], body=b'{"entry": "Euroclient"}', headers={},
+                                      scheme="body", verification=Verification(True, "ok"), event_id="matrix-1")).id
+    ids = {"inbox_id": inbox_id, "lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
            "replay_id": replay_id, "import_id": await _import(eu_admin), "pool_id": (await fetch("SELECT id FROM lead_pool LIMIT 1"))[0]["id"],
            "agent_id": eu_admin["id"], "source_id": (await sources.create_source(
                actor, name="Euroclient feed", kind="api", entity_id=eu_admin["entities"]["EU"]))[0]["id"], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],

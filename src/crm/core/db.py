@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
@@ -45,6 +47,21 @@ async def start_pool(min_size: int, max_size: int) -> None:
 def transaction() -> PostgresTransaction:
     """`async with transaction():` opens one, or joins the one already open in this task."""
     return engine().transaction()
+
+
+@asynccontextmanager
+async def savepoint() -> AsyncIterator[None]:
+    """Inside the current transaction: if the block raises, undo only its writes (and re-raise)."""
+    tx = engine().current_transaction.get()
+    if tx is None:
+        raise RuntimeError("a savepoint needs an open `async with transaction():`")
+    point = await tx.savepoint()
+    try:
+        yield
+    except BaseException:
+        await point.rollback_to()
+        raise
+    await point.release()
 
 
 def current_connection() -> asyncpg.Connection:

@@ -64,6 +64,16 @@ class JobRun:
 JobFunction = Callable[..., Awaitable[dict | None]]
 
 
+class JobFailed(Exception):
+    """Raised by a job that ran to the end but cannot succeed as asked (bad data, refused items): logged as
+    failed with its output, never retried (trying again would fail the same way)."""
+
+    def __init__(self, error: str, output: dict | None = None):
+        super().__init__(error)
+        self.error = error
+        self.output = output or {}
+
+
 @dataclass(frozen=True)
 class JobSpec:
     name: str
@@ -178,6 +188,11 @@ def _arq_function(spec: JobSpec) -> Function:
                          ctx.get("settings", Settings.from_env()).redis_url)
         try:
             output = await spec.run(run_ctx, **kwargs)
+        except JobFailed as failed:
+            await log_run(spec.name, f"job:{job_id}", output=failed.output, outcome="failed", error=failed.error,
+                          attempt=attempt, started=started, duration_ms=int((time.perf_counter() - clock) * 1000),
+                          **common)
+            return failed.output
         except Exception as exc:
             error = "".join(traceback.format_exception_only(exc)).strip()
             elapsed = int((time.perf_counter() - clock) * 1000)

@@ -6,8 +6,10 @@ gets only that block of the same template, so row markup exists once.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -18,6 +20,7 @@ from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
+from crm.core.errors import DomainError
 from crm.core.navigation import current_url
 from crm.settings import Settings
 
@@ -161,3 +164,39 @@ def parse_int(value: Any) -> int | None:
         return int(str(value).strip())
     except (TypeError, ValueError):
         return None
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused form submission, for showing the form again: the errors per field, the message, the status the
+    page answers with, and the values typed (nothing typed is lost)."""
+
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str = ""
+    status: int = 200
+    form: dict[str, Any] = field(default_factory=dict)
+
+
+NO_REFUSAL = Refusal()
+
+
+def shows_again(page: Callable[..., Awaitable[Response]], *, field: str = "form"):
+    """Decorate a form handler (under its route decorator): a DomainError it raises becomes
+    `page(request, refusal, **path_params)`, the same page again with the errors (the message goes under `field`
+    when the error names no field), the values typed and the error's status. One place instead of a try/except
+    in every handler."""
+
+    def decorate(handler):
+        @functools.wraps(handler)
+        async def run(**kwargs):
+            try:
+                return await handler(**kwargs)
+            except DomainError as exc:
+                request: Request = kwargs["request"]
+                typed = await form_data(request) if request.method == "POST" else {}
+                refusal = Refusal(exc.field_errors or {field: exc.message}, exc.message, exc.status_code, typed)
+                return await page(request, refusal, **{k: v for k, v in kwargs.items() if k in request.path_params})
+
+        return run
+
+    return decorate

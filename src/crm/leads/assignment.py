@@ -15,7 +15,7 @@ from crm.core.audit.service import record_audit
 from crm.core.cases import service as cases
 from crm.core.cases.kinds import CaseKind, register_case_kind
 from crm.core.context import Actor
-from crm.core.db import current_connection, engine, fetch, transaction
+from crm.core.db import current_connection, fetch, savepoint, transaction
 from crm.core.errors import PermissionDenied, ValidationFailed
 from crm.core.events.service import emit
 from crm.core.notifications.service import notify
@@ -74,12 +74,10 @@ async def route_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext
     an alert case; otherwise the failure is raised and the caller rolls back and calls `record_routing_failure`."""
     if not isolated:
         return await _route(actor, lead, trigger, ctx, exclude)
-    savepoint = await engine().current_transaction.get().savepoint()
     try:
-        decision = await _route(actor, lead, trigger, ctx, exclude)
-        await savepoint.release()
+        async with savepoint():
+            decision = await _route(actor, lead, trigger, ctx, exclude)
     except Exception as exc:  # routing must never lose a lead: keep it, unassigned, and raise an alert
-        await savepoint.rollback_to()
         decision = await record_routing_failure(actor, lead, trigger, exc)
     return decision
 

@@ -109,13 +109,16 @@ async def load_sales_demo(entities: dict[str, int]) -> int:
                            "(10, '', $1::jsonb, $2), (20, '', '[\"GB\"]', $3)", json.dumps(eu_countries), eu, uk)
         await conn.execute("INSERT INTO referral_code (code, entity_id, partner_name, manager_id, active) "
                            "VALUES ('IB1001', $1, 'Andes Capital Partners', $2, true)", intl, people["sven"])
-        for name, kind, secret in (("Website", "api", ""), ("Meta lead ads", "webhook", DEMO_FORM_SECRET),
-                                   ("Demo dialer", "telephony", DEMO_DIALER_SECRET)):
+        # Social-ad platforms sign the body only; the demo dialer signs with a timestamp (the default scheme).
+        for name, kind, secret, scheme in (("Website", "api", "", "timestamped"),
+                                           ("Meta lead ads", "webhook", DEMO_FORM_SECRET, "body"),
+                                           ("Demo dialer", "telephony", DEMO_DIALER_SECRET, "timestamped")):
             await conn.execute(
-                "INSERT INTO lead_source (name, kind, entity_id, source_label, api_key_hash, key_prefix, secret, active, created_at) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, true, now())", name, kind, intl, "website" if kind == "api" else "",
+                "INSERT INTO lead_source (name, kind, entity_id, source_label, api_key_hash, key_prefix, secret, "
+                "previous_secret, signature_scheme, active, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, '', $8, true, now())",
+                name, kind, intl, "website" if kind == "api" else "",
                 hashlib.sha256(DEMO_API_KEY.encode()).hexdigest() if kind == "api" else None,
-                (DEMO_API_KEY if kind == "api" else secret)[:10], secret)
+                (DEMO_API_KEY if kind == "api" else secret)[:10], secret, scheme)
     return await _sample_leads(intl)
 
 

@@ -40,12 +40,18 @@ class IntakeSource(Table, tablename="lead_source"):
     """A system allowed to send leads: a REST API key (stored hashed) or a signed webhook (shared secret)."""
 
     name = Varchar(length=80, unique=True)
-    kind = Varchar(length=20)  # api, webhook, telephony
+    kind = Varchar(length=20)  # api, webhook, telephony, email
     entity_id = Integer(null=True, default=None)  # leads with no entity rule land here; None = by country rules
     source_label = Varchar(length=60, default="")  # the lead's `source` when the payload gives none
     api_key_hash = Varchar(length=64, null=True, default=None, unique=True)
     key_prefix = Varchar(length=12, default="")
     secret = Varchar(length=128, default="")  # HMAC key for webhooks (needed in clear to verify)
+    # After a rotation the previous secret stays valid until `previous_secret_until`, so senders can switch over.
+    previous_secret = Varchar(length=128, default="")
+    previous_secret_until = Timestamptz(null=True, default=None)
+    # How webhooks of this source are signed (crm.core.inbox.signatures): "timestamped" (X-Crm-Signature, replay
+    # window) or "body" (X-Hub-Signature-256, for senders that cannot send a timestamp: deduplicated by event id).
+    signature_scheme = Varchar(length=20, default="timestamped")
     active = Boolean(default=True)
     created_by_id = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())

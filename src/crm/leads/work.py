@@ -123,8 +123,9 @@ async def log_call(actor: Actor, reference: str, *, outcome: str, duration_s: in
                            after={"outcome": outcome, "duration_s": duration_s})
 
 
-async def record_signals(actor: Actor, reference: str, signals: dict) -> dict:
-    """Later facts about a lead (KYC started, demo sessions ...) that scoring reads; the score is recomputed."""
+async def record_signals(actor: Actor, reference: str, signals: dict, *, entity_id: int | None = None) -> dict:
+    """Later facts about a lead (KYC started, demo sessions ...) that scoring reads; the score is recomputed.
+    `entity_id` confines a sender (an intake source) to the leads of its own entity."""
     allowed = {"kyc_started": bool, "demo_sessions": int}
     clean_signals = {}
     for name, value in signals.items():
@@ -136,7 +137,8 @@ async def record_signals(actor: Actor, reference: str, signals: dict) -> dict:
             raise ValidationFailed("Bad signal value", field_errors={name: "Wrong type."}) from None
     async with transaction():
         row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1 FOR UPDATE", reference)
-        if row is None or (not actor.is_system and not actor.can(Permission.LEADS_LEAD_VIEW, row["entity_id"])):
+        if row is None or (not actor.is_system and not actor.can(Permission.LEADS_LEAD_VIEW, row["entity_id"])) \
+                or (entity_id is not None and row["entity_id"] != entity_id):
             raise NotFound("Lead")
         lead = dict(row)
         merged = {**(json.loads(lead["signals"]) if isinstance(lead["signals"], str) else lead["signals"]), **clean_signals}

@@ -74,3 +74,11 @@ async def grant_form_choices(actor: Actor) -> dict:
             LegalEntity.id.is_in(entities or [-1])).order_by(LegalEntity.code),
         "grant_teams": await Team.select(Team.id, Team.name, Team.entity).where(Team.entity.is_in(entities or [-1])).order_by(Team.name),
     }
+
+
+async def active_staff_id(email: str) -> int | None:
+    """The active staff user with this e-mail address (as a telephony provider names its agents), if any."""
+    if not email:
+        return None
+    rows = await fetch("SELECT id FROM staff_user WHERE lower(email) = lower($1) AND active", email[:254])
+    return rows[0]["id"] if rows else None

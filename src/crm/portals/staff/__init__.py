@@ -19,6 +19,7 @@ def staff_routers() -> list[Router]:
         cases,
         clients,
         home,
+        inbox,
         lead_desk,
         lead_routing,
         leads,
@@ -34,7 +35,7 @@ def staff_routers() -> list[Router]:
         opt={"navigation": STAFF_NAV},
         route_handlers=[
             *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
-            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers, *admin_templates.handlers,
+            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers, *admin_templates.handlers, *inbox.handlers,
             *leads.handlers, *lead_routing.handlers, *lead_desk.handlers,
         ],
     )
