@@ -12,7 +12,8 @@ from arq.connections import RedisSettings
 
 from crm.areas import load_areas
 from crm.core.db import engine, start_pool
-from crm.core.jobs import arq_functions, log_run
+from crm.core.events.runs import log_run
+from crm.core.jobs import arq_functions
 from crm.settings import Settings
 
 load_areas()  # this module is an entry point: every area's jobs are registered before WorkerSettings lists them

@@ -24,6 +24,7 @@ from crm.core.permissions import Permission
 from crm.leads.context import (
     LeadContext,
     _now,
+    activity_sql,
     add_activity,
     facts_for,
     lead_context,
@@ -111,7 +112,7 @@ async def record_routing_failure(actor: Actor, lead: dict, trigger: str, exc: Ba
 
 # The decision, the lead's new owner, pool and task, and the timeline entry: one round trip, written last.
 # $1 lead, $2-$9 `decision_record`, $10 agent, $11 pool, $12 now, $13 case, $14-$15 the actor.
-_DECISION = """
+_DECISION = f"""
 WITH decision AS (
     INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, candidates,
                                   explanation, duration_ms, created_at)
@@ -119,9 +120,9 @@ WITH decision AS (
 ), moved AS (
     UPDATE lead SET owner_id = $10, pool_id = $11, routed_at = $12, updated_at = $12, case_id = $13 WHERE id = $1
 )
-INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
-VALUES ($1, 'routing', $14, $15, $7, $9::jsonb, now())
-"""
+{activity_sql(lead="$1", kind="'routing'", author_id="$14::int", author_label="$15::text", body="$7::text",
+              data="$9::jsonb")}
+"""  # noqa: S608 (SQL fragments of the owning modules)
 
 
 def decision_record(actor: Actor, decision: Decision, trigger: str, previous_owner: int | None) -> tuple:
@@ -160,21 +161,8 @@ async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, fai
     sla = dt.timedelta(seconds=decision.sla_seconds)
     title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
     if lead.get("case_id"):
-        case_ref = cases.reference_for(lead["case_id"])
-        case = dict(await conn.fetchrow(
-            "UPDATE work_case SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, queue_id), "
-            "updated_at = now() WHERE id = $1 RETURNING *", lead["case_id"], decision.agent_id,
-            "in_progress" if decision.agent_id else "open", now + sla, decision.team_id))
-        await conn.execute(
-            "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
-            "VALUES ($1, 'assignment', $2, $3, $4, $5::jsonb, now())", case["id"], actor.user_id, actor.label,
-            f"re-routed ({trigger})", json.dumps({"from": previous_owner, "to": decision.agent_id}))
-        await emit(actor, "case.assigned", entity_id=lead["entity_id"], subject_type="case", subject_id=case_ref,
-                   payload={"case_id": case["id"], "reference": case_ref, "queue_id": case["queue_id"],
-                            "assignee_id": decision.agent_id, "status": case["status"]})
-        await record_audit(actor, "cases:case:assign", target_type="case", target_id=case_ref, entity_id=lead["entity_id"],
-                           before={"assignee_id": previous_owner}, after={"assignee_id": decision.agent_id},
-                           reason=f"lead re-routed ({trigger})", case_id=case_ref)
+        await cases.hand_over(actor, lead["case_id"], assignee_id=decision.agent_id, sla_due_at=now + sla,
+                              queue_id=decision.team_id, reason=f"lead re-routed ({trigger})")
     else:
         case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
                                      title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
@@ -206,7 +194,7 @@ async def handle_sla_breach(actor: Actor, case: dict) -> None:
     conn = current_connection()
     row = await conn.fetchrow("SELECT * FROM lead WHERE case_id = $1 FOR UPDATE", case["id"])
     if row is None or row["first_contact_at"] is not None or row["status"] not in OPEN_LEAD_STATUSES:
-        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+        await cases.mark_escalated(case["id"])
         return
     lead = dict(row)
     breached_by = lead["owner_id"]
@@ -217,7 +205,7 @@ async def handle_sla_breach(actor: Actor, case: dict) -> None:
         "INSERT INTO lead_sla_breach (lead, agent_id, pool_id, case_reference, reassigned_to_id, created_at) "
         "VALUES ($1, $2, $3, $4, $5, now())", lead["id"], breached_by, lead["pool_id"], case["reference"], decision.agent_id)
     if decision.agent_id is None:  # nobody left: stop re-routing, the team lead takes it from the queue
-        await conn.execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case["id"])
+        await cases.mark_escalated(case["id"])
     names = {r["id"]: r["full_name"] for r in await conn.fetch(
         "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])", [a for a in (breached_by, decision.agent_id) if a])}
     today = await conn.fetchval("SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 day'",

@@ -161,11 +161,21 @@ def score_for(lead: dict, ctx: LeadContext) -> tuple[int, list[dict]]:
     return total, [{"rule": c.rule, "points": c.points} for c in contributions]
 
 
+def activity_sql(*, lead: str, kind: str, author_id: str, author_label: str, body: str, data: str,
+                 source: str = "") -> str:
+    """The one definition of how a timeline entry is written, as an INSERT ... SELECT of SQL expressions (read
+    `FROM source`), for `add_activity` and for the statements that write entries with their change (intake,
+    routing, CSV imports)."""
+    return (f"INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "  # noqa: S608
+            f"SELECT {lead}, {kind}, {author_id}, {author_label}, {body}, {data}, now() {source}")
+
+
+_ACTIVITY = activity_sql(lead="$1", kind="$2", author_id="$3", author_label="$4", body="$5", data="$6::jsonb")
+
+
 async def add_activity(lead_id: int, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
-    await current_connection().execute(
-        "INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())",
-        lead_id, kind, actor.user_id, actor.label, body, json.dumps(data or {}, default=str))
+    await current_connection().execute(_ACTIVITY, lead_id, kind, actor.user_id, actor.label, body,
+                                       json.dumps(data or {}, default=str))
 
 
 async def locked_lead(actor: Actor, reference: str, permission: Permission = Permission.LEADS_LEAD_WORK) -> dict:

@@ -25,6 +25,11 @@ def duplicate_score(reasons: list[str]) -> float:
     return round(1 - remaining, 3)
 
 
+def score_sql(weight: str) -> str:
+    """`duplicate_score` as an SQL aggregate over a column of weights (CSV imports score pairs in one statement)."""
+    return f"round((1 - exp(sum(ln(1 - {weight}))))::numeric, 3)"
+
+
 def duplicates_sql(email_key: str, phone: str, last_name: str, date_of_birth: dt.date | None, device_id: str,
                    lead_id: int | None, *, first_param: int = 1) -> tuple[str, list]:
     """A query listing (id, reasons) of up to 20 likely duplicates, newest first, with its arguments numbered from

@@ -27,7 +27,8 @@ from crm.core.files.service import load, store
 from crm.core.jobs import JobRun, enqueue, job, job_id_for
 from crm.core.permissions import Permission
 from crm.leads import rules
-from crm.leads.context import entities_by_rules
+from crm.leads.context import activity_sql, entities_by_rules
+from crm.leads.duplicate_evidence import DUPLICATE_WEIGHTS, MAX_FOUND, score_sql
 from crm.leads.normalise import FIELDS, clean
 
 MAX_ROWS = 100_000
@@ -108,6 +109,29 @@ def parse(content: bytes) -> tuple[list[dict], list[dict]]:
             return [], [{"row": 0, "field": "file", "message": f"At most {MAX_ROWS:,} rows per file."}]
     problems = [{"row": 1, "field": h, "message": "Unknown column (ignored)."} for h in unknown]
     return rows, problems
+
+
+_TIMELINE = activity_sql(lead="id", kind="'intake'", author_id="NULL::int", author_label="$2::text", body="$3::text",
+                         data="jsonb_build_object('channel', 'csv', 'import_id', $1::int)",
+                         source="FROM lead WHERE import_id = $1")
+
+# Duplicates by e-mail or phone (one row per pair, likelihood combined as at intake: duplicate_evidence.py), found per
+# imported lead with index lookups (LATERAL): right after a bulk load the planner's statistics are stale, and a
+# plain join could pick a quadratic plan.
+_DUPLICATES = f"""
+INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at)
+SELECT l.id, m.other, {score_sql("m.weight")}, jsonb_agg(m.reason ORDER BY m.reason), 'open', now()
+FROM lead l CROSS JOIN LATERAL (
+    (SELECT o.id AS other, 'email' AS reason, {DUPLICATE_WEIGHTS["email"]} AS weight FROM lead o
+     WHERE l.email_key <> '' AND o.email_key = l.email_key AND o.id < l.id AND o.merged_into_id IS NULL
+     ORDER BY o.id DESC LIMIT {MAX_FOUND})
+    UNION ALL
+    (SELECT o.id, 'phone', {DUPLICATE_WEIGHTS["phone"]} FROM lead o
+     WHERE l.phone <> '' AND o.phone = l.phone AND o.id < l.id AND o.merged_into_id IS NULL
+     ORDER BY o.id DESC LIMIT {MAX_FOUND})) m
+WHERE l.import_id = $1
+GROUP BY l.id, m.other
+"""  # noqa: S608 (constants of duplicate_evidence.py)
 
 
 _COLUMNS = ["entity_id", "brand", "first_name", "last_name", "email", "email_key", "phone", "country", "language",
@@ -192,27 +216,8 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
             return
         await conn.copy_records_to_table("lead", records=records, columns=_COLUMNS)
         await conn.execute("UPDATE lead SET reference = 'LD-' || lpad(id::text, 6, '0') WHERE import_id = $1", import_id)
-        await conn.execute(
-            "INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at) "
-            "SELECT id, 'intake', NULL, $2, $3, jsonb_build_object('channel', 'csv', 'import_id', $1::int), now() "
-            "FROM lead WHERE import_id = $1", import_id, run.actor.label, f"Imported from {imp['filename']}")
-        # Duplicates by e-mail or phone (one row per pair, likelihood combined as at intake), found per imported lead
-        # with index lookups (LATERAL): right after a bulk load the planner's statistics are stale, and a plain join
-        # could pick a quadratic plan.
-        await conn.execute(
-            """INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at)
-               SELECT l.id, m.other, round((1 - exp(sum(ln(1 - m.weight))))::numeric, 3), jsonb_agg(m.reason ORDER BY m.reason),
-                      'open', now()
-               FROM lead l CROSS JOIN LATERAL (
-                   (SELECT o.id AS other, 'email' AS reason, 0.6 AS weight FROM lead o
-                    WHERE l.email_key <> '' AND o.email_key = l.email_key AND o.id < l.id AND o.merged_into_id IS NULL
-                    ORDER BY o.id DESC LIMIT 20)
-                   UNION ALL
-                   (SELECT o.id, 'phone', 0.5 FROM lead o
-                    WHERE l.phone <> '' AND o.phone = l.phone AND o.id < l.id AND o.merged_into_id IS NULL
-                    ORDER BY o.id DESC LIMIT 20)) m
-               WHERE l.import_id = $1
-               GROUP BY l.id, m.other""", import_id)
+        await conn.execute(_TIMELINE, import_id, run.actor.label, f"Imported from {imp['filename']}")
+        await conn.execute(_DUPLICATES, import_id)
         await conn.execute("UPDATE lead_import SET status = 'routing', imported = $2 WHERE id = $1", import_id, len(records))
         await record_audit(run.actor, "leads:import:commit", target_type="lead_import", target_id=import_id,
                            target_label=imp["filename"], entity_id=imp["entity_id"],

@@ -16,9 +16,9 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, engine, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
-from crm.core.events.service import subscribers_of
+from crm.core.events.service import outbox_sql, subscribers_of
 from crm.leads.assignment import decision_record, record_routing_failure, route_lead, route_new_lead
-from crm.leads.context import intake_context, reference_for, score_for
+from crm.leads.context import activity_sql, intake_context, reference_for, score_for
 from crm.leads.normalise import CleanLead, clean
 from crm.leads.routing import Decision
 
@@ -34,31 +34,27 @@ class IntakeResult:
 # One round trip, after routing: the lead under the id `intake_context` drew (nothing if the source already sent
 # this external id), with its owner, pool and follow-up case; its first timeline entry; the `lead.created` event
 # with its deliveries (the outbox, as `emit` writes it); the likely duplicates; and the routing decision with its
-# timeline entry and the `lead.routed` event (when $36, the trigger, is not NULL). Saving the lead once, routed, spares an UPDATE of a row
+# timeline entry and the `lead.routed` event (when $36, the trigger, is not NULL; it reads `event` too, so it is
+# written after lead.created and subscribers see the two in this order). Saving the lead once, routed, spares an UPDATE of a row
 # with many indexes.
-_INSERT = """
+_INSERT = f"""
 WITH saved AS (
     INSERT INTO lead (id, reference, entity_id, brand, first_name, last_name, email, email_key, phone, country, language,
                       date_of_birth, source, campaign, utm, ib_code, device_id, ip, channel, source_id, external_id, status,
                       lost_reason, score, score_detail, signals, vip, import_id, owner_id, pool_id, routed_at, case_id,
                       created_at, updated_at)
     VALUES ($31, 'LD-' || lpad($31::int::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14,
-            $15, $16, $17, $18, $19, 'new', '', $20, $21::jsonb, '{}'::jsonb, false, $22, $32, $33, $34, $35, now(), now())
+            $15, $16, $17, $18, $19, 'new', '', $20, $21::jsonb, '{{}}'::jsonb, false, $22, $32, $33, $34, $35, now(), now())
     ON CONFLICT (source_id, external_id) WHERE external_id IS NOT NULL DO NOTHING
     RETURNING *
 ), timeline AS (
-    INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
-    SELECT saved.id, 'intake', $23, $24, $25, jsonb_build_object('channel', $17::text, 'source', saved.source, 'score', $20::int),
-           now() FROM saved
-), event AS (
-    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-    SELECT 'lead.created', saved.entity_id, 'lead', saved.reference,
-           jsonb_build_object('lead_id', saved.id, 'channel', $17::text, 'score', $20::int), $23, now() FROM saved
-    RETURNING id
-), deliveries AS (
-    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
-    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($26::text[]) AS target
-), duplicates AS (
+    {activity_sql(lead="saved.id", kind="'intake'", author_id="$23::int", author_label="$24::text", body="$25::text",
+                  data="jsonb_build_object('channel', $17::text, 'source', saved.source, 'score', $20::int)",
+                  source="FROM saved")}
+), {outbox_sql("event", name="'lead.created'", entity="saved.entity_id", subject_type="'lead'",
+               subject_id="saved.reference", actor="$23::int", targets="$26", source="FROM saved",
+               payload="jsonb_build_object('lead_id', saved.id, 'channel', $17::text, 'score', $20::int)")},
+duplicates AS (
     INSERT INTO lead_duplicate (lead, other, score, reasons, status, created_at)
     SELECT saved.id, d.other, d.score, d.reasons, 'open', now()
     FROM saved, unnest($28::int[], $29::real[], $30::jsonb[]) AS d(other, score, reasons)
@@ -67,21 +63,15 @@ WITH saved AS (
                                   explanation, duration_ms, created_at)
     SELECT saved.id, $36::text, $37, $38, $39, $33, $32, $40::jsonb, $41, $42, now() FROM saved WHERE $36::text IS NOT NULL
 ), routed AS (
-    INSERT INTO lead_activity (lead, kind, author_id, author_label, body, data, created_at)
-    SELECT saved.id, 'routing', $23, $24, $41, $43::jsonb, now() FROM saved WHERE $36::text IS NOT NULL
-), routed_event AS (  -- after lead.created (it reads `event`), so subscribers see them in this order
-    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-    SELECT 'lead.routed', saved.entity_id, 'lead', saved.reference,
-           jsonb_build_object('lead_id', saved.id, 'agent_id', saved.owner_id, 'pool_id', saved.pool_id,
-                              'previous_owner_id', NULL, 'trigger', $36::text), $23, now()
-    FROM saved, event WHERE $36::text IS NOT NULL
-    RETURNING id
-), routed_deliveries AS (
-    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
-    SELECT routed_event.id, target, 'pending', 0, now(), '' FROM routed_event, unnest($44::text[]) AS target
-)
+    {activity_sql(lead="saved.id", kind="'routing'", author_id="$23::int", author_label="$24::text", body="$41::text",
+                  data="$43::jsonb", source="FROM saved WHERE $36::text IS NOT NULL")}
+), {outbox_sql("routed_event", name="'lead.routed'", entity="saved.entity_id", subject_type="'lead'",
+               subject_id="saved.reference", actor="$23::int", targets="$44",
+               source="FROM saved, event WHERE $36::text IS NOT NULL",
+               payload="jsonb_build_object('lead_id', saved.id, 'agent_id', saved.owner_id, 'pool_id', saved.pool_id, "
+                       "'previous_owner_id', NULL, 'trigger', $36::text)")}
 SELECT saved.*, (SELECT pg_notify($27, event.id::text) FROM event) IS NULL AS quiet FROM saved
-"""
+"""  # noqa: S608 (SQL fragments of the owning modules)
 
 
 _slots: dict[int, asyncio.Semaphore] = {}

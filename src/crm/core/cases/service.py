@@ -23,8 +23,7 @@ from crm.core.cases.tables import (
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
-from crm.core.events.service import emit, subscribers_of
+from crm.core.events.service import emit, notify_sql, outbox_sql, subscribers_of
 from crm.core.files.service import load, store
 from crm.core.org.grants import grants_for
 from crm.core.permissions import Permission
@@ -47,8 +46,8 @@ async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict
 
 
 # One round trip: the case (its reference from its id, refused if the queue is another entity's), its subjects,
-# the "opened" timeline entry and the `case.created` event with its deliveries (the outbox, as `emit` writes it).
-_OPEN = """
+# the "opened" timeline entry and the `case.created` event with its deliveries (the outbox's own fragment).
+_OPEN = f"""
 WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id),
 opened AS (
     INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id, sla_due_at,
@@ -63,18 +62,12 @@ opened AS (
 ), entry AS (
     INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at)
     SELECT opened.id, 'opened', $9, $13, $14, $15::jsonb, now() FROM opened
-), event AS (
-    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-    SELECT 'case.created', opened.entity_id, 'case', opened.reference,
-           jsonb_build_object('case_id', opened.id, 'reference', opened.reference, 'queue_id', opened.queue_id,
-                              'assignee_id', opened.assignee_id, 'status', opened.status), $9, now()
-    FROM opened RETURNING id
-), deliveries AS (
-    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
-    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($16::text[]) AS target
-)
-SELECT opened.*, (SELECT pg_notify($17, event.id::text) FROM event) IS NULL AS quiet FROM opened
-"""
+), {outbox_sql("event", name="'case.created'", entity="opened.entity_id", subject_type="'case'",
+               subject_id="opened.reference", actor="$9::int", targets="$16", source="FROM opened",
+               payload="jsonb_build_object('case_id', opened.id, 'reference', opened.reference, 'queue_id', "
+                       "opened.queue_id, 'assignee_id', opened.assignee_id, 'status', opened.status)")}
+SELECT opened.*, {notify_sql("event", "$16")} IS NULL AS quiet FROM opened
+"""  # noqa: S608 (SQL fragments of the owning modules)
 
 
 async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
@@ -113,7 +106,7 @@ async def open_case(
         _OPEN, kind, title, entity_id, priority, queue_id, CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
         assignee_id, _now() + (sla or spec.sla), actor.user_id, [s[0] for s in subjects], [s[1] for s in subjects],
         [s[2] for s in subjects], actor.label, body, json.dumps({"priority": priority, "queue_id": queue_id}),
-        subscribers_of("case.created"), EVENTS_CHANNEL)
+        subscribers_of("case.created"))
     if row is None:  # the statement refuses a queue of another entity
         raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
     case = dict(row)
@@ -159,6 +152,35 @@ async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: 
                            case_id=reference)
         await _event(actor, "case.assigned", case)
     return case
+
+
+_HAND_OVER = """
+UPDATE work_case c SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, c.queue_id), updated_at = now()
+FROM (SELECT id, assignee_id FROM work_case WHERE id = $1) before
+WHERE c.id = before.id
+RETURNING c.*, before.assignee_id AS previous_assignee_id
+"""
+
+
+async def hand_over(actor: Actor, case_id: int, *, assignee_id: int | None, sla_due_at: dt.datetime,
+                    queue_id: int | None, reason: str) -> dict:
+    """An area moves its own case to someone else (or back to the queue) with a new SLA, in the caller's
+    transaction and without the actor's case permissions (e.g. a lead re-routed on an SLA breach): the same
+    timeline entry, audit row and `case.assigned` event as `assign`."""
+    status = CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN
+    case = dict(await current_connection().fetchrow(_HAND_OVER, case_id, assignee_id, status, sla_due_at, queue_id))
+    previous = case.pop("previous_assignee_id")
+    await _entry(case, actor, "assignment", reason, {"from": previous, "to": assignee_id})
+    await record_audit(actor, "cases:case:assign", target_type="case", target_id=case["reference"],
+                       entity_id=case["entity_id"], before={"assignee_id": previous}, after={"assignee_id": assignee_id},
+                       reason=reason, case_id=case["reference"])
+    await _event(actor, "case.assigned", case)
+    return case
+
+
+async def mark_escalated(case_id: int) -> None:
+    """Stop the SLA sweep from picking the case up again (a kind's `on_breach` that handled it itself)."""
+    await current_connection().execute("UPDATE work_case SET escalated_at = now() WHERE id = $1", case_id)
 
 
 _TAKE_NEXT = """

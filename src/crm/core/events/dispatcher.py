@@ -17,7 +17,8 @@ import traceback
 
 import asyncpg
 
-from crm.core.db import current_connection, engine, transaction
+from crm.core.db import current_connection, savepoint, transaction
+from crm.core.events.runs import log_run
 from crm.core.events.service import CHANNEL, subscriber
 
 log = logging.getLogger("crm.events")
@@ -32,45 +33,33 @@ LIMIT $1
 FOR UPDATE OF d SKIP LOCKED
 """
 
-_LOG_RUN = """
-INSERT INTO automation_run (automation, trigger, entity_id, subject_type, subject_id, case_id, input, output,
-                            outcome, error, attempt, started_at, duration_ms)
-VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13)
-"""
-
-
 def backoff(attempt: int) -> dt.timedelta:
     """2 s, 4 s, 8 s ... capped at one hour."""
     return dt.timedelta(seconds=min(3600, 2**attempt))
 
 
-async def _log_run(conn, automation: str, trigger: str, event: dict, output: dict | None, outcome: str,
-                   error: str, attempt: int, started: dt.datetime, elapsed_ms: int) -> None:
-    await conn.execute(
-        _LOG_RUN, automation, trigger, event.get("entity_id"), event.get("subject_type") or "",
-        str(event.get("subject_id") or ""), (output or {}).get("case_id"),
-        json.dumps({"event": event["name"], "event_id": event["id"], "payload": event["payload"]}),
-        json.dumps(output or {}, default=str), outcome, error[:4000], attempt, started, elapsed_ms,
-    )
+async def _log_run(automation: str, trigger: str, event: dict, output: dict | None, outcome: str, error: str,
+                   attempt: int, started: dt.datetime, elapsed_ms: int) -> None:
+    await log_run(automation, trigger, entity_id=event.get("entity_id"), subject_type=event.get("subject_type") or "",
+                  subject_id=str(event.get("subject_id") or ""), output=output,
+                  input={"event": event["name"], "event_id": event["id"], "payload": event["payload"]},
+                  outcome=outcome, error=error, attempt=attempt, started=started, duration_ms=elapsed_ms)
 
 
 async def _deliver(row: asyncpg.Record) -> None:
     """Run one delivery inside a savepoint; record success, retry or dead letter."""
     conn = current_connection()
-    tx = engine().current_transaction.get()
     event = {k: row[k] for k in ("id", "name", "entity_id", "subject_type", "subject_id", "actor_id", "occurred_at")}
     event["payload"] = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
     spec = subscriber(row["subscriber"])
     attempt = row["attempts"] + 1
     started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
-    savepoint = await tx.savepoint()
     try:
-        if spec is None:
-            raise LookupError(f"no subscriber named {row['subscriber']!r} is registered")
-        output = await spec.handle(event)
-        await savepoint.release()
+        async with savepoint():
+            if spec is None:
+                raise LookupError(f"no subscriber named {row['subscriber']!r} is registered")
+            output = await spec.handle(event)
     except Exception as exc:  # a subscriber's failure must not stop the others
-        await savepoint.rollback_to()
         elapsed = int((time.perf_counter() - clock) * 1000)
         dead = attempt >= (spec.max_attempts if spec else 1)
         error = "".join(traceback.format_exception_only(exc)).strip()
@@ -79,7 +68,7 @@ async def _deliver(row: asyncpg.Record) -> None:
             row["delivery_id"], attempt, error[:4000], "dead" if dead else "pending",
             dt.datetime.now(dt.UTC) + backoff(attempt),
         )
-        await _log_run(conn, row["subscriber"], f"event:{event['id']}", event, None, "dead" if dead else "failed",
+        await _log_run(row["subscriber"], f"event:{event['id']}", event, None, "dead" if dead else "failed",
                        error, attempt, started, elapsed)
         log.warning("subscriber %s failed on event %s (attempt %s): %s", row["subscriber"], event["id"], attempt, error)
         return
@@ -88,7 +77,7 @@ async def _deliver(row: asyncpg.Record) -> None:
         "UPDATE event_delivery SET status = 'done', attempts = $2, handled_at = now() WHERE id = $1",
         row["delivery_id"], attempt,
     )
-    await _log_run(conn, row["subscriber"], f"event:{event['id']}", event, output, "ok", "", attempt, started, elapsed)
+    await _log_run(row["subscriber"], f"event:{event['id']}", event, output, "ok", "", attempt, started, elapsed)
 
 
 async def dispatch_pending(batch: int = 50, max_batches: int | None = None) -> int:

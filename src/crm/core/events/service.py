@@ -65,16 +65,34 @@ def subscribers_of(event_name: str) -> list[str]:
     return [s.name for s in _SUBSCRIBERS.values() if s.wants(event_name)]
 
 
-_EMIT = """
-WITH event AS (
+def outbox_sql(cte: str, *, name: str, entity: str, subject_type: str, subject_id: str, payload: str, actor: str,
+               targets: str, source: str = "") -> str:
+    """The outbox write as two CTEs, for statements that write an event together with its change in one round trip
+    (emit itself, a case's opening, a notification, a lead's intake): `<cte>` inserts the event (RETURNING id) and
+    `<cte>_deliveries` one pending delivery per name in `targets` (a text[] expression, from `subscribers_of`).
+    The other arguments are SQL expressions; `source` is the FROM (and WHERE) they read, e.g. "FROM saved".
+    Follow with `notify_sql(cte, targets)` in the final SELECT. The one definition of how an event is stored."""
+    return f"""{cte} AS (
     INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6, now()) RETURNING id
-), deliveries AS (
+    SELECT {name}, {entity}, {subject_type}, {subject_id}, {payload}, {actor}, now() {source}
+    RETURNING id
+), {cte}_deliveries AS (
     INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
-    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($7::text[]) AS target
-)
-SELECT id, CASE WHEN cardinality($7::text[]) > 0 THEN pg_notify($8, id::text) END FROM event
-"""
+    SELECT {cte}.id, target, 'pending', 0, now(), '' FROM {cte}, unnest({targets}::text[]) AS target
+)"""  # noqa: S608 (expressions written by the calling module, never input)
+
+
+def notify_sql(cte: str, targets: str) -> str:
+    """Wake the dispatcher at commit (PostgreSQL sends a NOTIFY only then) if the event has any delivery."""
+    return (f"(SELECT pg_notify('{CHANNEL}', {cte}.id::text) FROM {cte} "  # noqa: S608 (names, not input)
+            f"WHERE cardinality({targets}::text[]) > 0)")
+
+
+_EMIT = f"""
+WITH {outbox_sql("event", name="$1", entity="$2::int", subject_type="$3", subject_id="$4", payload="$5::jsonb",
+                 actor="$6::int", targets="$7")}
+SELECT id, {notify_sql("event", "$7")} FROM event
+"""  # noqa: S608 (SQL fragments of the owning modules)
 
 
 async def emit(
@@ -87,4 +105,4 @@ async def emit(
     body = json.dumps(normalise(payload or {}))
     targets = subscribers_of(name)
     return await current_connection().fetchval(_EMIT, name, entity_id, subject_type, str(subject_id), body,
-                                               actor.user_id, targets, CHANNEL)
+                                               actor.user_id, targets)

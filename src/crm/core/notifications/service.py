@@ -14,7 +14,7 @@ import httpx
 from crm.core.cases.kinds import find_case_kind
 from crm.core.cases.tables import PRIORITIES
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.events.service import CHANNEL, subscribe, subscribers_of
+from crm.core.events.service import notify_sql, outbox_sql, subscribe, subscribers_of
 from crm.core.live import publish
 from crm.core.mail import send_mail
 from crm.core.notifications.tables import Notification, NotificationDelivery, NotificationPreference
@@ -26,7 +26,7 @@ MAX_ATTEMPTS = 5
 LIVE_CHANNEL = "crm:live:notifications"
 
 
-_NOTIFY = """
+_NOTIFY = f"""
 WITH note AS (
     INSERT INTO notification (user_id, template, title, body, link, entity_id, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, now()) RETURNING id
@@ -39,16 +39,11 @@ WITH note AS (
     SELECT note.id, targets.channel, targets.target, 'pending', 0, '', now() FROM note, targets
     WHERE coalesce((SELECT p.enabled FROM notification_preference p
                     WHERE p.user_id = $1 AND p.channel = targets.channel LIMIT 1), true)
-), event AS (
-    INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
-    SELECT 'notification.created', $6, 'notification', note.id::text, jsonb_build_object('user_id', $1::int), NULL, now()
-    FROM note RETURNING id
-), deliveries_of_event AS (
-    INSERT INTO event_delivery (event, subscriber, status, attempts, next_attempt_at, last_error)
-    SELECT event.id, target, 'pending', 0, now(), '' FROM event, unnest($8::text[]) AS target
-)
-SELECT note.id, pg_notify($9, event.id::text) FROM note, event
-"""
+), {outbox_sql("event", name="'notification.created'", entity="$6::int", subject_type="'notification'",
+               subject_id="note.id::text", payload="jsonb_build_object('user_id', $1::int)", actor="NULL::int",
+               targets="$8", source="FROM note")}
+SELECT note.id, {notify_sql("event", "$8")} FROM note
+"""  # noqa: S608 (SQL fragments of the owning modules)
 
 
 async def notify(user_id: int, template: str, context: dict, link: str = "",
@@ -59,7 +54,7 @@ async def notify(user_id: int, template: str, context: dict, link: str = "",
     title, body = await render(template, context)
     # the notification.created event is written by the same statement (see core/events: the outbox)
     return await current_connection().fetchval(_NOTIFY, user_id, template, title[:200], body, link, entity_id, team_id,
-                                               subscribers_of("notification.created"), CHANNEL)
+                                               subscribers_of("notification.created"))
 
 
 async def _send_chat(url: str, title: str, body: str, link: str, settings: Settings) -> None:
