@@ -171,11 +171,11 @@ async def test_deactivation_ends_sessions_and_revokes_assignments(app):
     await make_session(target)
     async with StaffClient(app) as client:
         await client.sign_in_as(admin)
-        no_reason = await client.post(f"/admin/users/{target['id']}/action", {"action": "deactivate", "reason": ""})
+        no_reason = await client.post(f"/admin/users/{target['id']}/deactivate", {"reason": ""})
         assert no_reason.status_code == 422
-        ok = await client.post(f"/admin/users/{target['id']}/action", {"action": "deactivate", "reason": "left the firm"})
+        ok = await client.post(f"/admin/users/{target['id']}/deactivate", {"reason": "left the firm"})
         assert ok.status_code == 303
-        own = await client.post(f"/admin/users/{admin['id']}/action", {"action": "reset_mfa", "reason": "lost phone"})
+        own = await client.post(f"/admin/users/{admin['id']}/reset-mfa", {"reason": "lost phone"})
         assert own.status_code == 403  # not on your own account
     assert await StaffSession.count().where((StaffSession.user == target["id"]) & StaffSession.ended_at.is_null()) == 0
     assert await grants_for(target["id"]) == {}
@@ -186,9 +186,9 @@ async def test_password_and_mfa_resets_are_audited_with_reasons(app):
     target = await make_user(roles={"EU": ["sales_agent"]})
     async with StaffClient(app) as client:
         await client.sign_in_as(admin)
-        page = await client.post(f"/admin/users/{target['id']}/action", {"action": "reset_password", "reason": "forgot it"})
+        page = await client.post(f"/admin/users/{target['id']}/reset-password", {"reason": "forgot it"})
         assert page.status_code == 200 and 'data-testid="one-time-password"' in page.text
-        await client.post(f"/admin/users/{target['id']}/action", {"action": "reset_mfa", "reason": "new phone"})
+        await client.post(f"/admin/users/{target['id']}/reset-mfa", {"reason": "new phone"})
     rows = {r["action"]: r for r in await AuditRecord.select().where(AuditRecord.target_id == str(target["id"]))}
     assert rows["identity:password:reset"]["reason"] == "forgot it"
     assert rows["identity:mfa:reset"]["reason"] == "new phone"

@@ -135,8 +135,8 @@ async def test_case_pages_take_next_and_the_audit_rows_that_name_the_case(app):
         took = await http.post(f"/cases/queues/{queue_id}/take")
         assert took.headers["location"] == f"/cases/{case['reference']}"
         assert "Nothing is waiting" in text_of(await http.get((await http.post(f"/cases/queues/{queue_id}/take")).headers["location"]))
-        await http.post(f"/cases/{case['reference']}/act", {"action": "note", "body": "called the client"})
-        no_resolution = await http.post(f"/cases/{case['reference']}/act", {"action": "status", "status": "resolved"})
+        await http.post(f"/cases/{case['reference']}/notes", {"body": "called the client"})
+        no_resolution = await http.post(f"/cases/{case['reference']}/status", {"status": "resolved"})
         assert no_resolution.status_code == 422 and "How was it resolved" in text_of(no_resolution)
         page = text_of(await http.get(f"/cases/{case['reference']}"))
         assert "called the client" in page and "Olga Officer" in page

@@ -23,11 +23,11 @@ async def test_pools_members_and_shifts(app):
         created = await http.post("/leads/pools", {"entity": entity, "name": "Night desk", "team": team, "sla_minutes": "3"})
         assert created.status_code == 303
         pool_id = int(created.headers["location"].rsplit("/", 1)[1])
-        refused = await http.post(f"/leads/pools/{pool_id}", {"action": "member", "agent": outsider["id"], "weight": "2", "cap": "10"})
+        refused = await http.post(f"/leads/pools/{pool_id}/members", {"agent": outsider["id"], "weight": "2", "cap": "10"})
         assert refused.status_code == 422 and "cannot work leads" in text_of(refused)
-        bad = await http.post(f"/leads/pools/{pool_id}", {"action": "member", "agent": agent["id"], "weight": "500", "cap": "0"})
+        bad = await http.post(f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "500", "cap": "0"})
         assert bad.status_code == 422
-        ok = await http.post(f"/leads/pools/{pool_id}", {"action": "member", "agent": agent["id"], "weight": "2", "cap": "10"})
+        ok = await http.post(f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "2", "cap": "10"})
         assert ok.status_code == 303
         page = text_of(await http.get(f"/leads/pools/{pool_id}"))
         assert "Nora Night" in page and "0 / 10" in page and "offline" in page
@@ -36,7 +36,7 @@ async def test_pools_members_and_shifts(app):
         shift = await http.post(f"/leads/agents/{agent['id']}", {"timezone": "Europe/Madrid",
                                                                  "hours_fri": "22:00-06:00", "hours_mon": "09:00-13:00, 14:00-18:00"})
         assert shift.status_code == 303
-        assert (await http.post(f"/leads/agents/{agent['id']}", {"action": "day_off", "day": "2026-12-25",
+        assert (await http.post(f"/leads/agents/{agent['id']}/days-off", {"day": "2026-12-25",
                                                                  "note": "Christmas"})).status_code == 303
         assert "Christmas" in text_of(await http.get(f"/leads/agents/{agent['id']}"))
         unknown = await http.post(f"/leads/pools/{pool_id}", {"name": "Night desk", "sla_minutes": "3", "weighting": "luck"})
@@ -68,12 +68,12 @@ async def test_sources_show_the_key_once_rotate_and_disable(app):
         source_id = (await fetch("SELECT id FROM lead_source"))[0]["id"]
         api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
         assert (await api.post("/api/v1/leads", json=raw_lead(1), headers={"Authorization": f"Bearer {key}"})).status_code == 201
-        rotated = await http.post(f"/leads/sources/{source_id}", {"action": "rotate", "reason": "leaked in a screenshot"})
+        rotated = await http.post(f"/leads/sources/{source_id}/rotate", {"reason": "leaked in a screenshot"})
         new_key = rotated.text.split('data-testid="credential"')[1].split("<code>")[1].split("</code>")[0]
         assert (await api.post("/api/v1/leads", json=raw_lead(2), headers={"Authorization": f"Bearer {key}"})).status_code == 401
         assert (await api.post("/api/v1/leads", json=raw_lead(3), headers={"Authorization": f"Bearer {new_key}"})).status_code == 201
-        assert (await http.post(f"/leads/sources/{source_id}", {"action": "disable", "reason": ""})).status_code == 422
-        assert (await http.post(f"/leads/sources/{source_id}", {"action": "disable", "reason": "partner ended"})).status_code == 303
+        assert (await http.post(f"/leads/sources/{source_id}/disable", {"reason": ""})).status_code == 422
+        assert (await http.post(f"/leads/sources/{source_id}/disable", {"reason": "partner ended"})).status_code == 303
         assert (await api.post("/api/v1/leads", json=raw_lead(4), headers={"Authorization": f"Bearer {new_key}"})).status_code == 401
         await api.aclose()
     rows = await fetch("SELECT api_key_hash FROM lead_source")

@@ -36,10 +36,10 @@ async def test_an_agent_emails_a_lead_and_the_worker_sends_it_once(app, settings
     url = f"/leads/{lead['reference']}"
     async with StaffClient(app) as http:
         await http.sign_in_as(agent)
-        empty = await http.post(f"{url}/act", {"action": "email", "subject": "", "message": "Hello Ana, my typed text"})
+        empty = await http.post(f"{url}/emails", {"action": "email", "subject": "", "message": "Hello Ana, my typed text"})
         assert empty.status_code == 422 and "1 to 200 characters" in empty.text
         assert "Hello Ana, my typed text" in empty.text  # nothing typed is lost
-        sent = await http.post(f"{url}/act", {"action": "email", "subject": "Your demo account",
+        sent = await http.post(f"{url}/emails", {"action": "email", "subject": "Your demo account",
                                               "message": "Hello Ana,\nyour demo account is ready."})
         assert sent.status_code == 303
         page = text_of(await http.get(url))

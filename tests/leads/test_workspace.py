@@ -32,9 +32,9 @@ async def test_agents_see_their_own_leads_masked_and_reveal_with_a_reason(app):
         assert mine["reference"] in page and "Zed" in page and "+447911000001" not in page
         detail = await http.get(f"/leads/{mine['reference']}")
         assert detail.status_code == 200 and "lead1@example.com" not in detail.text
-        no_reason = await http.post(f"/leads/{mine['reference']}/act", {"action": "reveal", "field": "phone", "reason": ""})
+        no_reason = await http.post(f"/leads/{mine['reference']}/reveal", {"action": "reveal", "field": "phone", "reason": ""})
         assert no_reason.status_code == 422
-        await http.post(f"/leads/{mine['reference']}/act", {"action": "reveal", "field": "phone", "reason": "calling back"})
+        await http.post(f"/leads/{mine['reference']}/reveal", {"action": "reveal", "field": "phone", "reason": "calling back"})
         assert "+447911000001" in (await http.get(f"/leads/{mine['reference']}")).text
         await http.sign_in_as(b)
         assert (await http.get(f"/leads/{mine['reference']}")).status_code == 404  # not B's lead
@@ -55,26 +55,26 @@ async def test_pipeline_calls_notes_presence_and_manual_assignment(app):
     ref = lead["reference"]
     async with StaffClient(app) as http:
         await http.sign_in_as(a)
-        assert (await http.post(f"/leads/{ref}/act", {"action": "call", "outcome": "answered", "duration_min": "3",
+        assert (await http.post(f"/leads/{ref}/calls", {"action": "call", "outcome": "answered", "duration_min": "3",
                                                       "note": "wants gold"})).status_code == 303
-        bad = await http.post(f"/leads/{ref}/act", {"action": "call", "outcome": "answered", "duration_min": "-2"})
+        bad = await http.post(f"/leads/{ref}/calls", {"action": "call", "outcome": "answered", "duration_min": "-2"})
         assert bad.status_code == 422
-        assert (await http.post(f"/leads/{ref}/act", {"action": "status", "status": "interested"})).status_code == 303
-        back = await http.post(f"/leads/{ref}/act", {"action": "status", "status": "contacted"})
+        assert (await http.post(f"/leads/{ref}/status", {"action": "status", "status": "interested"})).status_code == 303
+        back = await http.post(f"/leads/{ref}/status", {"action": "status", "status": "contacted"})
         assert back.status_code == 422 and "Choose a later stage" in text_of(back)
-        lost = await http.post(f"/leads/{ref}/act", {"action": "status", "status": "lost"})
+        lost = await http.post(f"/leads/{ref}/status", {"action": "status", "status": "lost"})
         assert lost.status_code == 422 and "Choose a reason" in text_of(lost)
-        assert (await http.post(f"/leads/{ref}/act", {"action": "note", "body": "call Tuesday"})).status_code == 303
+        assert (await http.post(f"/leads/{ref}/notes", {"action": "note", "body": "call Tuesday"})).status_code == 303
         assert (await http.post("/leads/presence", {"presence": "away"})).status_code == 303
         assert "away" in text_of(await http.get("/leads"))
-        refused = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": "x"})
+        refused = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "x"})
         assert refused.status_code == 403
         await http.sign_in_as(tl)
         page = text_of(await http.get(f"/leads/{ref}"))
         assert "wants gold" in page and "call Tuesday" in page and "interested" in page and "Why this owner" in page
-        no_reason = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": ""})
+        no_reason = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": ""})
         assert no_reason.status_code == 422
-        ok = await http.post(f"/leads/{ref}/act", {"action": "assign", "agent": b["id"], "reason": "A on holiday"})
+        ok = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "A on holiday"})
         assert ok.status_code == 303
     assert (await Lead.select().where(Lead.id == lead["id"]).first())["owner_id"] == b["id"]
     kinds = [r["kind"] for r in await LeadActivity.select(LeadActivity.kind).where(LeadActivity.lead == lead["id"])]

@@ -91,7 +91,7 @@ async def world():
     inbox_id = (await receive_webhook(actor, provider="leads.form", endpoint="Euroclient forms",
                                       entity_id=eu_admin["entities"]["EU"], body=b'{"entry": "Euroclient"}', headers={},
                                       scheme="body", verification=Verification(True, "ok"), event_id="matrix-1")).id
-    ids = {"inbox_id": inbox_id, "lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
+    ids = {"inbox_id": inbox_id, "duplicate_id": 1, "lead_reference": leads[0], "other": leads[1], "kind": "routing", "entity_id": eu_admin["entities"]["EU"],
            "replay_id": replay_id, "import_id": await _import(eu_admin), "pool_id": (await fetch("SELECT id FROM lead_pool LIMIT 1"))[0]["id"],
            "agent_id": eu_admin["id"], "source_id": (await sources.create_source(
                actor, name="Euroclient feed", kind="api", entity_id=eu_admin["entities"]["EU"]))[0]["id"], "delivery_id": delivery_id, "file_id": attached["file_id"], "dead_id": dead_id, "key": "case_assigned", "client_id": client["id"], "user_id": eu_admin["id"], "role_id": role["id"],

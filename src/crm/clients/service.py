@@ -8,8 +8,9 @@ from crm.clients.tables import Client, PiiReveal
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 from crm.settings import Settings
 
 # Fields masked on every staff screen; the value is the label shown to staff.
@@ -51,10 +52,7 @@ async def get_client(actor: Actor, client_id: int) -> dict:
     """One client inside the actor's scope, personal fields masked unless this actor revealed them recently."""
     row = await Client.select(Client.all_columns(), Client.entity.code.as_alias("entity_code")).where(
         Client.id == client_id).first()
-    if row is None or not actor.can(Permission.CLIENTS_CLIENT_VIEW, row["entity"]):
-        raise NotFound("Client")
-    if actor.focus_entity_id is not None and row["entity"] != actor.focus_entity_id:
-        raise NotFound("Client")
+    row = in_scope(actor, Permission.CLIENTS_CLIENT_VIEW, row, "Client", entity="entity")
     revealed = await active_reveals(actor, client_id)
     row["pii"] = {
         field: {"label": label, "masked": field not in revealed,
@@ -84,9 +82,8 @@ async def reveal_client_field(actor: Actor, client_id: int, field: str, reason: 
     if len(reason) < MIN_REASON:
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why you need to see it (e.g. the call or case)."})
     async with transaction():
-        client = await Client.select().where(Client.id == client_id).first()
-        if client is None or not actor.can(Permission.CLIENTS_CLIENT_VIEW, client["entity"]):
-            raise NotFound("Client")
+        client = in_scope(actor, Permission.CLIENTS_CLIENT_VIEW, await Client.select().where(
+            Client.id == client_id).first(), "Client", entity="entity")
         actor.require(Permission.CLIENTS_PII_REVEAL, client["entity"])
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=settings.reveal_minutes)
         await PiiReveal.insert(PiiReveal(user=actor.user_id, client=client_id, field=field, reason=reason, expires_at=expires))

@@ -12,6 +12,7 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, fetch
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import sees
 from crm.leads import rules
 from crm.leads.duplicate_evidence import duplicates_sql, scored_duplicate
 from crm.leads.normalise import CleanLead
@@ -178,23 +179,32 @@ async def add_activity(lead_id: int, actor: Actor, kind: str, body: str = "", da
                                        json.dumps(data or {}, default=str))
 
 
-async def locked_lead(actor: Actor, reference: str, permission: Permission = Permission.LEADS_LEAD_WORK) -> dict:
-    row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1 FOR UPDATE", reference)
-    if row is None or not may_see(actor, dict(row)):
+_LEAD = "SELECT * FROM lead WHERE reference = $1"
+_LOCKED_LEAD = _LEAD + " FOR UPDATE"
+
+
+async def lead_for(actor: Actor, reference: str, *, lock: bool = False) -> dict:
+    """The lead by its reference if the actor may see it (`may_see`), else NotFound; `lock` for a change."""
+    rows = await fetch(_LOCKED_LEAD if lock else _LEAD, reference)
+    if not rows or not may_see(actor, dict(rows[0])):
         raise NotFound("Lead")
+    return dict(rows[0])
+
+
+async def locked_lead(actor: Actor, reference: str, permission: Permission = Permission.LEADS_LEAD_WORK) -> dict:
+    """A lead the actor may work, locked for the change (not one merged into another)."""
+    row = await lead_for(actor, reference, lock=True)
     if not actor.can(permission, row["entity_id"]):
         raise PermissionDenied("You cannot work leads in this entity")
     if row["merged_into_id"]:
         raise Conflict("This lead was merged into another; work on that one")
-    return dict(row)
+    return row
 
 
 def may_see(actor: Actor, lead: dict) -> bool:
     """Agents see the leads they own; staff with leads:team:view see every lead of their entities."""
     if actor.is_system:
         return True
-    if not actor.can(Permission.LEADS_LEAD_VIEW, lead["entity_id"]):
-        return False
-    if actor.focus_entity_id is not None and lead["entity_id"] != actor.focus_entity_id:
+    if not sees(actor, Permission.LEADS_LEAD_VIEW, lead["entity_id"]):
         return False
     return lead["owner_id"] == actor.user_id or actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"])

@@ -21,11 +21,12 @@ import time
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.events.service import emit
 from crm.core.files.service import load, store
 from crm.core.jobs import JobRun, enqueue, job, job_id_for
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 from crm.leads import rules
 from crm.leads.context import activity_sql, entities_by_rules
 from crm.leads.duplicate_evidence import DUPLICATE_WEIGHTS, MAX_FOUND, score_sql
@@ -66,9 +67,7 @@ async def start(actor: Actor, entity_id: int | None, filename: str, content: byt
 async def get(actor: Actor, import_id: int) -> dict:
     rows = await fetch("SELECT i.*, u.full_name AS by_name FROM lead_import i LEFT JOIN staff_user u ON u.id = i.created_by_id "
                        "WHERE i.id = $1", import_id)
-    if not rows or not actor.can(Permission.LEADS_ROUTING_MANAGE, rows[0]["entity_id"]):
-        raise NotFound("Import")
-    row = dict(rows[0])
+    row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, rows[0] if rows else None, "Import")
     row["errors"] = json.loads(row["errors"]) if isinstance(row["errors"], str) else row["errors"]
     return row
 

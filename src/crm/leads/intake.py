@@ -17,6 +17,7 @@ from crm.core.db import current_connection, engine, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.events.service import CHANNEL as EVENTS_CHANNEL
 from crm.core.events.service import outbox_sql, subscribers_of
+from crm.core.permissions import Permission
 from crm.leads.assignment import decision_record, record_routing_failure, route_lead, route_new_lead
 from crm.leads.context import activity_sql, intake_context, reference_for, score_for
 from crm.leads.normalise import CleanLead, clean
@@ -180,3 +181,14 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
                                   "pool_id": decision.pool_id if decision else None, "follow_up_case": case_ref,
                                   "rule": decision.matched if decision else None, "external_id": lead_in.external_id})
     return IntakeResult(lead, created=True, decision=decision)
+
+
+async def intake_by_hand(actor: Actor, form: dict, entity_id: int | None, *, ip: str = "") -> IntakeResult:
+    """A lead entered by staff (a walk-in, a phone enquiry) into an entity where they work leads; routed like any."""
+    if entity_id is None or not actor.can(Permission.LEADS_LEAD_WORK, entity_id):
+        raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity you work in."})
+    result = await intake(actor, {**form, "source": form.get("source") or "manual"}, channel="manual",
+                          fallback_entity_id=entity_id, ip=ip)
+    if result.decision is not None:
+        result.lead["owner_id"] = result.decision.agent_id
+    return result

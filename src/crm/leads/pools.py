@@ -15,6 +15,7 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 from crm.leads import rules
 from crm.leads.routing import person, pool_candidates
 from crm.leads.tables import OPEN_LEAD_STATUSES
@@ -35,9 +36,7 @@ async def pools_in(actor: Actor, entity_id: int) -> list[dict]:
 
 async def pool(actor: Actor, pool_id: int) -> dict:
     rows = await fetch("SELECT * FROM lead_pool WHERE id = $1", pool_id)
-    if not rows or not actor.can(Permission.LEADS_ROUTING_MANAGE, rows[0]["entity_id"]):
-        raise NotFound("Pool")
-    return dict(rows[0])
+    return in_scope(actor, Permission.LEADS_ROUTING_MANAGE, rows[0] if rows else None, "Pool")
 
 
 async def members(pool_row: dict) -> list[dict]:

@@ -15,9 +15,10 @@ from collections import Counter, defaultdict
 
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.jobs import JobRun, enqueue, job, job_id_for
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 from crm.leads import rules
 
 BATCH = 5000
@@ -57,9 +58,8 @@ async def start(actor: Actor, entity_id: int, *, days: int, use_drafts: bool) ->
 async def get(actor: Actor, replay_id: int) -> dict:
     rows = await fetch("SELECT r.*, s.version AS routing_version, s.status AS routing_status FROM lead_routing_replay r "
                        "LEFT JOIN lead_rule_set s ON s.id = r.rule_set_id WHERE r.id = $1", replay_id)
-    if not rows or not actor.can(Permission.LEADS_ROUTING_MANAGE, rows[0]["entity_id"]):
-        raise NotFound("Replay")
-    return dict(rows[0]) | {"result": _json(rows[0]["result"])}
+    row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, rows[0] if rows else None, "Replay")
+    return row | {"result": _json(row["result"])}
 
 
 async def recent(entity_id: int) -> list[dict]:

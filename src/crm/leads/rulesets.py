@@ -13,8 +13,9 @@ from crm.core.approvals.service import ActionKind, register_action, request_appr
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 from crm.leads import rules
 
 KINDS = {"routing": "Routing rules", "scoring": "Scoring rules"}
@@ -32,9 +33,8 @@ async def versions(kind: str, entity_id: int) -> list[dict]:
 
 async def rule_set(actor: Actor, set_id: int) -> dict:
     rows = await fetch("SELECT * FROM lead_rule_set WHERE id = $1", set_id)
-    if not rows or not actor.can(Permission.LEADS_ROUTING_MANAGE, rows[0]["entity_id"]):
-        raise NotFound("Rule set")
-    return dict(rows[0]) | {"rules": _json(rows[0]["rules"])}
+    row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, rows[0] if rows else None, "Rule set")
+    return row | {"rules": _json(row["rules"])}
 
 
 async def pools_of(entity_id: int) -> list[dict]:
@@ -216,9 +216,8 @@ async def save_draft(actor: Actor, kind: str, entity_id: int, doc: dict, note: s
 async def submit(actor: Actor, set_id: int, reason: str) -> int:
     """Ask for the draft to be published; the approval binds the exact rules submitted."""
     async with transaction():
-        row = await current_connection().fetchrow("SELECT * FROM lead_rule_set WHERE id = $1 FOR UPDATE", set_id)
-        if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
-            raise NotFound("Rule set")
+        row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, await current_connection().fetchrow(
+            "SELECT * FROM lead_rule_set WHERE id = $1 FOR UPDATE", set_id), "Rule set")
         if row["status"] != "draft":
             raise Conflict(f"Only a draft can be submitted (this one is {row['status']})")
         doc = _json(row["rules"])

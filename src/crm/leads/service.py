@@ -21,7 +21,7 @@ from crm.leads.context import (
 )
 from crm.leads.duplicate_evidence import duplicate_score
 from crm.leads.duplicates import MERGE_FILL, dismiss_duplicate, find_duplicates, merge
-from crm.leads.intake import IntakeResult, intake
+from crm.leads.intake import IntakeResult, intake, intake_by_hand
 from crm.leads.work import (
     CALL_OUTCOMES,
     add_note,
@@ -36,7 +36,7 @@ from crm.leads.work import (
 
 __all__ = [
     "CALL_OUTCOMES", "MERGE_FILL", "IntakeResult", "LeadContext", "add_note", "assign_manually", "dismiss_duplicate",
-    "duplicate_score", "facts_for", "intake_context", "find_duplicates", "handle_sla_breach", "intake", "lead_context",
+    "duplicate_score", "facts_for", "intake_context", "find_duplicates", "handle_sla_breach", "intake", "intake_by_hand", "lead_context",
     "log_call", "may_see", "merge", "presence_of", "preview", "record_call", "record_signals", "reference_for",
     "reveal_contact", "route_lead", "score_for", "set_presence", "set_status",
 ]

@@ -11,8 +11,9 @@ import secrets
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 
 KINDS = {"api": "REST API key", "webhook": "Lead-form webhook (signed)", "telephony": "Call-record webhook (signed)",
          "email": "Inbound e-mail webhook (signed)"}
@@ -61,9 +62,7 @@ async def _locked_source(actor: Actor, source_id: int, reason: str) -> dict:
     if not reason.strip():
         raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
     row = await current_connection().fetchrow("SELECT * FROM lead_source WHERE id = $1 FOR UPDATE", source_id)
-    if row is None or not actor.can(Permission.LEADS_ROUTING_MANAGE, row["entity_id"]):
-        raise NotFound("Source")
-    return dict(row)
+    return in_scope(actor, Permission.LEADS_ROUTING_MANAGE, row, "Source")
 
 
 async def rotate(actor: Actor, source_id: int, reason: str) -> str:

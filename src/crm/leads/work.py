@@ -13,7 +13,7 @@ from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.events.service import emit
 from crm.core.permissions import Permission
-from crm.leads.context import _now, add_activity, lead_context, locked_lead, may_see, score_for
+from crm.leads.context import _now, add_activity, lead_context, lead_for, locked_lead, score_for
 from crm.leads.tables import LOST_REASONS, PIPELINE, LeadStatus
 
 
@@ -179,9 +179,7 @@ async def reveal_contact(actor: Actor, reference: str, field: str, reason: str, 
     if len(reason.strip()) < 5:
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why you need it (e.g. the call)."})
     async with transaction():
-        row = await current_connection().fetchrow("SELECT * FROM lead WHERE reference = $1", reference)
-        if row is None or not may_see(actor, dict(row)):
-            raise NotFound("Lead")
+        row = await lead_for(actor, reference)
         actor.require(Permission.CLIENTS_PII_REVEAL, row["entity_id"])
         until = _now() + dt.timedelta(minutes=minutes)
         await current_connection().execute(

@@ -10,9 +10,11 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from crm.core.audit.service import record_audit
 from crm.core.context import Actor
-from crm.core.db import fetch
+from crm.core.db import fetch, transaction
 from crm.core.errors import ValidationFailed
+from crm.core.exports import csv_text
 from crm.core.permissions import Permission
 
 PAGE_SIZE = 50
@@ -140,3 +142,19 @@ async def search_audit(actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE) 
 async def rows_for_case(actor: Actor, case_id: str) -> list[dict]:
     rows, _ = await search_audit(actor, AuditFilter(case_id=case_id), limit=500)
     return rows
+
+
+EXPORT_LIMIT = 100_000
+EXPORT_COLUMNS = ("seq", "occurred_at", "actor_id", "actor_label", "on_behalf_of_label", "action", "target_type",
+                  "target_id", "target_label", "entity_id", "client_id", "before", "after", "reason", "case_id", "ip",
+                  "user_agent", "request_id", "session_id")
+
+
+async def export_csv(actor: Actor, f: AuditFilter) -> str:
+    """The rows the actor may see under the filter, as CSV (formula-safe); the export is itself audited."""
+    rows, _ = await search_audit(actor, f, limit=EXPORT_LIMIT)
+    async with transaction():
+        await record_audit(actor, "audit:record:export", target_type="audit_export",
+                           after={"filters": f.query_string(), "rows": len(rows)})
+    return csv_text(EXPORT_COLUMNS, ([json.dumps(row[c], sort_keys=True) if c in ("before", "after") and row[c] is not None
+                                     else row[c] for c in EXPORT_COLUMNS] for row in rows))

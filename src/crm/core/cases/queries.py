@@ -11,6 +11,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 
 PAGE = 100
 
@@ -122,9 +123,7 @@ async def queue(actor: Actor, queue_id: int) -> dict:
 
 async def get_case(actor: Actor, reference: str) -> dict:
     rows = await fetch(_LIST.format(where="c.reference = $1", order="c.id", limit=1), reference)
-    if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
-        raise NotFound("Case")
-    return dict(rows[0])
+    return in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Case")
 
 
 async def case_detail(actor: Actor, reference: str) -> dict:

@@ -28,6 +28,7 @@ from crm.core.files.service import load, store
 from crm.core.org.grants import grants_for
 from crm.core.permissions import Permission
 from crm.core.registry import require_loaded
+from crm.core.scope import in_scope
 
 
 def reference_for(case_id: int) -> str:
@@ -120,10 +121,19 @@ async def open_case(
     return case
 
 
+async def create_case(actor: Actor, *, kind: str, entity_id: int | None, title: str, priority: int | None = None,
+                      queue_id: int | None = None, body: str = "") -> dict:
+    """A case a member of staff opens from the form, in its own transaction."""
+    if entity_id is None:
+        raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity."})
+    async with transaction():
+        return await open_case(actor, kind, entity_id=entity_id, title=title, priority=priority, queue_id=queue_id,
+                               body=body)
+
+
 async def _locked(actor: Actor, reference: str, permission: Permission = Permission.CASES_CASE_WORK) -> dict:
     rows = await WorkCase.raw("SELECT * FROM work_case WHERE reference = {} FOR UPDATE", reference)
-    if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
-        raise NotFound("Case")
+    in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Case")
     if not actor.can(permission, rows[0]["entity_id"]):
         raise PermissionDenied("You cannot work cases in this entity")
     return rows[0]
@@ -247,8 +257,7 @@ async def attachment(actor: Actor, reference: str, file_id: int) -> dict:
         rows = await fetch(
             """SELECT c.entity_id FROM case_entry e JOIN work_case c ON c.id = e."case"
                WHERE c.reference = $1 AND e.kind = 'attachment' AND (e.data->>'file_id')::int = $2""", reference, file_id)
-        if not rows or not actor.can(Permission.CASES_CASE_VIEW, rows[0]["entity_id"]):
-            raise NotFound("Attachment")
+        in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Attachment")
         stored = await load(file_id)
         if stored is None:
             raise NotFound("Attachment")

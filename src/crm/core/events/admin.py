@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.errors import Conflict, ValidationFailed
 from crm.core.permissions import Permission
-from crm.core.scope import group_level
+from crm.core.scope import group_level, in_group_scope
 
 PAGE = 100
 
@@ -77,12 +77,7 @@ async def _locked_dead(actor: Actor, delivery_id: int) -> dict:
     row = await current_connection().fetchrow(
         "SELECT d.*, e.entity_id, e.name FROM event_delivery d JOIN domain_event e ON e.id = d.event "
         "WHERE d.id = $1 FOR UPDATE OF d", delivery_id)
-    if row is None:
-        raise NotFound("Dead letter")
-    allowed = actor.can(Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]) if row["entity_id"] else \
-        await group_level(actor, Permission.SYSTEM_JOBS_MANAGE)
-    if not allowed:
-        raise NotFound("Dead letter")
+    row = await in_group_scope(actor, Permission.SYSTEM_JOBS_MANAGE, row, "Dead letter")
     if row["status"] != "dead":
         raise Conflict(f"This delivery is {row['status']}, not dead")
     return dict(row)
@@ -140,11 +135,8 @@ async def decide_dead_job(actor: Actor, dead_id: int, reason: str, decision: str
     if decision not in ("retry", "discard"):
         raise ValidationFailed("Retry or discard?")
     async with transaction():
-        row = await current_connection().fetchrow("SELECT * FROM dead_job WHERE id = $1 FOR UPDATE", dead_id)
-        allowed = row is not None and (actor.can(Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]) if row["entity_id"]
-                                       else await group_level(actor, Permission.SYSTEM_JOBS_MANAGE))
-        if not allowed:
-            raise NotFound("Dead job")
+        row = await in_group_scope(actor, Permission.SYSTEM_JOBS_MANAGE, await current_connection().fetchrow(
+            "SELECT * FROM dead_job WHERE id = $1 FOR UPDATE", dead_id), "Dead job")
         if row["status"] != "dead":
             raise Conflict(f"This job is {row['status']}, not dead")
         meta = json.loads(row["meta"]) if isinstance(row["meta"], str) else row["meta"]

@@ -28,7 +28,7 @@ from crm.core.inbox.signatures import Verification
 from crm.core.inbox.tables import InboxStatus
 from crm.core.jobs import JobFailed, JobRun, enqueue, job
 from crm.core.permissions import Permission
-from crm.core.scope import group_level
+from crm.core.scope import group_level, in_group_scope, sees
 
 MAX_BODY = 1_000_000  # bytes a sender may post; more is refused before anything is stored
 KEPT_OF_REJECTED = 65_536  # a refused request keeps this much of its body, for the operator
@@ -183,13 +183,11 @@ async def process(run: JobRun, inbox_id: int) -> dict:
 
 async def _locked(actor: Actor, inbox_id: int, permission: Permission) -> dict:
     row = await current_connection().fetchrow("SELECT * FROM webhook_event WHERE id = $1 FOR UPDATE", inbox_id)
-    if row is None or not await _may(actor, permission, row["entity_id"]):
-        raise NotFound("Webhook event")
-    return dict(row)
+    return await in_group_scope(actor, permission, row, "Webhook event")
 
 
 async def _may(actor: Actor, permission: Permission, entity_id: int | None) -> bool:
-    return actor.can(permission, entity_id) if entity_id is not None else await group_level(actor, permission)
+    return sees(actor, permission, entity_id) if entity_id is not None else await group_level(actor, permission)
 
 
 async def rerun(actor: Actor, inbox_id: int, reason: str) -> None:
@@ -262,9 +260,7 @@ async def search(actor: Actor, f: InboxFilter) -> tuple[list[dict], int | None]:
 async def get(actor: Actor, inbox_id: int) -> dict:
     """One event without its body (see `reveal_body`), with whether the actor may reveal or re-run it."""
     rows = await fetch("SELECT * FROM webhook_event WHERE id = $1", inbox_id)
-    if not rows or not await _may(actor, Permission.SYSTEM_AUTOMATION_VIEW, rows[0]["entity_id"]):
-        raise NotFound("Webhook event")
-    row = dict(rows[0])
+    row = await in_group_scope(actor, Permission.SYSTEM_AUTOMATION_VIEW, rows[0] if rows else None, "Webhook event")
     row.pop("body")
     for name in ("headers", "outcome"):
         row[name] = json.loads(row[name]) if isinstance(row[name], str) else row[name]

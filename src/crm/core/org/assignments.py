@@ -11,6 +11,7 @@ from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
 from crm.core.permissions import Permission
+from crm.core.scope import in_scope
 
 MAX_ELEVATION = dt.timedelta(days=30)
 
@@ -114,9 +115,8 @@ async def revoke_assignment(actor: Actor, assignment_id: int, reason: str) -> No
     if not reason.strip():
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why access is removed."})
     async with transaction():
-        row = await RoleAssignment.select().where(RoleAssignment.id == assignment_id).first()
-        if row is None or not actor.can(Permission.ACCESS_ASSIGNMENT_MANAGE, row["entity"]):
-            raise NotFound("Assignment")
+        row = in_scope(actor, Permission.ACCESS_ASSIGNMENT_MANAGE, await RoleAssignment.select().where(
+            RoleAssignment.id == assignment_id).first(), "Assignment", entity="entity")
         if row["status"] not in (AssignmentStatus.ACTIVE, AssignmentStatus.PENDING):
             raise ValidationFailed(f"This assignment is already {row['status']}")
         await RoleAssignment.update(

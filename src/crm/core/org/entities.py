@@ -100,6 +100,13 @@ async def teams_visible_to(actor: Actor) -> list[dict]:
     ).where(Team.entity.is_in(actor.entity_ids or [-1])).order_by(Team.entity).order_by(Team.name)
 
 
+async def active_entity_names() -> dict[int, str]:
+    """Every active entity (group-wide settings such as the entity rules name them all)."""
+    rows = await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(
+        LegalEntity.active.eq(True)).order_by(LegalEntity.id)
+    return {r["id"]: f"{r['code']} · {r['name']}" for r in rows}
+
+
 async def entity_names(entity_ids: list[int]) -> dict[int, str]:
     if not entity_ids:
         return {}

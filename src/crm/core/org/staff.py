@@ -82,3 +82,10 @@ async def active_staff_id(email: str) -> int | None:
         return None
     rows = await fetch("SELECT id FROM staff_user WHERE lower(email) = lower($1) AND active", email[:254])
     return rows[0]["id"] if rows else None
+
+
+async def active_staff_in(actor: Actor, permission: Permission) -> list[dict]:
+    """Active staff of the entities where the actor holds `permission` (choices such as a team's lead)."""
+    ids = await visible_user_ids(actor, permission)
+    return await StaffUser.select(StaffUser.id, StaffUser.full_name).where(
+        StaffUser.id.is_in(ids or [-1]) & StaffUser.active.eq(True)).order_by(StaffUser.full_name)

@@ -7,8 +7,7 @@ import pycountry
 from litestar import Request, Response, Router, get, post
 
 from crm.core.context import Actor
-from crm.core.errors import DomainError
-from crm.core.web import form_data, render
+from crm.core.web import NO_REFUSAL, Refusal, form_data, render, shows_again
 from crm.leads import service
 
 COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
@@ -17,9 +16,10 @@ LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية"), ("
 CARRIED = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "source", "campaign", "brand")
 
 
-def _page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
-    return render(request, "public/register.html", {"form": form, "errors": errors, "countries": COUNTRIES,
-                                                    "languages": LANGUAGES, "carried": CARRIED}, status=status)
+async def _page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    return render(request, "public/register.html", {"form": refusal.form, "errors": refusal.errors,
+                                                    "countries": COUNTRIES, "languages": LANGUAGES, "carried": CARRIED},
+                  status=refusal.status)
 
 
 @get("/register", name="public.register", include_in_schema=False)
@@ -28,19 +28,17 @@ async def register_form(request: Request) -> Response:
     form = {k: params[k][:120] for k in CARRIED if params.get(k)}
     if params.get("ref"):
         form["ib_code"] = params["ref"][:40]
-    return _page(request, form, {})
+    return await _page(request, Refusal(form=form))
 
 
 @post("/register", name="public.register_submit", include_in_schema=False)
+@shows_again(_page)
 async def register(request: Request) -> Response:
     form = await form_data(request)
     if not form.get("source") and not form.get("utm_source"):
         form["source"] = "website"
     meta = request.scope["state"]["meta"]
-    try:
-        result = await service.intake(Actor.system("intake:website", meta), form, channel="form", ip=meta.ip or "")
-    except DomainError as exc:
-        return _page(request, form, exc.field_errors or {"form": exc.message}, exc.status_code)
+    result = await service.intake(Actor.system("intake:website", meta), form, channel="form", ip=meta.ip or "")
     return render(request, "public/registered.html", {"reference": result.lead["reference"],
                                                       "first_name": result.lead["first_name"]})
 

@@ -8,7 +8,7 @@ from crm.core.guards import current_actor, requires
 from crm.core.notifications import templates
 from crm.core.permissions import Permission
 from crm.core.scope import group_level
-from crm.core.web import form_data, redirect, render
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
 GUARD = [requires(Permission.SYSTEM_TEMPLATES_MANAGE)]
@@ -20,39 +20,37 @@ async def template_list(request: Request) -> Response:
     return render(request, "staff/admin/templates.html", {"rows": rows})
 
 
-async def _editor(request: Request, key: str, form: dict | None = None, errors: dict | None = None,
-                  preview: tuple[str, str] | None = None, status: int = 200) -> Response:
+async def _editor(request: Request, refusal: Refusal = NO_REFUSAL, *, key: str,
+                  preview: tuple[str, str] | None = None) -> Response:
     spec = templates.template_spec(key)
     wording = await templates.current(key)
-    form = form or {"title": wording["title"], "body": wording["body"]}
+    form = refusal.form or {"title": wording["title"], "body": wording["body"]}
+    errors, status = refusal.errors, refusal.status
     if preview is None and not errors:
         try:
             preview = templates.check(spec, form["title"], form["body"])
         except DomainError:
             preview = None
     return render(request, "staff/admin/template_edit.html", {
-        "spec": spec, "wording": wording, "form": form, "errors": errors or {}, "preview": preview,
+        "spec": spec, "wording": wording, "form": form, "errors": errors, "preview": preview,
         "versions": await templates.versions(key),
         "may_edit": await group_level(current_actor(request), Permission.SYSTEM_TEMPLATES_MANAGE)}, status=status)
 
 
 @get("/admin/notification-templates/{key:str}", name="staff.templates.edit", guards=GUARD)
 async def edit(request: Request, key: FromPath[str]) -> Response:
-    return await _editor(request, key)
+    return await _editor(request, key=key)
 
 
 @post("/admin/notification-templates/{key:str}", name="staff.templates.save", guards=GUARD, opt={"group_level": True})
+@shows_again(_editor, field="title")
 async def save(request: Request, key: FromPath[str]) -> Response:
     form = await form_data(request)
-    spec = templates.template_spec(key)
-    try:
-        if form.get("action") == "preview":
-            preview = templates.check(spec, form.get("title", ""), form.get("body", ""))
-            return await _editor(request, key, form, preview=preview)
-        version = await templates.save(current_actor(request), key, form.get("title", ""), form.get("body", ""),
-                                       form.get("reason", ""))
-    except DomainError as exc:
-        return await _editor(request, key, form, exc.field_errors or {"title": exc.message}, status=exc.status_code)
+    if form.get("action") == "preview":
+        preview = templates.check(templates.template_spec(key), form.get("title", ""), form.get("body", ""))
+        return await _editor(request, Refusal(form=form), key=key, preview=preview)
+    version = await templates.save(current_actor(request), key, form.get("title", ""), form.get("body", ""),
+                                   form.get("reason", ""))
     return redirect(request, f"/admin/notification-templates/{key}", flash=f"Saved as version {version}.")
 
 

@@ -4,9 +4,9 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
 from crm.core.approvals import service
-from crm.core.errors import DomainError
+from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor
-from crm.core.web import form_data, redirect, render
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
 
@@ -16,30 +16,31 @@ async def approvals_list(request: Request) -> Response:
     return render(request, "staff/approvals/list.html", {"requests": await service.pending_for(actor)})
 
 
+async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, request_id: int) -> Response:
+    approval, decisions = await service.get_request(current_actor(request), request_id)
+    return render(request, "staff/approvals/detail.html", {"approval": approval, "decisions": decisions,
+                                                           "error": refusal.message or None}, status=refusal.status)
+
+
 @get("/approvals/{request_id:int}", name="staff.approvals.detail", opt={"any_staff": True})
 async def approval_detail(request: Request, request_id: FromPath[int]) -> Response:
-    approval, decisions = await service.get_request(current_actor(request), request_id)
-    return render(request, "staff/approvals/detail.html", {"approval": approval, "decisions": decisions, "error": None})
+    return await _detail(request, request_id=request_id)
 
 
 @post("/approvals/{request_id:int}/decide", name="staff.approvals.decide", opt={"any_staff": True})
+@shows_again(_detail)
 async def decide(request: Request, request_id: FromPath[int]) -> Response:
     actor = current_actor(request)
     await service.get_request(actor, request_id)  # 404 unless the actor may see it
     form = await form_data(request)
-    try:
-        if form.get("decision") == "approve":
-            status = await service.approve(actor, request_id, form.get("payload_hash", ""), form.get("reason", ""))
-            message = "Approved and carried out." if status == "approved" else "Approval recorded; more are needed."
-        elif form.get("decision") == "reject":
-            await service.reject(actor, request_id, form.get("reason", ""))
-            message = "Rejected."
-        else:
-            message = "Choose approve or reject."
-    except DomainError as exc:
-        approval, decisions = await service.get_request(actor, request_id)
-        return render(request, "staff/approvals/detail.html",
-                      {"approval": approval, "decisions": decisions, "error": exc.message}, status=exc.status_code)
+    if form.get("decision") == "approve":
+        status = await service.approve(actor, request_id, form.get("payload_hash", ""), form.get("reason", ""))
+        message = "Approved and carried out." if status == "approved" else "Approval recorded; more are needed."
+    elif form.get("decision") == "reject":
+        await service.reject(actor, request_id, form.get("reason", ""))
+        message = "Rejected."
+    else:
+        raise ValidationFailed("Choose approve or reject")
     return redirect(request, "/approvals", flash=message)
 
 

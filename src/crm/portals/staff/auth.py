@@ -6,9 +6,9 @@ from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 
-from crm.core.errors import DomainError, ValidationFailed
+from crm.core.errors import DomainError
 from crm.core.guards import current_actor
-from crm.core.web import form_data, parse_int, redirect, render
+from crm.core.web import NO_REFUSAL, Refusal, form_data, parse_int, redirect, render, shows_again
 from crm.identity import service, sessions, sso
 from crm.portals.staff.middleware import SESSION_COOKIE
 
@@ -39,38 +39,46 @@ def _pending_session(request: Request):
     return session if session is not None and not session.mfa_verified else None
 
 
+async def _login_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
+    notice = None if refusal.message else SESSION_ENDED.get(request.scope["state"].get("session_ended") or "")
+    return render(request, "staff/auth/login.html", {"next": next_url, "error": refusal.message or None,
+                                                     "notice": notice, "email": refusal.form.get("email", "")},
+                  status=refusal.status)
+
+
 @get("/login", name="staff.auth.login_form")
 async def login_form(request: Request, next: FromQuery[str | None] = None) -> Response:
     if request.scope["state"].get("actor"):
         return redirect(request, _safe_next(next))
-    notice = SESSION_ENDED.get(request.scope["state"].get("session_ended") or "")
-    return render(request, "staff/auth/login.html", {"next": _safe_next(next), "error": None, "notice": notice, "email": ""})
+    return await _login_page(request)
 
 
 @post("/login", name="staff.auth.login")
+@shows_again(_login_page)
 async def login(request: Request) -> Response:
     form = await form_data(request)
     next_url = _safe_next(form.get("next"))
-    try:
-        result = await service.sign_in_with_password(
-            form.get("email", ""), form.get("password", ""), request.scope["state"]["meta"], request.app.state.settings
-        )
-    except DomainError as exc:
-        return render(request, "staff/auth/login.html",
-                      {"next": next_url, "error": exc.message, "notice": None, "email": form.get("email", "")},
-                      status=exc.status_code)
+    result = await service.sign_in_with_password(
+        form.get("email", ""), form.get("password", ""), request.scope["state"]["meta"], request.app.state.settings)
     step = "/mfa" if result.next_step == "mfa" else "/mfa/enrol"
     return _with_session_cookie(request, redirect(request, f"{step}?next={next_url}"), result.token)
 
 
+async def _mfa_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
+    return render(request, "staff/auth/mfa.html", {"next": next_url, "error": refusal.message or None},
+                  status=refusal.status)
+
+
 @get("/mfa", name="staff.auth.mfa_form")
-async def mfa_form(request: Request, next: FromQuery[str | None] = None) -> Response:
+async def mfa_form(request: Request) -> Response:
     session = _pending_session(request)
     if session is None:
         return redirect(request, "/login")
     if not session.mfa_enrolled:
         return redirect(request, "/mfa/enrol")
-    return render(request, "staff/auth/mfa.html", {"next": _safe_next(next), "error": None})
+    return await _mfa_page(request)
 
 
 def _after_sign_in(request: Request, result: service.SignIn, next_url: str) -> Response:
@@ -79,44 +87,43 @@ def _after_sign_in(request: Request, result: service.SignIn, next_url: str) -> R
 
 
 @post("/mfa", name="staff.auth.mfa")
+@shows_again(_mfa_page)
 async def mfa(request: Request) -> Response:
     session = _pending_session(request)
     if session is None:
         return redirect(request, "/login", flash="Please sign in again.", kind="warning")
     form = await form_data(request)
-    next_url = _safe_next(form.get("next"))
-    try:
-        result = await service.verify_mfa(session.user_id, session.id, form.get("code", ""),
-                                          request.scope["state"]["meta"], request.app.state.settings)
-    except DomainError as exc:
-        return render(request, "staff/auth/mfa.html", {"next": next_url, "error": exc.message}, status=exc.status_code)
-    return _after_sign_in(request, result, next_url)
+    result = await service.verify_mfa(session.user_id, session.id, form.get("code", ""),
+                                      request.scope["state"]["meta"], request.app.state.settings)
+    return _after_sign_in(request, result, _safe_next(form.get("next")))
+
+
+async def _enrol_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    session = _pending_session(request)
+    secret, qr_svg = await service.start_enrolment(session.user_id)
+    next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
+    return render(request, "staff/auth/enrol.html", {"secret": secret, "qr_svg": qr_svg, "next": next_url,
+                                                     "error": refusal.message or None}, status=refusal.status)
 
 
 @get("/mfa/enrol", name="staff.auth.enrol_form")
-async def enrol_form(request: Request, next: FromQuery[str | None] = None) -> Response:
+async def enrol_form(request: Request) -> Response:
     session = _pending_session(request)
     if session is None or session.mfa_enrolled:
         return redirect(request, "/login")
-    secret, qr_svg = await service.start_enrolment(session.user_id)
-    return render(request, "staff/auth/enrol.html", {"secret": secret, "qr_svg": qr_svg, "next": _safe_next(next), "error": None})
+    return await _enrol_page(request)
 
 
 @post("/mfa/enrol", name="staff.auth.enrol")
+@shows_again(_enrol_page)
 async def enrol(request: Request) -> Response:
     session = _pending_session(request)
     if session is None or session.mfa_enrolled:
         return redirect(request, "/login", flash="Please sign in again.", kind="warning")
     form = await form_data(request)
     next_url = _safe_next(form.get("next"))
-    try:
-        result, codes = await service.confirm_enrolment(
-            session.user_id, session.id, form.get("code", ""), request.scope["state"]["meta"], request.app.state.settings
-        )
-    except DomainError as exc:
-        secret, qr_svg = await service.start_enrolment(session.user_id)
-        return render(request, "staff/auth/enrol.html",
-                      {"secret": secret, "qr_svg": qr_svg, "next": next_url, "error": exc.message}, status=exc.status_code)
+    result, codes = await service.confirm_enrolment(
+        session.user_id, session.id, form.get("code", ""), request.scope["state"]["meta"], request.app.state.settings)
     target = "/account/password" if result.next_step == "password" else next_url
     response = render(request, "staff/auth/recovery_codes.html", {"codes": codes, "next": target})
     return _with_session_cookie(request, response, result.token)
@@ -157,9 +164,8 @@ async def sso_callback(request: Request) -> Response:
     try:
         result, next_url = await sso.complete(settings, code=code, state=state, error=error,
                                               cookie=request.cookies.get(SSO_COOKIE), meta=request.scope["state"]["meta"])
-    except DomainError as exc:
-        response = render(request, "staff/auth/login.html",
-                          {"next": "/", "error": exc.message, "notice": None, "email": ""}, status=exc.status_code)
+    except DomainError as exc:  # not `shows_again`: the state cookie must go with the answer
+        response = await _login_page(request, Refusal(message=exc.message, status=exc.status_code))
         response.delete_cookie(SSO_COOKIE, path="/sso")
         return response
     steps = {"done": next_url, "mfa": f"/mfa?next={next_url}", "enrol": f"/mfa/enrol?next={next_url}"}
@@ -171,19 +177,22 @@ async def sso_callback(request: Request) -> Response:
 public_handlers = [login_form, login, mfa_form, mfa, enrol_form, enrol, logout, sso_login, sso_callback]
 
 
+async def _password_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    return render(request, "staff/auth/password.html", {"errors": refusal.errors, "error": refusal.message or None},
+                  status=refusal.status)
+
+
 @get("/account/password", name="staff.account.password_form", opt={"allowed_during_password_change": True})
 async def password_form(request: Request) -> Response:
-    return render(request, "staff/auth/password.html", {"errors": {}, "error": None})
+    return await _password_page(request)
 
 
 @post("/account/password", name="staff.account.password", opt={"allowed_during_password_change": True})
+@shows_again(_password_page)
 async def change_password(request: Request) -> Response:
     form = await form_data(request)
-    try:
-        await service.change_own_password(current_actor(request), form.get("current", ""), form.get("password", ""),
-                                          form.get("confirm", ""))
-    except ValidationFailed as exc:
-        return render(request, "staff/auth/password.html", {"errors": exc.field_errors, "error": exc.message}, status=422)
+    await service.change_own_password(current_actor(request), form.get("current", ""), form.get("password", ""),
+                                      form.get("confirm", ""))
     return redirect(request, "/", flash="Your password has been changed.")
 
 

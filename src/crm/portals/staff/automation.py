@@ -3,11 +3,10 @@
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 
-from crm.core.errors import DomainError
 from crm.core.events import admin
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
-from crm.core.web import form_data, redirect, render
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
 
@@ -20,39 +19,35 @@ async def runs(request: Request) -> Response:
 
 @get("/admin/dead-letters", name="staff.automation.dead", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
 async def dead(request: Request) -> Response:
-    return await _dead_page(request, None)
+    return await _dead_page(request)
 
 
-async def _dead_page(request: Request, error: str | None, status: int = 200) -> Response:
+async def _dead_page(request: Request, refusal: Refusal = NO_REFUSAL, **_: object) -> Response:
     actor = current_actor(request)
     return render(request, "staff/automation/dead.html", {
-        "letters": await admin.dead_letters(actor), "jobs": await admin.dead_jobs(actor), "error": error}, status=status)
+        "letters": await admin.dead_letters(actor), "jobs": await admin.dead_jobs(actor),
+        "error": refusal.message or None}, status=refusal.status)
 
 
 @post("/admin/dead-letters/{delivery_id:int}", name="staff.automation.decide", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
+@shows_again(_dead_page)
 async def decide(request: Request, delivery_id: FromPath[int]) -> Response:
+    """Retry or discard a dead event delivery (the decision is the form's button)."""
     actor = current_actor(request)
     form = await form_data(request)
-    try:
-        if form.get("decision") == "retry":
-            await admin.retry_dead_letter(actor, delivery_id, form.get("reason", ""))
-            message = "Queued again."
-        else:
-            await admin.discard_dead_letter(actor, delivery_id, form.get("reason", ""))
-            message = "Discarded."
-    except DomainError as exc:
-        return await _dead_page(request, exc.message, exc.status_code)
-    return redirect(request, "/admin/dead-letters", flash=message)
+    if form.get("decision") == "retry":
+        await admin.retry_dead_letter(actor, delivery_id, form.get("reason", ""))
+        return redirect(request, "/admin/dead-letters", flash="Queued again.")
+    await admin.discard_dead_letter(actor, delivery_id, form.get("reason", ""))
+    return redirect(request, "/admin/dead-letters", flash="Discarded.")
 
 
 @post("/admin/dead-jobs/{dead_id:int}", name="staff.automation.decide_job", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
+@shows_again(_dead_page)
 async def decide_job(request: Request, dead_id: FromPath[int]) -> Response:
     form = await form_data(request)
     decision = form.get("decision", "")
-    try:
-        await admin.decide_dead_job(current_actor(request), dead_id, form.get("reason", ""), decision)
-    except DomainError as exc:
-        return await _dead_page(request, exc.message, exc.status_code)
+    await admin.decide_dead_job(current_actor(request), dead_id, form.get("reason", ""), decision)
     return redirect(request, "/admin/dead-letters", flash="Queued again." if decision == "retry" else "Discarded.")
 
 

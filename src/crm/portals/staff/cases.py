@@ -11,13 +11,21 @@ from crm.core.cases import queries, service
 from crm.core.cases.kinds import case_kinds
 from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
-from crm.core.db import transaction
-from crm.core.errors import DomainError, ValidationFailed
+from crm.core.errors import ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
 from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
-from crm.core.web import form_data, parse_int, redirect, render, render_block
+from crm.core.web import (
+    NO_REFUSAL,
+    Refusal,
+    form_data,
+    parse_int,
+    redirect,
+    render,
+    render_block,
+    shows_again,
+)
 from crm.portals.staff.live import live_stream
 from crm.portals.staff.navigation import STAFF_NAV
 
@@ -88,8 +96,8 @@ async def queue_page(request: Request, queue_id: FromPath[int]) -> Response:
     return render(request, "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, fragment="results")
 
 
-@post("/cases/queues/{queue_id:int}/take", name="staff.cases.take", guards=WORK)
-async def take(request: Request, queue_id: FromPath[int]) -> Response:
+@post("/cases/queues/{queue_id:int}/take", name="staff.cases.take_next", guards=WORK)
+async def take_next(request: Request, queue_id: FromPath[int]) -> Response:
     actor = current_actor(request)
     await queries.queue(actor, queue_id)
     case = await service.take_next(actor, queue_id)
@@ -98,90 +106,92 @@ async def take(request: Request, queue_id: FromPath[int]) -> Response:
     return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} is yours.")
 
 
-async def _new_page(request: Request, form: dict, errors: dict, status: int = 200) -> Response:
+async def _new_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     actor = current_actor(request)
     teams = [t for t in await teams_visible_to(actor) if actor.can(Permission.CASES_CASE_WORK, t["entity"])]
     return render(request, "staff/cases/new.html", {
-        "form": form, "errors": errors, "kinds": case_kinds(), "teams": teams,
+        "form": refusal.form, "errors": refusal.errors, "kinds": case_kinds(), "teams": teams,
         "entities": [(e, n) for e, n in request.scope["state"]["entity_names"].items()
-                     if actor.can(Permission.CASES_CASE_WORK, e)], **CHOICES}, status=status)
+                     if actor.can(Permission.CASES_CASE_WORK, e)], **CHOICES}, status=refusal.status)
 
 
 @get("/cases/new", name="staff.cases.new", guards=WORK)
 async def new_case(request: Request) -> Response:
-    return await _new_page(request, {}, {})
+    return await _new_page(request)
 
 
 @post("/cases/new", name="staff.cases.create", guards=WORK)
+@shows_again(_new_page, field="title")
 async def create_case(request: Request) -> Response:
-    actor = current_actor(request)
     form = await form_data(request)
-    try:
-        entity_id = parse_int(form.get("entity"))
-        if entity_id is None:
-            raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity."})
-        async with transaction():
-            case = await service.open_case(
-                actor, form.get("kind", ""), entity_id=entity_id, title=form.get("title", ""),
-                priority=parse_int(form.get("priority")), queue_id=parse_int(form.get("queue")), body=form.get("body", ""),
-            )
-    except DomainError as exc:
-        return await _new_page(request, form, exc.field_errors or {"title": exc.message}, exc.status_code)
+    case = await service.create_case(
+        current_actor(request), kind=form.get("kind", ""), entity_id=parse_int(form.get("entity")),
+        title=form.get("title", ""), priority=parse_int(form.get("priority")), queue_id=parse_int(form.get("queue")),
+        body=form.get("body", ""))
     return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} opened.")
 
 
-async def _detail(request: Request, reference: str, errors: dict | None = None, status: int = 200) -> Response:
+async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, **_: object) -> Response:
     actor = current_actor(request)
     case = await queries.case_detail(actor, reference)
     workers = await queries.workers_in(case["entity_id"]) if case["can_work"] else []
-    return render(request, "staff/cases/detail.html", {"case": case, "errors": errors or {}, "workers": workers, **CHOICES},
-                  status=status)
+    return render(request, "staff/cases/detail.html", {"case": case, "errors": refusal.errors, "workers": workers,
+                                                       **CHOICES}, status=refusal.status)
 
 
 @get("/cases/{reference:str}", name="staff.cases.detail", guards=VIEW)
 async def case_page(request: Request, reference: FromPath[str]) -> Response:
-    return await _detail(request, reference)
+    return await _detail(request, reference=reference)
 
 
-@post("/cases/{reference:str}/act", name="staff.cases.act", guards=WORK)
-async def act(request: Request, reference: FromPath[str]) -> Response:
-    """One form endpoint for the case's actions: note, assign, status."""
-    actor = current_actor(request)
-    await queries.get_case(actor, reference)
+def _saved(request: Request, reference: str, flash: str = "Saved.") -> Response:
+    return redirect(request, f"/cases/{reference}", flash=flash)
+
+
+@post("/cases/{reference:str}/notes", name="staff.cases.note", guards=WORK)
+@shows_again(_detail, field="body")
+async def add_note(request: Request, reference: FromPath[str]) -> Response:
+    await service.add_note(current_actor(request), reference, (await form_data(request)).get("body", ""))
+    return _saved(request, reference)
+
+
+@post("/cases/{reference:str}/assign", name="staff.cases.assign", guards=WORK)
+@shows_again(_detail, field="assignee")
+async def assign(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    action = form.get("action")
-    try:
-        if action == "note":
-            await service.add_note(actor, reference, form.get("body", ""))
-        elif action == "assign":
-            await service.assign(actor, reference, parse_int(form.get("assignee")), form.get("reason", ""))
-        elif action == "take":
-            await service.assign(actor, reference, actor.user_id)
-        elif action == "status":
-            await service.set_status(actor, reference, form.get("status", ""), resolution=form.get("resolution", ""),
-                                     reason=form.get("reason", ""))
-        else:
-            raise ValidationFailed("Unknown action")
-    except DomainError as exc:
-        return await _detail(request, reference, exc.field_errors or {"action": exc.message}, exc.status_code)
-    return redirect(request, f"/cases/{reference}", flash="Saved.")
+    await service.assign(current_actor(request), reference, parse_int(form.get("assignee")), form.get("reason", ""))
+    return _saved(request, reference)
+
+
+@post("/cases/{reference:str}/take", name="staff.cases.take_this", guards=WORK)
+@shows_again(_detail, field="action")
+async def take_this(request: Request, reference: FromPath[str]) -> Response:
+    actor = current_actor(request)
+    await service.assign(actor, reference, actor.user_id)
+    return _saved(request, reference)
+
+
+@post("/cases/{reference:str}/status", name="staff.cases.status", guards=WORK)
+@shows_again(_detail, field="status")
+async def set_status(request: Request, reference: FromPath[str]) -> Response:
+    form = await form_data(request)
+    await service.set_status(current_actor(request), reference, form.get("status", ""),
+                             resolution=form.get("resolution", ""), reason=form.get("reason", ""))
+    return _saved(request, reference)
 
 
 @post("/cases/{reference:str}/attachments", name="staff.cases.attach", guards=WORK)
+@shows_again(_detail, field="file")
 async def attach(request: Request, reference: FromPath[str]) -> Response:
-    actor = current_actor(request)
-    await queries.get_case(actor, reference)
     form = await request.form()
     upload = form.get("file")
-    try:
-        if not isinstance(upload, UploadFile):
-            raise ValidationFailed("Choose a file", field_errors={"file": "Choose a file."})
-        content = await upload.read(MAX_BYTES + 1)
-        note = form.get("note")
-        await service.attach(actor, reference, upload.filename or "", content, note if isinstance(note, str) else "")
-    except DomainError as exc:
-        return await _detail(request, reference, exc.field_errors or {"file": exc.message}, exc.status_code)
-    return redirect(request, f"/cases/{reference}", flash="Attached.")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed("Choose a file", field_errors={"file": "Choose a file."})
+    content = await upload.read(MAX_BYTES + 1)
+    note = form.get("note")
+    await service.attach(current_actor(request), reference, upload.filename or "", content,
+                         note if isinstance(note, str) else "")
+    return _saved(request, reference, "Attached.")
 
 
 @get("/cases/{reference:str}/attachments/{file_id:int}", name="staff.cases.attachment", guards=VIEW)
@@ -193,7 +203,8 @@ async def download(request: Request, reference: FromPath[str], file_id: FromPath
         "Cache-Control": "no-store"})
 
 
-handlers = [my_cases, live, all_cases, queue_page, take, new_case, create_case, case_page, act, attach, download]
+handlers = [my_cases, live, all_cases, queue_page, take_next, new_case, create_case, case_page, add_note, assign, take_this,
+            set_status, attach, download]
 
 STAFF_NAV.add("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW, order=30)
 STAFF_NAV.add("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW, order=40)

@@ -10,8 +10,19 @@ from litestar.response import ServerSentEvent
 
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.org.entities import active_entity_names
 from crm.core.permissions import Permission
-from crm.core.web import form_data, form_list, parse_int, redirect, render, render_block
+from crm.core.web import (
+    NO_REFUSAL,
+    Refusal,
+    form_data,
+    form_list,
+    parse_int,
+    redirect,
+    render,
+    render_block,
+    shows_again,
+)
 from crm.leads import replay, rules, rulesets, service
 from crm.portals.staff.live import job_progress_stream
 from crm.portals.staff.navigation import STAFF_NAV
@@ -121,8 +132,13 @@ async def _doc_from_form(request: Request, kind: str, form: dict) -> dict:
                           "sla_by_score": bands}}
 
 
-async def _editor(request: Request, kind: str, entity_id: int, doc: dict | None = None, errors: dict | None = None,
-                  status: int = 200) -> Response:
+async def _editor(request: Request, refusal: Refusal = NO_REFUSAL, *, kind: str, entity_id: int) -> Response:
+    """The draft editor; after a refused save, the rows as typed with their errors."""
+    if kind not in rulesets.KINDS:
+        raise ValidationFailed("Unknown kind of rules")
+    entity_id = _entity(request, entity_id)
+    doc = await _doc_from_form(request, kind, refusal.form) if refusal.form else None
+    errors, status = refusal.errors, refusal.status
     versions = await rulesets.versions(kind, entity_id)
     draft = next((v for v in versions if v["status"] in ("draft", "pending")), None)
     published = next((v for v in versions if v["status"] == "published"), None)
@@ -131,57 +147,52 @@ async def _editor(request: Request, kind: str, entity_id: int, doc: dict | None 
     form = _routing_form(doc) if kind == "routing" else _scoring_form(doc)
     return render(request, "staff/leads/rules_edit.html", {
         "kind": kind, "kind_label": rulesets.KINDS[kind], "entity_id": entity_id,
-        "entity_name": dict(_entities(request)).get(entity_id, entity_id), "form": form, "errors": errors or {},
+        "entity_name": dict(_entities(request)).get(entity_id, entity_id), "form": form, "errors": errors,
         "draft": draft, "published": published, "pools": await rulesets.pools_of(entity_id),
         "regions": list(rules.REGIONS), "fields": rules.SCORING_FIELDS, "ops": rules.OPS}, status=status)
 
 
 @get("/leads/routing/{kind:str}/{entity_id:int}", name="staff.routing.edit", guards=MANAGE)
 async def edit(request: Request, kind: FromPath[str], entity_id: FromPath[int]) -> Response:
-    if kind not in rulesets.KINDS:
-        raise ValidationFailed("Unknown kind of rules")
-    return await _editor(request, kind, _entity(request, entity_id))
+    return await _editor(request, kind=kind, entity_id=entity_id)
 
 
 @post("/leads/routing/{kind:str}/{entity_id:int}", name="staff.routing.save", guards=MANAGE)
+@shows_again(_editor)
 async def save(request: Request, kind: FromPath[str], entity_id: FromPath[int]) -> Response:
     if kind not in rulesets.KINDS:
         raise ValidationFailed("Unknown kind of rules")
     entity_id = _entity(request, entity_id)
     actor = current_actor(request)
     form = await form_data(request)
-    doc = await _doc_from_form(request, kind, form)
-    try:
-        draft = await rulesets.save_draft(actor, kind, entity_id, doc, form.get("note", ""))
-        if form.get("action") == "submit":
-            await rulesets.submit(actor, draft["id"], form.get("reason", ""))
-            return redirect(request, f"/leads/routing?entity={entity_id}",
-                            flash=f"Version {draft['version']} sent for approval; a colleague must approve it.")
-    except DomainError as exc:
-        return await _editor(request, kind, entity_id, doc, exc.field_errors or {"form": exc.message}, exc.status_code)
+    draft = await rulesets.save_draft(actor, kind, entity_id, await _doc_from_form(request, kind, form),
+                                      form.get("note", ""))
+    if form.get("action") == "submit":
+        await rulesets.submit(actor, draft["id"], form.get("reason", ""))
+        return redirect(request, f"/leads/routing?entity={entity_id}",
+                        flash=f"Version {draft['version']} sent for approval; a colleague must approve it.")
     return redirect(request, f"/leads/routing/{kind}/{entity_id}", flash=f"Draft version {draft['version']} saved.")
 
 
+async def _preview_page(request: Request, refusal: Refusal = NO_REFUSAL, *, result: dict | None = None) -> Response:
+    form = refusal.form or {"entity": request.query_params.get("entity", "")}
+    return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": form,
+                                                        "errors": refusal.errors, "result": result},
+                  status=refusal.status, fragment="result" if result else None)
+
+
 @get("/leads/routing/preview", name="staff.routing.preview_form", guards=MANAGE)
-async def preview_form(request: Request, entity: FromQuery[str] = "") -> Response:
-    return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": {"entity": entity},
-                                                        "errors": {}, "result": None})
+async def preview_form(request: Request) -> Response:
+    return await _preview_page(request)
 
 
 @post("/leads/routing/preview", name="staff.routing.preview", guards=MANAGE)
+@shows_again(_preview_page)
 async def preview(request: Request) -> Response:
-    from crm.portals.public.register import COUNTRIES  # noqa: F401  (choices shared with the public form)
-
     form = await form_data(request)
-    try:
-        entity_id = _entity(request, form.get("entity"))
-        result = await service.preview(current_actor(request), entity_id, form, use_drafts=form.get("use") == "draft")
-    except DomainError as exc:
-        return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": form,
-                                                            "errors": exc.field_errors or {"form": exc.message},
-                                                            "result": None}, status=exc.status_code)
-    return render(request, "staff/leads/preview.html", {"entities": _entities(request), "form": form, "errors": {},
-                                                        "result": result}, fragment="result")
+    result = await service.preview(current_actor(request), _entity(request, form.get("entity")), form,
+                                   use_drafts=form.get("use") == "draft")
+    return await _preview_page(request, Refusal(form=form), result=result)
 
 
 @post("/leads/routing/replays", name="staff.routing.replay", guards=MANAGE)
@@ -191,7 +202,7 @@ async def start_replay(request: Request) -> Response:
         entity_id = _entity(request, form.get("entity"))
         replay_id = await replay.start(current_actor(request), entity_id, days=parse_int(form.get("days")) or 30,
                                        use_drafts=form.get("use", "draft") == "draft")
-    except DomainError as exc:
+    except DomainError as exc:  # the form sits on the routing index: back there, with the reason
         return redirect(request, f"/leads/routing?entity={form.get('entity', '')}", flash=exc.message, kind="error")
     return redirect(request, f"/leads/routing/replays/{replay_id}")
 
@@ -214,19 +225,23 @@ async def replay_live(request: Request, replay_id: FromPath[int]) -> ServerSentE
     return job_progress_stream(request, run["job_id"], progress)
 
 
-async def _entity_rules_page(request: Request, rows: list[dict] | None = None, errors: dict | None = None,
-                             status: int = 200) -> Response:
-    from crm.core.db import fetch
-    from crm.core.org.entities import entity_names
+def _entity_rule_rows(form: dict) -> list[dict]:
+    count = parse_int(form.get("row_count")) or 0
+    return [{"position": form.get(f"e{i}_position", ""), "brand": form.get(f"e{i}_brand", ""),
+             "countries": form.get(f"e{i}_countries", ""), "entity_id": form.get(f"e{i}_entity", "")}
+            for i in range(count) if form.get(f"e{i}_entity") and not form.get(f"e{i}_delete")]
 
+
+async def _entity_rules_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     current = await rulesets.entity_rules()
-    active = [r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active ORDER BY id")]
+    rows = _entity_rule_rows(refusal.form) if refusal.form else None
+    errors, status = refusal.errors, refusal.status
     if rows is None:
         rows = [{"position": r["position"], "brand": r["brand"], "countries": ", ".join(r["countries"]),
                  "entity_id": r["entity_id"]} for r in current]
     rows = rows + [{"position": "", "brand": "", "countries": "", "entity_id": ""}] * 3
     return render(request, "staff/leads/entity_rules.html", {
-        "current": current, "rows": rows, "errors": errors or {}, "entities": await entity_names(active)},
+        "current": current, "rows": rows, "errors": errors, "entities": await active_entity_names()},
         status=status)
 
 
@@ -236,16 +251,10 @@ async def entity_rules_page(request: Request) -> Response:
 
 
 @post("/leads/routing/entities", name="staff.routing.entities_propose", guards=MANAGE, opt={"group_level": True})
+@shows_again(_entity_rules_page)
 async def propose_entity_rules(request: Request) -> Response:
     form = await form_data(request)
-    count = parse_int(form.get("row_count")) or 0
-    rows = [{"position": form.get(f"e{i}_position", ""), "brand": form.get(f"e{i}_brand", ""),
-             "countries": form.get(f"e{i}_countries", ""), "entity_id": form.get(f"e{i}_entity", "")}
-            for i in range(count) if form.get(f"e{i}_entity") and not form.get(f"e{i}_delete")]
-    try:
-        await rulesets.propose_entity_rules(current_actor(request), rows, form.get("reason", ""))
-    except DomainError as exc:
-        return await _entity_rules_page(request, rows, exc.field_errors or {"form": exc.message}, exc.status_code)
+    await rulesets.propose_entity_rules(current_actor(request), _entity_rule_rows(form), form.get("reason", ""))
     return redirect(request, "/leads/routing/entities", flash="Sent for approval; a colleague with group-wide rights decides.")
 
 
