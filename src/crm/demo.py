@@ -12,6 +12,7 @@ import pyotp
 
 from crm.clients.tables import Client, ClientStatus
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import ValidationFailed
@@ -76,7 +77,7 @@ async def _ensure_user(actor: Actor, email: str, name: str, grants: str, entitie
     rows = await StaffUser.insert(StaffUser(email=email, full_name=name, home_entity=home,
                                             password_hash=hash_password(DEMO_PASSWORD))).returning(StaffUser.id)
     user_id = rows[0]["id"]
-    await record_audit(actor, "access:user:create", target_type="staff_user", target_id=user_id, target_label=email,
+    await record_audit(actor, AccessTag.USER_CREATE, target_type="staff_user", target_id=user_id, target_label=email,
                        entity_id=home, after={"email": email, "full_name": name}, reason="demo data")
     for grant in grants.split():
         slug, code = grant.split("@")
@@ -84,7 +85,7 @@ async def _ensure_user(actor: Actor, email: str, name: str, grants: str, entitie
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30) if role["privileged"] else None
         await RoleAssignment.insert(RoleAssignment(user=user_id, role=role["id"], entity=entities[code], valid_until=until,
                                                    status=AssignmentStatus.ACTIVE, reason="demo data"))
-        await record_audit(actor, "access:assignment:grant", target_type="staff_user", target_id=user_id,
+        await record_audit(actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=user_id,
                            target_label=f"{role['name']} for {name} in {code}", entity_id=entities[code],
                            after={"role": slug, "entity": entities[code], "valid_until": until, "status": "active"},
                            reason="demo data")

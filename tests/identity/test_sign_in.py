@@ -137,7 +137,7 @@ async def test_logout_ends_the_session(app):
         await client.sign_in_as(user)
         assert (await client.post("/logout")).status_code == 303
         assert (await client.get("/")).status_code == 303
-    assert "identity:signout" in await actions()
+    assert "identity:session:signout" in await actions()
 
 
 async def test_forced_password_change_blocks_everything_else(app):

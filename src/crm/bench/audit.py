@@ -15,7 +15,9 @@ import random
 import statistics
 import time
 
+from crm.clients.tags import ClientsTag
 from crm.core.audit.chain import canonical_content, chain_hash, json_text
+from crm.core.audit.tags import AccessTag
 
 WRITES = 2_000
 WRITERS, WRITES_PER_WRITER = 8, 250
@@ -42,7 +44,7 @@ async def _write_latency(actor) -> dict:
             await current_connection().execute("UPDATE legal_entity SET active = true WHERE id = 1")
             if i % 2:
                 t0 = time.perf_counter()
-                await record_audit(actor, "clients:pii:reveal", target_type="client", target_id=i, entity_id=1,
+                await record_audit(actor, ClientsTag.PII_REVEAL, target_type="client", target_id=i, entity_id=1,
                                    client_id=i % 500, after={"field": "email"}, reason="bench")
                 audit_ms.append((time.perf_counter() - t0) * 1000)
         (with_ms if i % 2 else without_ms).append((time.perf_counter() - started) * 1000)
@@ -60,7 +62,7 @@ async def _throughput(actor) -> float:
         for _ in range(WRITES_PER_WRITER):
             async with transaction():
                 await current_connection().execute("UPDATE legal_entity SET active = true WHERE id = 1")
-                await record_audit(actor, "access:assignment:grant", target_type="staff_user", target_id=n,
+                await record_audit(actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=n,
                                    entity_id=1, before={"status": "pending"}, after={"status": "active"})
 
     started = time.perf_counter()

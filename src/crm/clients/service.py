@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from crm.clients.tables import Client, PiiReveal
+from crm.clients.tags import ClientsTag
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
@@ -88,7 +89,7 @@ async def reveal_client_field(actor: Actor, client_id: int, field: str, reason: 
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=settings.reveal_minutes)
         await PiiReveal.insert(PiiReveal(user=actor.user_id, client=client_id, field=field, reason=reason, expires_at=expires))
         await record_audit(
-            actor, "clients:pii:reveal", target_type="client", target_id=client_id,
+            actor, ClientsTag.PII_REVEAL, target_type="client", target_id=client_id,
             target_label=client["reference"], entity_id=client["entity"], client_id=client_id,
             after={"field": field, "until": expires}, reason=reason,
         )

@@ -10,6 +10,7 @@ import re
 import secrets
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import SegregationOfDuties, ValidationFailed
@@ -20,6 +21,7 @@ from crm.core.permissions import Permission
 from crm.identity.credentials import hash_password
 from crm.identity.sessions import end_user_sessions
 from crm.identity.tables import RecoveryCode
+from crm.identity.tags import IdentityTag
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -58,7 +60,7 @@ async def create_user(actor: Actor, form: dict) -> tuple[int, str]:
         )).returning(StaffUser.id)
         user_id = rows[0]["id"]
         await record_audit(
-            actor, "access:user:create", target_type="staff_user", target_id=user_id, target_label=email,
+            actor, AccessTag.USER_CREATE, target_type="staff_user", target_id=user_id, target_label=email,
             entity_id=home_entity, after={"email": email, "full_name": full_name, "home_entity": home_entity},
             reason=reason,
         )
@@ -83,7 +85,7 @@ async def deactivate_user(actor: Actor, user_id: int, reason: str) -> None:
         sessions = await end_user_sessions(user_id, "user_deactivated")
         revoked = await end_all_assignments(user_id)
         await record_audit(
-            actor, "access:user:deactivate", target_type="staff_user", target_id=user_id, target_label=user["email"],
+            actor, AccessTag.USER_DEACTIVATE, target_type="staff_user", target_id=user_id, target_label=user["email"],
             entity_id=user["home_entity"], before={"active": True},
             after={"active": False, "sessions_ended": sessions, "assignments_revoked": revoked},
             reason=reason,
@@ -101,7 +103,7 @@ async def reset_password(actor: Actor, user_id: int, reason: str) -> str:
         }).where(StaffUser.id == user_id)
         sessions = await end_user_sessions(user_id, "password_reset")
         await record_audit(
-            actor, "identity:password:reset", target_type="staff_user", target_id=user_id,
+            actor, IdentityTag.PASSWORD_RESET, target_type="staff_user", target_id=user_id,
             target_label=user["email"], entity_id=user["home_entity"], after={"sessions_ended": sessions}, reason=reason,
         )
     return password
@@ -115,7 +117,7 @@ async def reset_mfa(actor: Actor, user_id: int, reason: str) -> None:
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         sessions = await end_user_sessions(user_id, "mfa_reset")
         await record_audit(
-            actor, "identity:mfa:reset", target_type="staff_user", target_id=user_id, target_label=user["email"],
+            actor, IdentityTag.MFA_RESET, target_type="staff_user", target_id=user_id, target_label=user["email"],
             entity_id=user["home_entity"], before={"mfa_enrolled": user["mfa_enrolled_at"] is not None},
             after={"mfa_enrolled": False, "sessions_ended": sessions}, reason=reason,
         )

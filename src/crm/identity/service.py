@@ -17,6 +17,7 @@ from crm.core.errors import DomainError, ValidationFailed
 from crm.core.org.tables import StaffUser
 from crm.identity import credentials
 from crm.identity.tables import RecoveryCode, StaffSession
+from crm.identity.tags import IdentityTag
 from crm.settings import Settings
 
 PENDING_SESSION_MINUTES = 10
@@ -73,7 +74,7 @@ async def _register_failure(user: dict | None, email: str, meta: RequestMeta, se
     async with transaction():
         actor = user_actor(user, meta) if user else Actor(user_id=None, label=f"unknown <{email[:150]}>", meta=meta)
         await record_audit(
-            actor, "identity:signin:fail", target_type="staff_user", target_id=user["id"] if user else None,
+            actor, IdentityTag.SIGNIN_FAIL, target_type="staff_user", target_id=user["id"] if user else None,
             target_label=email[:200], entity_id=user["home_entity"] if user else None, after={"step": step},
         )
         if user is None:
@@ -84,7 +85,7 @@ async def _register_failure(user: dict | None, email: str, meta: RequestMeta, se
             locked_until = now() + dt.timedelta(minutes=settings.lockout_minutes)
             changes = {StaffUser.failed_attempts: 0, StaffUser.locked_until: locked_until}
             await record_audit(
-                actor, "identity:account:lockout", target_type="staff_user", target_id=user["id"],
+                actor, IdentityTag.ACCOUNT_LOCKOUT, target_type="staff_user", target_id=user["id"],
                 target_label=user["email"], entity_id=user["home_entity"],
                 after={"locked_until": locked_until, "failed_attempts": attempts},
             )
@@ -136,7 +137,7 @@ async def _finish_sign_in(user: dict, pending_session_id: int, meta: RequestMeta
         StaffUser.id == user["id"]
     )
     await record_audit(
-        user_actor(user, meta), "identity:signin:success", target_type="staff_user", target_id=user["id"],
+        user_actor(user, meta), IdentityTag.SIGNIN_SUCCESS, target_type="staff_user", target_id=user["id"],
         target_label=user["email"], entity_id=user["home_entity"], after={"method": method},
     )
     return token
@@ -157,7 +158,7 @@ async def confirm_enrolment(
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         await RecoveryCode.insert(*[RecoveryCode(user=user_id, code_hash=credentials.recovery_code_hash(c)) for c in codes])
         await record_audit(
-            user_actor(user, meta), "identity:mfa:enrol", target_type="staff_user", target_id=user_id,
+            user_actor(user, meta), IdentityTag.MFA_ENROL, target_type="staff_user", target_id=user_id,
             target_label=user["email"], entity_id=user["home_entity"], after={"recovery_codes": len(codes)},
         )
         token = await _finish_sign_in(user, pending_session_id, meta, settings, "password+totp")
@@ -201,7 +202,7 @@ async def change_own_password(actor: Actor, current: str, new: str, confirm: str
             {StaffUser.password_hash: credentials.hash_password(new), StaffUser.must_change_password: False}
         ).where(StaffUser.id == user["id"])
         await record_audit(
-            actor, "identity:password:change", target_type="staff_user", target_id=user["id"],
+            actor, IdentityTag.PASSWORD_CHANGE, target_type="staff_user", target_id=user["id"],
             target_label=user["email"], entity_id=user["home_entity"],
         )
 
@@ -209,4 +210,4 @@ async def change_own_password(actor: Actor, current: str, new: str, confirm: str
 async def sign_out(actor: Actor, session_id: int) -> None:
     async with transaction():
         await _end_session(session_id, "signed_out")
-        await record_audit(actor, "identity:signout", target_type="staff_session", target_id=session_id)
+        await record_audit(actor, IdentityTag.SESSION_SIGNOUT, target_type="staff_session", target_id=session_id)

@@ -10,6 +10,7 @@ from crm.core.context import Actor, RequestMeta
 from crm.core.db import fetch, transaction
 from crm.identity.credentials import session_token_hash
 from crm.identity.tables import StaffSession
+from crm.identity.tags import IdentityTag
 from crm.settings import Settings
 
 _LOAD = """
@@ -59,7 +60,7 @@ async def expire_session(row, reason: str, meta: RequestMeta) -> None:
         if ended:
             actor = Actor(user_id=row["user_id"], label=f"{row['full_name']} <{row['email']}>", meta=meta)
             await record_audit(
-                actor, "identity:session:expire", target_type="staff_session", target_id=row["id"],
+                actor, IdentityTag.SESSION_EXPIRE, target_type="staff_session", target_id=row["id"],
                 entity_id=row["home_entity"], after={"reason": reason},
             )
 

@@ -18,6 +18,7 @@ from crm.core.context import Actor, RequestMeta
 from crm.core.db import transaction
 from crm.core.org.tables import StaffUser
 from crm.identity import service
+from crm.identity.tags import IdentityTag
 from crm.integrations.oidc.client import OidcConfig, SsoFailed, authorization_request, exchange_code
 from crm.settings import Settings
 
@@ -53,7 +54,7 @@ async def _find_user(issuer: str, claims: dict, meta: RequestMeta) -> dict | Non
         if user is not None:
             async with transaction():
                 await StaffUser.update({StaffUser.sso_subject: subject}).where(StaffUser.id == user["id"])
-                await record_audit(service.user_actor(user, meta), "identity:sso:link", target_type="staff_user",
+                await record_audit(service.user_actor(user, meta), IdentityTag.SSO_LINK, target_type="staff_user",
                                    target_id=user["id"], target_label=email, entity_id=user["home_entity"],
                                    after={"issuer": issuer, "subject": claims["sub"]})
     return user
@@ -67,7 +68,7 @@ async def sign_in_with_oidc(claims: dict, meta: RequestMeta, settings: Settings)
         async with transaction():
             label = str(claims.get("email") or claims.get("sub"))[:150]
             await record_audit(Actor(user_id=user["id"] if user else None, label=f"sso <{label}>", meta=meta),
-                               "identity:signin:fail", target_type="staff_user", target_label=label,
+                               IdentityTag.SIGNIN_FAIL, target_type="staff_user", target_label=label,
                                after={"step": "sso", "issuer": issuer})
         raise SsoFailed("There is no active staff account for this identity. Ask an administrator.")
     service.raise_if_locked(user)
@@ -76,7 +77,7 @@ async def sign_in_with_oidc(claims: dict, meta: RequestMeta, settings: Settings)
         token = await service.open_session(user["id"], meta, verified=idp_mfa, settings=settings, sso=True)
         if idp_mfa:
             await StaffUser.update({StaffUser.last_signin_at: service.now()}).where(StaffUser.id == user["id"])
-            await record_audit(service.user_actor(user, meta), "identity:signin:success", target_type="staff_user",
+            await record_audit(service.user_actor(user, meta), IdentityTag.SIGNIN_SUCCESS, target_type="staff_user",
                                target_id=user["id"], target_label=user["email"], entity_id=user["home_entity"],
                                after={"method": "oidc+idp_mfa", "issuer": issuer, "amr": claims.get("amr")})
     if idp_mfa:

@@ -35,6 +35,7 @@ from crm.leads.context import (
 from crm.leads.normalise import clean
 from crm.leads.routing import Decision, decide
 from crm.leads.tables import OPEN_LEAD_STATUSES
+from crm.leads.tags import LeadsTag
 
 log = logging.getLogger("crm.leads")
 
@@ -212,7 +213,7 @@ async def handle_sla_breach(actor: Actor, case: dict) -> None:
                                 breached_by) if breached_by else 0
     await add_activity(lead["id"], actor, "sla_breach", f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
                     {"agent_id": breached_by, "reassigned_to": decision.agent_id})
-    await record_audit(actor, "leads:lead:sla_breach", target_type="lead", target_id=lead["reference"],
+    await record_audit(actor, LeadsTag.LEAD_SLA_BREACH, target_type="lead", target_id=lead["reference"],
                        entity_id=lead["entity_id"], before={"owner_id": breached_by},
                        after={"owner_id": decision.agent_id}, case_id=case["reference"])
     team_lead = await _team_lead(decision.team_id or (await _pool_team(lead["pool_id"])), lead["entity_id"])
@@ -253,7 +254,7 @@ async def assign_manually(actor: Actor, reference: str, agent_id: int | None, re
                             explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
                             team_id=await _pool_team(lead["pool_id"]))
         await _apply(actor, lead, decision, "manual")
-        await record_audit(actor, "leads:lead:assign", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+        await record_audit(actor, LeadsTag.LEAD_ASSIGN, target_type="lead", target_id=reference, entity_id=lead["entity_id"],
                            before={"owner_id": lead.get("owner_id")}, after={"owner_id": agent_id}, reason=reason.strip())
     return decision
 

@@ -12,6 +12,7 @@ from crm.core.events.service import emit
 from crm.core.permissions import Permission
 from crm.leads.context import add_activity, locked_lead, may_see
 from crm.leads.duplicate_evidence import duplicates_sql, scored_duplicate
+from crm.leads.tags import LeadsTag
 
 # ---- duplicates ---------------------------------------------------------------------------------------------
 
@@ -64,7 +65,7 @@ async def merge(actor: Actor, survivor_ref: str, other_ref: str, reason: str) ->
                 await cases.set_status(Actor.system("lead_merge"), case["reference"], "resolved", resolution="duplicate",
                                        reason=f"merged into {survivor_ref}")
         await add_activity(survivor["id"], actor, "merge", reason.strip(), {"merged": other_ref, "filled": sorted(filled)})
-        await record_audit(actor, "leads:lead:merge", target_type="lead", target_id=survivor_ref, entity_id=survivor["entity_id"],
+        await record_audit(actor, LeadsTag.LEAD_MERGE, target_type="lead", target_id=survivor_ref, entity_id=survivor["entity_id"],
                            before={"survivor": survivor_ref, "duplicate": other_ref, "duplicate_owner_id": other["owner_id"]},
                            after={"merged_into": survivor_ref, "filled": sorted(filled)}, reason=reason.strip())
         await emit(actor, "lead.updated", entity_id=survivor["entity_id"], subject_type="lead", subject_id=survivor_ref,

@@ -31,6 +31,7 @@ from crm.leads import rules
 from crm.leads.context import activity_sql, entities_by_rules
 from crm.leads.duplicate_evidence import DUPLICATE_WEIGHTS, MAX_FOUND, score_sql
 from crm.leads.normalise import FIELDS, clean
+from crm.leads.tags import LeadsTag
 
 MAX_ROWS = 100_000
 HEADER_ALIASES = {"phone_number": "phone", "mobile": "phone", "e-mail": "email", "mail": "email", "firstname": "first_name",
@@ -58,7 +59,7 @@ async def start(actor: Actor, entity_id: int | None, filename: str, content: byt
         event_id = await enqueue(actor, "leads.import_csv", entity_id=entity_id, subject_type="lead_import",
                                  subject_id=import_id, import_id=import_id, route=route)
         await conn.execute("UPDATE lead_import SET job_id = $2 WHERE id = $1", import_id, job_id_for(event_id))
-        await record_audit(actor, "leads:import:start", target_type="lead_import", target_id=import_id,
+        await record_audit(actor, LeadsTag.IMPORT_START, target_type="lead_import", target_id=import_id,
                            target_label=info.filename, entity_id=entity_id,
                            after={"sha256": info.sha256, "size": info.size, "route": route})
     return import_id
@@ -218,7 +219,7 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
         await conn.execute(_TIMELINE, import_id, run.actor.label, f"Imported from {imp['filename']}")
         await conn.execute(_DUPLICATES, import_id)
         await conn.execute("UPDATE lead_import SET status = 'routing', imported = $2 WHERE id = $1", import_id, len(records))
-        await record_audit(run.actor, "leads:import:commit", target_type="lead_import", target_id=import_id,
+        await record_audit(run.actor, LeadsTag.IMPORT_COMMIT, target_type="lead_import", target_id=import_id,
                            target_label=imp["filename"], entity_id=imp["entity_id"],
                            after={"imported": len(records), "invalid_rows": invalid, "total_rows": total})
         await emit(run.actor, "leads.imported", entity_id=imp["entity_id"], subject_type="lead_import", subject_id=import_id,

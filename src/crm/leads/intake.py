@@ -22,6 +22,7 @@ from crm.leads.assignment import decision_record, record_routing_failure, route_
 from crm.leads.context import activity_sql, intake_context, reference_for, score_for
 from crm.leads.normalise import CleanLead, clean
 from crm.leads.routing import Decision
+from crm.leads.tags import LeadsTag
 
 # ---- intake -------------------------------------------------------------------------------------------------
 
@@ -174,7 +175,7 @@ async def _intake(actor: Actor, lead_in: CleanLead, channel: str, source: dict |
         # One audit row for the whole intake, written last: it names the follow-up case, and the chain's lock
         # (which serialises every audited transaction) is held only from here to the commit.
         case_ref = cases.reference_for(lead["case_id"]) if lead.get("case_id") else None
-        await record_audit(actor, "leads:lead:create", target_type="lead", target_id=lead["reference"],
+        await record_audit(actor, LeadsTag.LEAD_CREATE, target_type="lead", target_id=lead["reference"],
                            entity_id=entity_id, case_id=case_ref,
                            after={"channel": channel, "source": lead["source"], "country": lead["country"],
                                   "score": score, "owner_id": decision.agent_id if decision else None,

@@ -18,6 +18,7 @@ from crm.core.mail import new_message_id, send_mail
 from crm.core.notifications.service import notify
 from crm.core.notifications.templates import TemplateSpec, register_template
 from crm.leads.context import add_activity, locked_lead
+from crm.leads.tags import LeadsTag
 from crm.settings import Settings
 
 SEND_ATTEMPTS = 5
@@ -60,7 +61,7 @@ async def send_email(actor: Actor, reference: str, subject: str, body: str) -> i
                       email_id=email_id)
         await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
                    payload={"lead_id": lead["id"], "owner_id": lead["owner_id"], "change": "email"})
-        await record_audit(actor, "leads:lead:email", target_type="lead", target_id=reference,
+        await record_audit(actor, LeadsTag.LEAD_EMAIL, target_type="lead", target_id=reference,
                            entity_id=lead["entity_id"], after={"email_id": email_id, "subject": subject,
                                                                "characters": len(body)})
     return email_id

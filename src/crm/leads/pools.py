@@ -19,6 +19,7 @@ from crm.core.scope import in_scope
 from crm.leads import rules
 from crm.leads.routing import person, pool_candidates
 from crm.leads.tables import OPEN_LEAD_STATUSES
+from crm.leads.tags import LeadsTag
 
 SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–]\s*([01]\d|2[0-4]):([0-5]\d)$")
 
@@ -90,7 +91,7 @@ async def create_pool(actor: Actor, entity_id: int, form: dict) -> int:
             "INSERT INTO lead_pool (entity_id, name, team_id, fallback_pool_id, sla_seconds, active, weighting) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", entity_id, fields["name"], fields["team_id"],
             fields["fallback_pool_id"], fields["sla_seconds"], fields["active"], fields["weighting"])
-        await record_audit(actor, "leads:pool:create", target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
+        await record_audit(actor, LeadsTag.POOL_CREATE, target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
                            entity_id=entity_id, after=fields)
     return pool_id
 
@@ -104,7 +105,7 @@ async def update_pool(actor: Actor, pool_id: int, form: dict) -> None:
             "UPDATE lead_pool SET name = $2, team_id = $3, fallback_pool_id = $4, sla_seconds = $5, active = $6, "
             "weighting = $7 WHERE id = $1", pool_id, fields["name"], fields["team_id"], fields["fallback_pool_id"],
             fields["sla_seconds"], fields["active"], fields["weighting"])
-        await record_audit(actor, "leads:pool:update", target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
+        await record_audit(actor, LeadsTag.POOL_UPDATE, target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
                            entity_id=current["entity_id"], before={k: current[k] for k in fields}, after=fields)
 
 
@@ -141,7 +142,7 @@ async def set_member(actor: Actor, pool_id: int, agent_id: int | None, weight, c
             "VALUES ($1, $2, $3, $4, coalesce((SELECT min(assigned_count) FROM lead_pool_member WHERE pool = $1), 0), $5) "
             "ON CONFLICT (pool, agent_id) DO UPDATE SET weight = excluded.weight, max_open_leads = excluded.max_open_leads, "
             "active = excluded.active", pool_id, agent_id, weight, cap, active)
-        await record_audit(actor, "leads:pool:member", target_type="lead_pool", target_id=pool_id, target_label=current["name"],
+        await record_audit(actor, LeadsTag.POOL_MEMBER, target_type="lead_pool", target_id=pool_id, target_label=current["name"],
                            entity_id=current["entity_id"], before=dict(before) if before else None,
                            after={"agent_id": agent_id, "weight": weight, "max_open_leads": cap, "active": active})
 
@@ -204,7 +205,7 @@ async def set_schedule(actor: Actor, agent_id: int, form: dict) -> None:
         await current_connection().execute(
             "INSERT INTO agent_schedule (agent_id, timezone, hours) VALUES ($1, $2, $3::jsonb) ON CONFLICT (agent_id) "
             "DO UPDATE SET timezone = excluded.timezone, hours = excluded.hours", agent_id, timezone, json.dumps(hours))
-        await record_audit(actor, "leads:agent:schedule", target_type="staff_user", target_id=agent_id,
+        await record_audit(actor, LeadsTag.AGENT_SCHEDULE, target_type="staff_user", target_id=agent_id,
                            target_label=agent["full_name"], entity_id=agent["entity_id"],
                            before=dict(before) if before else None, after={"timezone": timezone, "hours": hours})
 
@@ -218,7 +219,7 @@ async def add_day_off(actor: Actor, agent_id: int, day: str, note: str = "") -> 
     async with transaction():
         await current_connection().execute("INSERT INTO agent_day_off (agent_id, day, note) VALUES ($1, $2, $3)",
                                            agent_id, parsed, note.strip()[:120])
-        await record_audit(actor, "leads:agent:day_off", target_type="staff_user", target_id=agent_id,
+        await record_audit(actor, LeadsTag.AGENT_DAY_OFF, target_type="staff_user", target_id=agent_id,
                            target_label=agent["full_name"], entity_id=agent["entity_id"], after={"day": parsed, "note": note})
 
 

@@ -17,6 +17,7 @@ from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 from crm.leads import rules
+from crm.leads.tags import LeadsTag
 
 KINDS = {"routing": "Routing rules", "scoring": "Scoring rules"}
 
@@ -208,7 +209,7 @@ async def save_draft(actor: Actor, kind: str, entity_id: int, doc: dict, note: s
                 "INSERT INTO lead_rule_set (kind, entity_id, version, status, rules, note, created_by_id, created_at) "
                 "VALUES ($1, $2, $3, 'draft', $4::jsonb, $5, $6, now()) RETURNING id",
                 kind, entity_id, version, json.dumps(clean), note[:2000], actor.user_id)
-        await record_audit(actor, "leads:rules:draft", target_type="lead_rule_set", target_id=set_id,
+        await record_audit(actor, LeadsTag.RULES_DRAFT, target_type="lead_rule_set", target_id=set_id,
                            target_label=f"{KINDS[kind]} v{version}", entity_id=entity_id, after=clean)
     return {"id": set_id, "version": version, "rules": clean}
 
@@ -242,7 +243,7 @@ async def _publish(actor: Actor, request: dict) -> None:
         await conn.execute("UPDATE lead_rule_set SET status = 'retired' WHERE id = $1", current["id"])
     await conn.execute("UPDATE lead_rule_set SET status = 'published', rules = $2::jsonb, published_at = now() WHERE id = $1",
                        row["id"], json.dumps(p["rules"]))
-    await record_audit(actor, "leads:rules:publish", target_type="lead_rule_set", target_id=row["id"],
+    await record_audit(actor, LeadsTag.RULES_PUBLISH, target_type="lead_rule_set", target_id=row["id"],
                        target_label=f"{KINDS[row['kind']]} v{row['version']}", entity_id=row["entity_id"],
                        before=_json(current["rules"]) if current else None, after=p["rules"], reason=request["reason"])
 
@@ -306,7 +307,7 @@ async def _apply_entity_rules(actor: Actor, request: dict) -> None:
     rules_ = request["payload"]["rules"]
     await conn.executemany("INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES ($1, $2, $3::jsonb, $4)",
                            [(r["position"], r["brand"], json.dumps(r["countries"]), r["entity_id"]) for r in rules_])
-    await record_audit(actor, "leads:entity_rules:change", target_type="lead_entity_rule", target_id="all",
+    await record_audit(actor, LeadsTag.ENTITY_RULES_CHANGE, target_type="lead_entity_rule", target_id="all",
                        before=before, after=rules_, reason=request["reason"])
 
 

@@ -14,6 +14,7 @@ from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
+from crm.leads.tags import LeadsTag
 
 KINDS = {"api": "REST API key", "webhook": "Lead-form webhook (signed)", "telephony": "Call-record webhook (signed)",
          "email": "Inbound e-mail webhook (signed)"}
@@ -51,7 +52,7 @@ async def create_source(actor: Actor, *, name: str, kind: str, entity_id: int | 
             "VALUES ($1, $2, $3, $4, $5, $6, $7, '', NULL, $8, true, $9, now()) RETURNING *",
             name, kind, entity_id, source_label.strip().lower()[:60], _hash(credential) if kind == "api" else None,
             credential[:10], "" if kind == "api" else credential, signature_scheme, actor.user_id)
-        await record_audit(actor, "leads:source:create", target_type="lead_source", target_id=row["id"], target_label=name,
+        await record_audit(actor, LeadsTag.SOURCE_CREATE, target_type="lead_source", target_id=row["id"], target_label=name,
                            entity_id=entity_id, after={"kind": kind, "key_prefix": credential[:10],
                                                        "signature_scheme": signature_scheme})
     return dict(row), credential
@@ -77,7 +78,7 @@ async def rotate(actor: Actor, source_id: int, reason: str) -> str:
             "previous_secret_until = $6 WHERE id = $1", source_id,
             None if webhook else _hash(credential), credential if webhook else "", credential[:10],
             row["secret"] if webhook else "", dt.datetime.now(dt.UTC) + ROTATION_GRACE if webhook else None)
-        await record_audit(actor, "leads:source:rotate", target_type="lead_source", target_id=source_id,
+        await record_audit(actor, LeadsTag.SOURCE_ROTATE, target_type="lead_source", target_id=source_id,
                            target_label=row["name"], entity_id=row["entity_id"], before={"key_prefix": row["key_prefix"]},
                            after={"key_prefix": credential[:10]}, reason=reason)
     return credential
@@ -87,7 +88,7 @@ async def set_active(actor: Actor, source_id: int, active: bool, reason: str) ->
     async with transaction():
         row = await _locked_source(actor, source_id, reason)
         await current_connection().execute("UPDATE lead_source SET active = $2 WHERE id = $1", source_id, active)
-        await record_audit(actor, "leads:source:" + ("enable" if active else "disable"), target_type="lead_source",
+        await record_audit(actor, LeadsTag.SOURCE_ENABLE if active else LeadsTag.SOURCE_DISABLE, target_type="lead_source",
                            target_id=source_id, target_label=row["name"], entity_id=row["entity_id"],
                            before={"active": row["active"]}, after={"active": active}, reason=reason)
 

@@ -15,6 +15,7 @@ from crm.core.events.service import emit
 from crm.core.permissions import Permission
 from crm.leads.context import _now, add_activity, lead_context, lead_for, locked_lead, score_for
 from crm.leads.tables import LOST_REASONS, PIPELINE, LeadStatus
+from crm.leads.tags import LeadsTag
 
 
 async def _first_contact(actor: Actor, lead: dict, how: str) -> None:
@@ -53,7 +54,7 @@ async def set_status(actor: Actor, reference: str, status: str, *, lost_reason: 
             await _first_contact(actor, lead, f"status {status}")
         await add_activity(lead["id"], actor, "status", note.strip()[:2000],
                         {"from": lead["status"], "to": status, "lost_reason": lost_reason})
-        await record_audit(actor, "leads:lead:status", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+        await record_audit(actor, LeadsTag.LEAD_STATUS, target_type="lead", target_id=reference, entity_id=lead["entity_id"],
                            before={"status": lead["status"]}, after={"status": status, "lost_reason": lost_reason},
                            reason=note.strip() or None)
         await emit(actor, "lead.updated", entity_id=lead["entity_id"], subject_type="lead", subject_id=reference,
@@ -119,7 +120,7 @@ async def log_call(actor: Actor, reference: str, *, outcome: str, duration_s: in
         await record_call(actor, lead, agent_id=actor.user_id, provider="manual", external_id=None,
                           started_at=started_at, duration_s=duration_s, outcome=outcome, direction=direction,
                           disposition=note.strip())
-        await record_audit(actor, "leads:call:log", target_type="lead", target_id=reference, entity_id=lead["entity_id"],
+        await record_audit(actor, LeadsTag.CALL_LOG, target_type="lead", target_id=reference, entity_id=lead["entity_id"],
                            after={"outcome": outcome, "duration_s": duration_s})
 
 
@@ -185,5 +186,5 @@ async def reveal_contact(actor: Actor, reference: str, field: str, reason: str, 
         await current_connection().execute(
             "INSERT INTO pii_reveal (\"user\", client, lead_id, field, reason, created_at, expires_at) "
             "VALUES ($1, NULL, $2, $3, $4, now(), $5)", actor.user_id, row["id"], field, reason.strip(), until)
-        await record_audit(actor, "leads:pii:reveal", target_type="lead", target_id=reference, entity_id=row["entity_id"],
+        await record_audit(actor, LeadsTag.PII_REVEAL, target_type="lead", target_id=reference, entity_id=row["entity_id"],
                            after={"field": field, "until": until}, reason=reason.strip())

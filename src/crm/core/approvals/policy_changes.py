@@ -8,6 +8,7 @@ from crm.core.approvals.policies import tiers_from_form
 from crm.core.approvals.service import ActionKind, action_kind, register_action, request_approval
 from crm.core.approvals.tables import ApprovalPolicy
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import ApprovalsTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import ValidationFailed
@@ -50,7 +51,7 @@ async def _apply(actor: Actor, request: dict) -> None:
     await ApprovalPolicy.insert(ApprovalPolicy(kind=p["kind"], entity_id=p["entity_id"], tiers=p["tiers"],
                                                expiry_hours=p["expiry_hours"], version=version,
                                                updated_at=dt.datetime.now(dt.UTC)))
-    await record_audit(actor, "approvals:policy:change", target_type="approval_policy", target_id=p["kind"],
+    await record_audit(actor, ApprovalsTag.POLICY_CHANGE, target_type="approval_policy", target_id=p["kind"],
                        entity_id=p["entity_id"], before=current and {"tiers": current["tiers"], "version": current["version"]},
                        after={"tiers": p["tiers"], "version": version}, reason=request["reason"])
 

@@ -20,6 +20,7 @@ from crm.core.approvals.policies import holds_role, requirement_for
 from crm.core.approvals.tables import ApprovalDecision, ApprovalRequest, ApprovalStatus
 from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import ApprovalsTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, SegregationOfDuties, ValidationFailed
@@ -101,7 +102,7 @@ async def request_approval(
     ).returning(ApprovalRequest.id)
     request_id = rows[0]["id"]
     request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
-    await record_audit(actor, "approvals:request:create", after={"payload": payload}, reason=reason, **_audit_fields(request))
+    await record_audit(actor, ApprovalsTag.REQUEST_CREATE, after={"payload": payload}, reason=reason, **_audit_fields(request))
     return request_id
 
 
@@ -162,7 +163,7 @@ async def approve(actor: Actor, request_id: int, seen_payload_hash: str, reason:
             ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
                              decision="approve", reason=reason.strip(), payload_hash=request["payload_hash"])
         )
-        await record_audit(actor, "approvals:request:approve", reason=reason or None, **_audit_fields(request))
+        await record_audit(actor, ApprovalsTag.REQUEST_APPROVE, reason=reason or None, **_audit_fields(request))
         approvers = [d["approver_id"] for d in await ApprovalDecision.select(ApprovalDecision.approver_id).where(
             (ApprovalDecision.request == request_id) & (ApprovalDecision.decision == "approve")
             & (ApprovalDecision.payload_hash == request["payload_hash"])
@@ -203,7 +204,7 @@ async def reject(actor: Actor, request_id: int, reason: str) -> None:
         await ApprovalRequest.update(
             {ApprovalRequest.status: ApprovalStatus.REJECTED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
         ).where(ApprovalRequest.id == request_id)
-        await record_audit(actor, "approvals:request:reject", reason=reason, **_audit_fields(request))
+        await record_audit(actor, ApprovalsTag.REQUEST_REJECT, reason=reason, **_audit_fields(request))
         spec = action_kind(request["kind"])
         if spec.on_reject:
             await spec.on_reject(actor, request)
@@ -220,7 +221,7 @@ async def amend_payload(actor: Actor, request_id: int, payload: dict, reason: st
             {ApprovalRequest.payload: payload, ApprovalRequest.payload_hash: payload_hash(payload)}
         ).where(ApprovalRequest.id == request_id)
         await record_audit(
-            actor, "approvals:request:amend", before={"payload": request["payload"]}, after={"payload": payload},
+            actor, ApprovalsTag.REQUEST_AMEND, before={"payload": request["payload"]}, after={"payload": payload},
             reason=reason, **_audit_fields(request),
         )
 

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AuditTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import ValidationFailed
@@ -154,7 +155,7 @@ async def export_csv(actor: Actor, f: AuditFilter) -> str:
     """The rows the actor may see under the filter, as CSV (formula-safe); the export is itself audited."""
     rows, _ = await search_audit(actor, f, limit=EXPORT_LIMIT)
     async with transaction():
-        await record_audit(actor, "audit:record:export", target_type="audit_export",
+        await record_audit(actor, AuditTag.RECORD_EXPORT, target_type="audit_export",
                            after={"filters": f.query_string(), "rows": len(rows)})
     return csv_text(EXPORT_COLUMNS, ([json.dumps(row[c], sort_keys=True) if c in ("before", "after") and row[c] is not None
                                      else row[c] for c in EXPORT_COLUMNS] for row in rows))

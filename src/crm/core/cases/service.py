@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import CasesTag
 from crm.core.cases.kinds import case_kind, find_case_kind
 from crm.core.cases.tables import (
     OPEN_STATUSES,
@@ -115,7 +116,7 @@ async def open_case(
     reference = case["reference"]
     if audited_by_caller:
         return case
-    await record_audit(actor, "cases:case:open", target_type="case", target_id=reference, target_label=title,
+    await record_audit(actor, CasesTag.CASE_OPEN, target_type="case", target_id=reference, target_label=title,
                        entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
                                                    "assignee_id": assignee_id, "subjects": subjects}, case_id=reference)
     return case
@@ -157,7 +158,7 @@ async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: 
         before = {"assignee_id": case["assignee_id"], "status": case["status"]}
         case |= {"assignee_id": assignee_id, "status": status}
         await _entry(case, actor, "assignment", reason, {"from": before["assignee_id"], "to": assignee_id})
-        await record_audit(actor, "cases:case:assign", target_type="case", target_id=reference, entity_id=case["entity_id"],
+        await record_audit(actor, CasesTag.CASE_ASSIGN, target_type="case", target_id=reference, entity_id=case["entity_id"],
                            before=before, after={"assignee_id": assignee_id, "status": status}, reason=reason or None,
                            case_id=reference)
         await _event(actor, "case.assigned", case)
@@ -181,7 +182,7 @@ async def hand_over(actor: Actor, case_id: int, *, assignee_id: int | None, sla_
     case = dict(await current_connection().fetchrow(_HAND_OVER, case_id, assignee_id, status, sla_due_at, queue_id))
     previous = case.pop("previous_assignee_id")
     await _entry(case, actor, "assignment", reason, {"from": previous, "to": assignee_id})
-    await record_audit(actor, "cases:case:assign", target_type="case", target_id=case["reference"],
+    await record_audit(actor, CasesTag.CASE_ASSIGN, target_type="case", target_id=case["reference"],
                        entity_id=case["entity_id"], before={"assignee_id": previous}, after={"assignee_id": assignee_id},
                        reason=reason, case_id=case["reference"])
     await _event(actor, "case.assigned", case)
@@ -217,7 +218,7 @@ async def take_next(actor: Actor, queue_id: int) -> dict | None:
             return None
         case = dict(row)
         await _entry(case, actor, "assignment", "took it from the queue", {"from": None, "to": actor.user_id})
-        await record_audit(actor, "cases:case:take", target_type="case", target_id=case["reference"],
+        await record_audit(actor, CasesTag.CASE_TAKE, target_type="case", target_id=case["reference"],
                            entity_id=case["entity_id"], after={"assignee_id": actor.user_id}, case_id=case["reference"])
         await _event(actor, "case.assigned", case)
     return case
@@ -231,7 +232,7 @@ async def add_note(actor: Actor, reference: str, body: str) -> None:
         case = await _locked(actor, reference)
         await _entry(case, actor, "note", body[:10_000])
         await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
-        await record_audit(actor, "cases:case:note", target_type="case", target_id=reference,
+        await record_audit(actor, CasesTag.CASE_NOTE, target_type="case", target_id=reference,
                            entity_id=case["entity_id"], after={"length": len(body)}, case_id=reference)
         await _event(actor, "case.updated", case, change="note")
 
@@ -245,7 +246,7 @@ async def attach(actor: Actor, reference: str, filename: str, content: bytes, no
                 "content_type": info.content_type}
         await _entry(case, actor, "attachment", note.strip()[:2000], data)
         await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
-        await record_audit(actor, "cases:case:attach", target_type="case", target_id=reference,
+        await record_audit(actor, CasesTag.CASE_ATTACH, target_type="case", target_id=reference,
                            entity_id=case["entity_id"], after=data, case_id=reference)
         await _event(actor, "case.updated", case, change="attachment")
     return data
@@ -261,7 +262,7 @@ async def attachment(actor: Actor, reference: str, file_id: int) -> dict:
         stored = await load(file_id)
         if stored is None:
             raise NotFound("Attachment")
-        await record_audit(actor, "cases:attachment:download", target_type="stored_file", target_id=file_id,
+        await record_audit(actor, CasesTag.ATTACHMENT_DOWNLOAD, target_type="stored_file", target_id=file_id,
                            target_label=stored["filename"], entity_id=rows[0]["entity_id"],
                            after={"sha256": stored["sha256"]}, case_id=reference)
     return stored
@@ -288,7 +289,7 @@ async def set_status(actor: Actor, reference: str, status: str, *, resolution: s
         case |= {"status": status, "resolution": resolution if closing else ""}
         await _entry(case, actor, "decision" if closing else "status", reason, {"from": before["status"], "to": status,
                                                                                  "resolution": case["resolution"]})
-        await record_audit(actor, "cases:case:resolve" if closing else "cases:case:status", target_type="case",
+        await record_audit(actor, CasesTag.CASE_RESOLVE if closing else CasesTag.CASE_STATUS, target_type="case",
                            target_id=reference, entity_id=case["entity_id"], before=before,
                            after={"status": status, "resolution": case["resolution"]}, reason=reason or None,
                            case_id=reference)
@@ -320,7 +321,7 @@ async def escalate_overdue() -> int:
                 continue
             await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
             await _entry(case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id})
-            await record_audit(actor, "cases:case:escalate", target_type="case", target_id=case["reference"],
+            await record_audit(actor, CasesTag.CASE_ESCALATE, target_type="case", target_id=case["reference"],
                                entity_id=case["entity_id"], after={"sla_due_at": case["sla_due_at"], "lead_id": lead_id},
                                case_id=case["reference"])
             await _event(actor, "case.escalated", case, lead_id=lead_id)

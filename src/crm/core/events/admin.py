@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import SystemTag
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, ValidationFailed
@@ -105,7 +106,7 @@ async def _decide(actor: Actor, delivery_id: int, reason: str, decision: str) ->
             await current_connection().execute("SELECT pg_notify('crm_events', $1)", str(row["event"]))
         else:
             await current_connection().execute("UPDATE event_delivery SET status = 'discarded' WHERE id = $1", delivery_id)
-        await record_audit(actor, f"system:delivery:{decision}", target_type="event_delivery", target_id=delivery_id,
+        await record_audit(actor, SystemTag.DELIVERY_RETRY if decision == "retry" else SystemTag.DELIVERY_DISCARD, target_type="event_delivery", target_id=delivery_id,
                            target_label=f"{row['subscriber']} on {row['name']}", entity_id=row["entity_id"],
                            before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
                            after={"status": "pending" if decision == "retry" else "discarded"}, reason=reason)
@@ -146,7 +147,7 @@ async def decide_dead_job(actor: Actor, dead_id: int, reason: str, decision: str
             await enqueue(actor, row["job_name"], entity_id=row["entity_id"], subject_type=meta.get("subject_type", ""),
                           subject_id=meta.get("subject_id", ""), **kwargs)
         await current_connection().execute("UPDATE dead_job SET status = $2 WHERE id = $1", dead_id, status)
-        await record_audit(actor, f"system:job:{decision}", target_type="dead_job", target_id=dead_id,
+        await record_audit(actor, SystemTag.JOB_RETRY if decision == "retry" else SystemTag.JOB_DISCARD, target_type="dead_job", target_id=dead_id,
                            target_label=f"{row['job_name']} ({row['job_id']})", entity_id=row["entity_id"],
                            before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
                            after={"status": status}, reason=reason)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import SystemTag
 from crm.core.context import Actor, RequestMeta
 from crm.core.db import current_connection, fetch, savepoint, transaction
 from crm.core.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -202,7 +203,7 @@ async def rerun(actor: Actor, inbox_id: int, reason: str) -> None:
             "UPDATE webhook_event SET status = 'received', error = '' WHERE id = $1", inbox_id)
         await enqueue(actor, "inbox.process", entity_id=row["entity_id"], subject_type="webhook_event",
                       subject_id=inbox_id, inbox_id=inbox_id)
-        await record_audit(actor, "system:webhook:rerun", target_type="webhook_event", target_id=inbox_id,
+        await record_audit(actor, SystemTag.WEBHOOK_RERUN, target_type="webhook_event", target_id=inbox_id,
                            target_label=f"{row['provider']} {row['event_id']}", entity_id=row["entity_id"],
                            before={"status": row["status"], "error": row["error"]}, after={"status": "received"},
                            reason=reason.strip())
@@ -216,7 +217,7 @@ async def reveal_body(actor: Actor, inbox_id: int, reason: str) -> bytes:
         row = await _locked(actor, inbox_id, Permission.SYSTEM_AUTOMATION_VIEW)
         if not await _may(actor, Permission.CLIENTS_PII_REVEAL, row["entity_id"]):
             raise NotFound("Webhook event")
-        await record_audit(actor, "system:webhook:reveal", target_type="webhook_event", target_id=inbox_id,
+        await record_audit(actor, SystemTag.WEBHOOK_REVEAL, target_type="webhook_event", target_id=inbox_id,
                            target_label=f"{row['provider']} {row['event_id']}", entity_id=row["entity_id"],
                            after={"sha256": row["body_sha256"]}, reason=reason.strip())
     return bytes(row["body"])

@@ -20,6 +20,7 @@ from jinja2 import StrictUndefined, Template, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import SystemTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, PermissionDenied, ValidationFailed
@@ -131,7 +132,7 @@ async def save(actor: Actor, key: str, title: str, body: str, reason: str) -> in
         await NotificationTemplate.insert(NotificationTemplate(key=key, version=version, title=title, body=body,
                                                                created_by_id=actor.user_id, reason=reason.strip()))
         _cache.pop(key, None)
-        await record_audit(actor, "system:template:edit", target_type="notification_template", target_id=key,
+        await record_audit(actor, SystemTag.TEMPLATE_EDIT, target_type="notification_template", target_id=key,
                            target_label=spec.label, before={"version": before["version"], "title": before["title"],
                                                             "body": before["body"]},
                            after={"version": version, "title": title, "body": body}, reason=reason.strip())

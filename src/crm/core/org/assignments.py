@@ -6,6 +6,7 @@ import datetime as dt
 
 from crm.core.approvals.service import ActionKind, register_action, request_approval
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
@@ -77,7 +78,7 @@ async def grant_role(actor: Actor, *, user_id: int, role_id: int, entity_id: int
                 RoleAssignment.id == assignment_id
             )
         await record_audit(
-            actor, "access:assignment:request" if role["privileged"] else "access:assignment:grant",
+            actor, AccessTag.ASSIGNMENT_REQUEST if role["privileged"] else AccessTag.ASSIGNMENT_GRANT,
             target_type="staff_user", target_id=user_id, target_label=label, entity_id=entity_id,
             after={**snapshot, "assignment_id": assignment_id, "status": status}, reason=reason, case_id=case_id,
         )
@@ -91,7 +92,7 @@ async def _activate(actor: Actor, request: dict) -> None:
     ).returning(*RoleAssignment.all_columns())
     if rows:
         await record_audit(
-            actor, "access:assignment:grant", target_type="staff_user", target_id=rows[0]["user"],
+            actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=rows[0]["user"],
             target_label=request["target_label"], entity_id=rows[0]["entity"], before={"status": "pending"},
             after={**request["payload"], "status": "active", "requested_by": request["maker_label"]},
             reason=request["reason"], case_id=request["case_id"],
@@ -123,7 +124,7 @@ async def revoke_assignment(actor: Actor, assignment_id: int, reason: str) -> No
             {RoleAssignment.status: AssignmentStatus.REVOKED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
         ).where(RoleAssignment.id == assignment_id)
         await record_audit(
-            actor, "access:assignment:revoke", target_type="staff_user", target_id=row["user"],
+            actor, AccessTag.ASSIGNMENT_REVOKE, target_type="staff_user", target_id=row["user"],
             target_label=f"assignment {assignment_id}", entity_id=row["entity"], before=_snapshot(row),
             after={"status": "revoked"}, reason=reason,
         )
@@ -151,7 +152,7 @@ async def expire_assignments() -> int:
         for row in rows:
             expired += 1
             await record_audit(
-                actor, "access:assignment:expire", target_type="staff_user", target_id=row["user"],
+                actor, AccessTag.ASSIGNMENT_EXPIRE, target_type="staff_user", target_id=row["user"],
                 target_label=f"assignment {row['id']}", entity_id=row["entity"],
                 before={**_snapshot(dict(row)), "status": "active"}, after={"status": "expired"},
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
@@ -45,7 +46,7 @@ async def create_entity(actor: Actor, form: dict) -> int:
             raise ValidationFailed("Code already used", field_errors={"code": "Another entity has this code."})
         rows = await LegalEntity.insert(LegalEntity(**fields)).returning(LegalEntity.id)
         entity_id = rows[0]["id"]
-        await record_audit(actor, "access:entity:create", target_type="legal_entity", target_id=entity_id,
+        await record_audit(actor, AccessTag.ENTITY_CREATE, target_type="legal_entity", target_id=entity_id,
                            target_label=fields["name"], entity_id=entity_id, after=fields)
     return entity_id
 
@@ -81,7 +82,7 @@ async def create_team(actor: Actor, entity_id: int | None, form: dict) -> int:
             raise Conflict("This entity already has a team with that name")
         rows = await Team.insert(Team(entity=entity_id, lead=int(lead_id) if lead_id else None, **fields)).returning(Team.id)
         team_id = rows[0]["id"]
-        await record_audit(actor, "access:team:create", target_type="team", target_id=team_id,
+        await record_audit(actor, AccessTag.TEAM_CREATE, target_type="team", target_id=team_id,
                            target_label=fields["name"], entity_id=entity_id, after={**fields, "lead": lead_id})
     return team_id
 

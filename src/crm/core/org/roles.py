@@ -7,6 +7,7 @@ import re
 
 from crm.core.approvals.service import ActionKind, register_action, request_approval
 from crm.core.audit.service import record_audit
+from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
@@ -143,7 +144,7 @@ async def _apply_role_change(actor: Actor, request: dict) -> None:
         before = await Role.select().where(Role.id == role_id).first()
         await Role.update({**values, Role.updated_at: dt.datetime.now(dt.UTC)}).where(Role.id == role_id)
     await record_audit(
-        actor, "access:role:change", target_type="role", target_id=role_id, target_label=payload["name"],
+        actor, AccessTag.ROLE_CHANGE, target_type="role", target_id=role_id, target_label=payload["name"],
         before=before and {k: before[k] for k in values}, after=values, reason=request["reason"],
         case_id=request["case_id"],
     )

@@ -1,0 +1,7 @@
+"""The clients area's audit action tags (`area:subject:action`)."""
+
+from enum import StrEnum
+
+
+class ClientsTag(StrEnum):
+    PII_REVEAL = "clients:pii:reveal"
