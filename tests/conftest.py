@@ -1,7 +1,8 @@
-"""Test set-up: real PostgreSQL and Redis, one database (and Redis db) per xdist worker, clean tables per test.
+"""Test set-up: real PostgreSQL and Redis, one database (and Redis db) per xdist worker, clean tables per
+test.
 
-`crm test` starts the servers once and passes CRM_PG_ADMIN_URL / CRM_TEST_REDIS_URL; a bare `pytest` starts its own.
-The environment is set here, before anything imports crm.piccolo_conf.
+`crm test` starts the servers once and passes CRM_PG_ADMIN_URL / CRM_TEST_REDIS_URL; a bare `pytest` starts
+its own. The environment is set here, before anything imports crm.piccolo_conf.
 """
 
 from __future__ import annotations
@@ -36,10 +37,15 @@ def _configure_environment() -> None:
     env = local_env(urls, TEST_DB)
     env["CRM_REDIS_URL"] = f"{urls.redis_url}?db={REDIS_DB}"
     os.environ.update(env)
-    os.environ.update({
-        "CRM_DB_POOL": "0", "CRM_SECRET_KEY": "test-secret-key", "CRM_COOKIE_SECURE": "1",
-        "CRM_PG_ADMIN_URL": urls.admin_url, "CRM_LOG_LEVEL": "warning",
-    })
+    os.environ.update(
+        {
+            "CRM_DB_POOL": "0",
+            "CRM_SECRET_KEY": "test-secret-key",
+            "CRM_COOKIE_SECURE": "1",
+            "CRM_PG_ADMIN_URL": urls.admin_url,
+            "CRM_LOG_LEVEL": "warning",
+        }
+    )
     from crm.core.audit.verify import new_signing_key
 
     os.environ["CRM_AUDIT_SIGNING_KEY"] = new_signing_key()
@@ -95,8 +101,8 @@ SET session_replication_role = origin;
 
 @pytest.fixture(autouse=True)
 async def clean_database(anyio_backend):
-    """Every test starts from empty tables (the audit trail included), an empty Redis database (event ids restart,
-    so arq must not remember earlier tests' job ids) and the seeded system roles."""
+    """Every test starts from empty tables (the audit trail included), an empty Redis database (event ids
+    restart, so arq must not remember earlier tests' job ids) and the seeded system roles."""
     await _owner_execute(CLEAN)
     import redis.asyncio as redis
 
@@ -162,8 +168,14 @@ async def run_worker(settings) -> None:
     from crm.core.jobs import arq_functions
     from crm.worker import redis_settings
 
-    worker = Worker(functions=arq_functions(), redis_settings=redis_settings(settings), burst=True, poll_delay=0.02,
-                    on_startup=None, handle_signals=False)
+    worker = Worker(
+        functions=arq_functions(),
+        redis_settings=redis_settings(settings),
+        burst=True,
+        poll_delay=0.02,
+        on_startup=None,
+        handle_signals=False,
+    )
     worker.ctx["settings"] = settings
     await worker.main()
     await worker.close()

@@ -14,8 +14,9 @@ class StaffClient:
     """GET/POST like a browser: unsafe requests carry the CSRF token from the cookie."""
 
     def __init__(self, app):
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver",
-                                      follow_redirects=False)
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://testserver", follow_redirects=False
+        )
 
     async def __aenter__(self) -> StaffClient:
         return self

@@ -13,6 +13,15 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout
 
 
+def test_the_code_is_formatted():
+    """`ruff format` (line length 110) is the house layout; run it before committing."""
+    ruff = Path(sys.executable).parent / "ruff"
+    result = subprocess.run(
+        [str(ruff), "format", "--check", "src", "tests"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+
+
 def _tag_enums():
     import importlib
     from enum import StrEnum
@@ -36,14 +45,21 @@ def test_audit_tags_are_enums_of_the_form_area_subject_action():
         area = name.removesuffix("Tag").lower()
         for member in enum:
             assert re.fullmatch(rf"{area}:[a-z_]+:[a-z_]+", member.value), member
+
     def choices(node):  # the values an action expression can take (`A if cond else B` is either)
         return [*choices(node.body), *choices(node.orelse)] if isinstance(node, ast.IfExp) else [node]
 
     wrong = []
     for path in sorted((ROOT / "src" / "crm").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "record_audit" and len(node.args) > 1:
-                if not all(isinstance(c, ast.Attribute) and isinstance(c.value, ast.Name) and c.value.id in enums
-                           for c in choices(node.args[1])):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", None) == "record_audit"
+                and len(node.args) > 1
+            ):
+                if not all(
+                    isinstance(c, ast.Attribute) and isinstance(c.value, ast.Name) and c.value.id in enums
+                    for c in choices(node.args[1])
+                ):
                     wrong.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not wrong, "record_audit with a tag not from an enum: " + ", ".join(wrong)

@@ -1,6 +1,7 @@
 """The import graph keeps the layers honest: no circle; the core knows no area, portal, vendor or entry point;
-areas know no HTTP (Litestar) and no portal; portals reach vendors only through areas. An AST walk over src/crm
-(module-level and function-level imports alike), so an arrow that comes back fails here with its file and line."""
+areas know no HTTP (Litestar) and no portal; portals reach vendors only through areas. An AST walk over
+src/crm (module-level and function-level imports alike), so an arrow that comes back fails here with its file
+and line."""
 
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ def _graph() -> tuple[dict[str, list[tuple[str, int]]], set[str]]:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 base = node.module
                 if node.level:
-                    package = name.split(".")[: len(name.split(".")) - node.level + (path.name == "__init__.py")]
+                    package = name.split(".")[
+                        : len(name.split(".")) - node.level + (path.name == "__init__.py")
+                    ]
                     base = ".".join([*package, node.module])
                 for alias in node.names:  # `from crm.x import y` names module crm.x.y when y is one
                     target = f"{base}.{alias.name}"
@@ -46,7 +49,9 @@ def _layer(module: str) -> str:
 
 
 def _areas() -> set[str]:
-    return {p.name for p in ROOT.iterdir() if p.is_dir() and p.name not in LAYERS and not p.name.startswith("_")}
+    return {
+        p.name for p in ROOT.iterdir() if p.is_dir() and p.name not in LAYERS and not p.name.startswith("_")
+    }
 
 
 def test_no_arrow_crosses_the_layers():
@@ -125,7 +130,8 @@ def test_a_process_that_did_not_load_the_areas_refuses_to_emit():
         "        print('refused:', exc)\n"
         "asyncio.run(main())\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, timeout=60
+    )
     assert result.stdout.startswith("refused:"), result.stdout + result.stderr
     assert "crm.areas.load_areas()" in result.stdout

@@ -1,5 +1,5 @@
-"""The README's first command: `crm run` starts its own PostgreSQL and Redis, migrates, loads demo data, serves
-web + worker, and stops everything on SIGTERM."""
+"""The README's first command: `crm run` starts its own PostgreSQL and Redis, migrates, loads demo data,
+serves web + worker, and stops everything on SIGTERM."""
 
 import os
 import re
@@ -17,15 +17,22 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
     crm = str(Path(sys.executable).parent / "crm")
-    proc = subprocess.Popen([crm, "run", "--port", str(port), "--data-dir", str(tmp_path / "data")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [crm, "run", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(f"{base}/healthz", proc, seconds=120)
         with urllib.request.urlopen(f"{base}/login", timeout=5) as response:
             page = response.read().decode()
         assert "Staff sign-in" in page and "sandbox identity provider" in page
-        with urllib.request.urlopen(f"{base}/sandbox/oidc/.well-known/openid-configuration", timeout=5) as response:
+        with urllib.request.urlopen(
+            f"{base}/sandbox/oidc/.well-known/openid-configuration", timeout=5
+        ) as response:
             assert response.status == 200
         with urllib.request.urlopen(f"{base}/register", timeout=5) as response:
             assert "Open a trading account" in response.read().decode()

@@ -26,8 +26,13 @@ log = logging.getLogger("crm")
 
 
 def _error_page(request: Request, status: int, title: str, message: str) -> Response:
-    return render(request, "errors/error.html", {"status": status, "title": title, "message": message},
-                  fragment="error", status=status)
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": message},
+        fragment="error",
+        status=status,
+    )
 
 
 def handle_domain_error(request: Request, exc: DomainError) -> Response:
@@ -36,14 +41,22 @@ def handle_domain_error(request: Request, exc: DomainError) -> Response:
         return redirect(request, f"/login?next={quote(target, safe='')}")
     if isinstance(exc, PasswordChangeRequired):
         return redirect(request, "/account/password", flash=exc.message, kind="warning")
-    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Conflict", 422: "Please check your input",
-              423: "Account locked"}
+    titles = {
+        400: "Bad request",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Conflict",
+        422: "Please check your input",
+        423: "Account locked",
+    }
     return _error_page(request, exc.status_code, titles.get(exc.status_code, "Error"), exc.message)
 
 
 def handle_http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, LitestarPermissionDenied) and "CSRF" in str(exc.detail):
-        return _error_page(request, 403, "Form expired", "This form has expired. Reload the page and try again.")
+        return _error_page(
+            request, 403, "Form expired", "This form has expired. Reload the page and try again."
+        )
     if isinstance(exc, NotFoundException):
         return _error_page(request, 404, "Not found", "There is nothing at this address.")
     if isinstance(exc, ValidationException):
@@ -55,8 +68,12 @@ def handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if request.app.debug:
         raise exc
-    return _error_page(request, 500, "Something went wrong",
-                       "The error was logged. Nothing you saved was lost; please try again.")
+    return _error_page(
+        request,
+        500,
+        "Something went wrong",
+        "The error was logged. Nothing you saved was lost; please try again.",
+    )
 
 
 @get("/healthz", sync_to_thread=False, include_in_schema=False)
@@ -86,7 +103,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     handlers = [
         healthz,
-        create_static_files_router(path="/static", directories=[settings.static_dir], include_in_schema=False),
+        create_static_files_router(
+            path="/static", directories=[settings.static_dir], include_in_schema=False
+        ),
         *staff_routers(),
         public_router(),
         api_router(),
@@ -104,17 +123,28 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=handlers,
         middleware=[StaffContextMiddleware(settings)],
         csrf_config=CSRFConfig(
-            secret=settings.secret_key, cookie_secure=settings.cookie_secure, cookie_samesite="lax",
-            cookie_name="crm_csrf", header_name="x-csrftoken", exclude=["/static", "/healthz", "/webhooks", "/sandbox/oidc", "/api/"],
+            secret=settings.secret_key,
+            cookie_secure=settings.cookie_secure,
+            cookie_samesite="lax",
+            cookie_name="crm_csrf",
+            header_name="x-csrftoken",
+            exclude=["/static", "/healthz", "/webhooks", "/sandbox/oidc", "/api/"],
         ),
-        exception_handlers={DomainError: handle_domain_error, HTTPException: handle_http_error,
-                            Exception: handle_unexpected},
+        exception_handlers={
+            DomainError: handle_domain_error,
+            HTTPException: handle_http_error,
+            Exception: handle_unexpected,
+        },
         lifespan=[database_pool],
-        # The staff portal is HTML and left out of the schema; the machine API documents itself at /api/schema.
+        # The staff portal is HTML and left out of the schema; the machine API documents itself at
+        # /api/schema.
         openapi_config=OpenAPIConfig(
-            title="Brokerage CRM API", version="1", path="/api/schema",
-            description="Lead intake and signals. Authenticate with `Authorization: Bearer <API key>` (one key per "
-                        "intake source, created by a sales team lead under Leads → Sources)."),
+            title="Brokerage CRM API",
+            version="1",
+            path="/api/schema",
+            description="Lead intake and signals. Authenticate with `Authorization: Bearer <API key>` "
+            "(one key per intake source, created by a sales team lead under Leads → Sources).",
+        ),
         debug=settings.debug,
     )
     app.state.settings = settings

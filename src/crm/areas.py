@@ -1,7 +1,8 @@
-"""Every area's plug-ins, registered by the entry points: `load_areas()` imports the modules that register approval
-action kinds, case kinds, event subscribers, jobs and notification templates, installs the vendor adapters the
-core sends through, imports the modules named in CRM_PLUGINS (comma-separated, so a deployment can add subscribers
-or kinds of its own without changing this package), and marks the registry loaded (crm.core.registry).
+"""Every area's plug-ins, registered by the entry points: `load_areas()` imports the modules that register
+approval action kinds, case kinds, event subscribers, jobs and notification templates, installs the vendor
+adapters the core sends through, imports the modules named in CRM_PLUGINS (comma-separated, so a deployment
+can add subscribers or kinds of its own without changing this package), and marks the registry loaded
+(crm.core.registry).
 
 app.py, worker.py and cli.py call it; the core never imports this module."""
 

@@ -35,10 +35,16 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=DEV_DATA, show_default=True,
-              help="Where the local PostgreSQL keeps its data.")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEV_DATA,
+    show_default=True,
+    help="Where the local PostgreSQL keeps its data.",
+)
 def run(host: str, port: int, data_dir: Path) -> None:
-    """Web + worker with demo data; starts local PostgreSQL and Redis unless CRM_DATABASE_URL/CRM_REDIS_URL are set."""
+    """Web + worker with demo data; starts local PostgreSQL and Redis unless CRM_DATABASE_URL/CRM_REDIS_URL
+    are set."""
     from crm.devstack import LocalServices, dev_secrets, ensure_database, local_env
 
     def stop_on_sigterm(signum, frame):
@@ -60,30 +66,48 @@ def run(host: str, port: int, data_dir: Path) -> None:
             env.setdefault("CRM_OIDC_CLIENT_ID", "crm")
             env.setdefault("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret")
             env.setdefault("CRM_OIDC_LABEL", "Sign in with the sandbox identity provider")
-        if not env.get("CRM_SMTP_HOST"):  # the demo's e-mails go to the sandbox mailbox, shown at /sandbox/mail
+        if not env.get(
+            "CRM_SMTP_HOST"
+        ):  # the demo's e-mails go to the sandbox mailbox, shown at /sandbox/mail
             from crm.integrations.mail.sandbox import MailSandbox
 
             mail_sandbox = MailSandbox(data_dir / "mail")
-            env |= {"CRM_SMTP_HOST": "127.0.0.1", "CRM_SMTP_PORT": str(mail_sandbox.start()),
-                    "CRM_MAIL_SANDBOX_DIR": str(data_dir / "mail"), "CRM_SMTP_FROM": "desk@demo.example"}
+            env |= {
+                "CRM_SMTP_HOST": "127.0.0.1",
+                "CRM_SMTP_PORT": str(mail_sandbox.start()),
+                "CRM_MAIL_SANDBOX_DIR": str(data_dir / "mail"),
+                "CRM_SMTP_FROM": "desk@demo.example",
+            }
         env.setdefault("CRM_BASE_URL", f"http://{host}:{port}")
         if env["CRM_BASE_URL"].startswith("http://") and host not in ("127.0.0.1", "localhost", "::1"):
-            env.setdefault("CRM_COOKIE_SECURE", "0")  # browsers keep Secure cookies over plain HTTP on loopback only
+            env.setdefault(
+                "CRM_COOKIE_SECURE", "0"
+            )  # browsers keep Secure cookies over plain HTTP on loopback only
         _crm("migrate", env=env)
         _crm("demo", env=env)
         procs.append(subprocess.Popen([str(BIN / "crm"), "worker"], env=env))
-        procs.append(subprocess.Popen([str(BIN / "crm"), "web", "--host", host, "--port", str(port)], env=env))
+        procs.append(
+            subprocess.Popen([str(BIN / "crm"), "web", "--host", host, "--port", str(port)], env=env)
+        )
         from crm.demo import DEMO_PASSWORD, DEMO_USERS
 
         click.echo(f"\n  Brokerage CRM is running at http://{host}:{port}\n")
-        click.echo(f"  Demo sign-ins (password {DEMO_PASSWORD}); each enrols two-factor authentication on first sign-in:")
+        click.echo(
+            f"  Demo sign-ins (password {DEMO_PASSWORD}); each enrols two-factor authentication on first "
+            "sign-in:"
+        )
         for email, _name, roles in DEMO_USERS:
             click.echo(f"    {email:32} {roles}")
-        click.echo("  No authenticator app at hand? `.venv/bin/crm demo-code EMAIL` prints a demo user's current code.")
+        click.echo(
+            "  No authenticator app at hand? `.venv/bin/crm demo-code EMAIL` prints a demo user's current "
+            "code."
+        )
         from crm.leads.demo import DEMO_API_KEY
 
-        click.echo(f"  Public lead form: http://{host}:{port}/register    API: http://{host}:{port}/api/schema "
-                   f"(demo key {DEMO_API_KEY})")
+        click.echo(
+            f"  Public lead form: http://{host}:{port}/register    API: http://{host}:{port}/api/schema "
+            f"(demo key {DEMO_API_KEY})"
+        )
         if mail_sandbox is not None:
             click.echo(f"  E-mails are kept, not delivered: http://{host}:{port}/sandbox/mail (admin)")
         click.echo("  Ctrl-C stops everything.\n")
@@ -113,8 +137,15 @@ def web(host: str, port: int) -> None:
     """The web server only (uvicorn), configured from the environment."""
     import uvicorn
 
-    uvicorn.run("crm.app:create_app_from_env", factory=True, host=host, port=port, timeout_graceful_shutdown=3,
-                log_level=os.environ.get("CRM_LOG_LEVEL", "info"), workers=int(os.environ.get("CRM_WEB_WORKERS", "1")))
+    uvicorn.run(
+        "crm.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=3,
+        log_level=os.environ.get("CRM_LOG_LEVEL", "info"),
+        workers=int(os.environ.get("CRM_WEB_WORKERS", "1")),
+    )
 
 
 @main.command()
@@ -198,8 +229,12 @@ def _owner_url() -> str:
 
 @audit.command("verify")
 @click.option("--checkpoint", "checkpoint_file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--public-key", help="Trusted base64 public key for the checkpoint (default: the one it names).")
-@click.option("--workers", default=os.cpu_count() or 1, show_default=True, help="Processes checking ranges in parallel.")
+@click.option(
+    "--public-key", help="Trusted base64 public key for the checkpoint (default: the one it names)."
+)
+@click.option(
+    "--workers", default=os.cpu_count() or 1, show_default=True, help="Processes checking ranges in parallel."
+)
 def audit_verify(checkpoint_file: str | None, public_key: str | None, workers: int) -> None:
     """Check every link and hash of the chain; name the first bad row. Exit 1 if anything is wrong."""
     import asyncpg
@@ -262,7 +297,9 @@ def audit_keygen() -> None:
     from crm.core.audit.verify import _public_b64, load_signing_key, new_signing_key
 
     private = new_signing_key()
-    click.echo(json.dumps({"CRM_AUDIT_SIGNING_KEY": private, "public_key": _public_b64(load_signing_key(private))}))
+    click.echo(
+        json.dumps({"CRM_AUDIT_SIGNING_KEY": private, "public_key": _public_b64(load_signing_key(private))})
+    )
 
 
 @main.command()
@@ -277,5 +314,3 @@ def bench(name: str, rows: int | None) -> None:
 
 if __name__ == "__main__":
     main()
-
-

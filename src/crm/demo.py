@@ -29,9 +29,12 @@ ENTITIES = [
     ("UK", "Aurora Markets UK Ltd", "FCA", "GB", "GBP"),
 ]
 TEAMS = [
-    ("EU", "Sales EN", "sales", "Europe", ["en"]), ("EU", "Compliance EU", "compliance", "Europe", ["en"]),
-    ("EU", "Payments EU", "payments", "Europe", ["en"]), ("INTL", "Sales LatAm", "sales", "LatAm", ["es", "pt"]),
-    ("INTL", "Sales MENA", "sales", "MENA", ["ar", "en"]), ("INTL", "Dealing", "dealing", "Global", ["en"]),
+    ("EU", "Sales EN", "sales", "Europe", ["en"]),
+    ("EU", "Compliance EU", "compliance", "Europe", ["en"]),
+    ("EU", "Payments EU", "payments", "Europe", ["en"]),
+    ("INTL", "Sales LatAm", "sales", "LatAm", ["es", "pt"]),
+    ("INTL", "Sales MENA", "sales", "MENA", ["ar", "en"]),
+    ("INTL", "Dealing", "dealing", "Global", ["en"]),
     ("UK", "Sales UK", "sales", "UK", ["en"]),
 ]
 # email, name, "role@ENTITY ..." (privileged grants get a 30-day window, as the rules require)
@@ -53,7 +56,20 @@ DEMO_USERS = [
     (f"emma{DEMO_DOMAIN}", "Emma EU-Sales", "sales_agent@EU"),
     (f"eulead{DEMO_DOMAIN}", "Elias EU-Lead", "sales_team_lead@EU sales_team_lead@UK"),
 ]
-FIRST = ["Maria", "João", "Ahmed", "Elena", "Lucas", "Fatima", "Nikos", "Sara", "Omar", "Lena", "Carlos", "Yara"]
+FIRST = [
+    "Maria",
+    "João",
+    "Ahmed",
+    "Elena",
+    "Lucas",
+    "Fatima",
+    "Nikos",
+    "Sara",
+    "Omar",
+    "Lena",
+    "Carlos",
+    "Yara",
+]
 LAST = ["Silva", "Haddad", "Papadopoulos", "García", "Rossi", "Novak", "Khalil", "Müller", "Costa", "Ivanova"]
 COUNTRIES = {"EU": ["CY", "DE", "ES", "IT", "GR"], "INTL": ["BR", "MX", "AE", "SA", "ZA"], "UK": ["GB"]}
 
@@ -63,8 +79,15 @@ async def _ensure_entities() -> dict[str, int]:
     for code, name, regulator, jurisdiction, currency in ENTITIES:
         row = await LegalEntity.select(LegalEntity.id).where(LegalEntity.code == code).first()
         if row is None:
-            rows = await LegalEntity.insert(LegalEntity(code=code, name=name, regulator=regulator,
-                                                        jurisdiction=jurisdiction, base_currency=currency)).returning(LegalEntity.id)
+            rows = await LegalEntity.insert(
+                LegalEntity(
+                    code=code,
+                    name=name,
+                    regulator=regulator,
+                    jurisdiction=jurisdiction,
+                    base_currency=currency,
+                )
+            ).returning(LegalEntity.id)
             row = rows[0]
         ids[code] = row["id"]
     return ids
@@ -74,21 +97,44 @@ async def _ensure_user(actor: Actor, email: str, name: str, grants: str, entitie
     if await StaffUser.exists().where(StaffUser.email == email):
         return False
     home = entities[grants.split()[0].split("@")[1]]
-    rows = await StaffUser.insert(StaffUser(email=email, full_name=name, home_entity=home,
-                                            password_hash=hash_password(DEMO_PASSWORD))).returning(StaffUser.id)
+    rows = await StaffUser.insert(
+        StaffUser(email=email, full_name=name, home_entity=home, password_hash=hash_password(DEMO_PASSWORD))
+    ).returning(StaffUser.id)
     user_id = rows[0]["id"]
-    await record_audit(actor, AccessTag.USER_CREATE, target_type="staff_user", target_id=user_id, target_label=email,
-                       entity_id=home, after={"email": email, "full_name": name}, reason="demo data")
+    await record_audit(
+        actor,
+        AccessTag.USER_CREATE,
+        target_type="staff_user",
+        target_id=user_id,
+        target_label=email,
+        entity_id=home,
+        after={"email": email, "full_name": name},
+        reason="demo data",
+    )
     for grant in grants.split():
         slug, code = grant.split("@")
         role = await Role.select().where(Role.slug == slug).first()
         until = dt.datetime.now(dt.UTC) + dt.timedelta(days=30) if role["privileged"] else None
-        await RoleAssignment.insert(RoleAssignment(user=user_id, role=role["id"], entity=entities[code], valid_until=until,
-                                                   status=AssignmentStatus.ACTIVE, reason="demo data"))
-        await record_audit(actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=user_id,
-                           target_label=f"{role['name']} for {name} in {code}", entity_id=entities[code],
-                           after={"role": slug, "entity": entities[code], "valid_until": until, "status": "active"},
-                           reason="demo data")
+        await RoleAssignment.insert(
+            RoleAssignment(
+                user=user_id,
+                role=role["id"],
+                entity=entities[code],
+                valid_until=until,
+                status=AssignmentStatus.ACTIVE,
+                reason="demo data",
+            )
+        )
+        await record_audit(
+            actor,
+            AccessTag.ASSIGNMENT_GRANT,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=f"{role['name']} for {name} in {code}",
+            entity_id=entities[code],
+            after={"role": slug, "entity": entities[code], "valid_until": until, "status": "active"},
+            reason="demo data",
+        )
     return True
 
 
@@ -100,14 +146,21 @@ async def _ensure_clients(entities: dict[str, int]) -> int:
     for n in range(1, 46):
         code = ("EU", "INTL", "UK")[n % 3]
         first, last = rng.choice(FIRST), rng.choice(LAST)
-        clients.append(Client(
-            reference=f"CL-{n:06d}", entity=entities[code], first_name=first, last_name=last,
-            email=f"{first.lower()}.{last.lower()}{n}@example.com".encode("ascii", "ignore").decode(),
-            phone=f"+357 99 {rng.randint(100000, 999999)}", country=rng.choice(COUNTRIES[code]),
-            date_of_birth=dt.date(1960 + rng.randint(0, 40), rng.randint(1, 12), rng.randint(1, 28)),
-            id_number=f"X{rng.randint(10_000_000, 99_999_999)}", bank_account=f"CY17002001280000001200{rng.randint(100000, 999999)}",
-            status=rng.choice(list(ClientStatus)),
-        ))
+        clients.append(
+            Client(
+                reference=f"CL-{n:06d}",
+                entity=entities[code],
+                first_name=first,
+                last_name=last,
+                email=f"{first.lower()}.{last.lower()}{n}@example.com".encode("ascii", "ignore").decode(),
+                phone=f"+357 99 {rng.randint(100000, 999999)}",
+                country=rng.choice(COUNTRIES[code]),
+                date_of_birth=dt.date(1960 + rng.randint(0, 40), rng.randint(1, 12), rng.randint(1, 28)),
+                id_number=f"X{rng.randint(10_000_000, 99_999_999)}",
+                bank_account=f"CY17002001280000001200{rng.randint(100000, 999999)}",
+                status=rng.choice(list(ClientStatus)),
+            )
+        )
     await Client.insert(*clients)
     return len(clients)
 
@@ -121,7 +174,9 @@ async def load_demo() -> str:
         teams = 0
         for code, name, kind, region, languages in TEAMS:
             if not await Team.exists().where((Team.entity == entities[code]) & (Team.name == name)):
-                await Team.insert(Team(entity=entities[code], name=name, kind=kind, region=region, languages=languages))
+                await Team.insert(
+                    Team(entity=entities[code], name=name, kind=kind, region=region, languages=languages)
+                )
                 teams += 1
         users = 0
         for email, name, grants in DEMO_USERS:

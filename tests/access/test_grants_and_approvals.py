@@ -1,4 +1,5 @@
-"""Scoped role grants, privileged grants through a second admin, elevation expiry, role changes, user admin."""
+"""Scoped role grants, privileged grants through a second admin, elevation expiry, role changes, user
+admin."""
 
 import datetime as dt
 import re
@@ -32,9 +33,15 @@ async def test_privileged_grant_waits_for_a_second_admin_who_is_not_the_maker(ap
     entity = maker["entities"]["EU"]
     async with StaffClient(app) as client:
         await client.sign_in_as(maker)
-        response = await client.post(f"/admin/users/{target['id']}/assignments", {
-            "role": await role_id("compliance_officer"), "entity": entity, "valid_until": in_days(7),
-            "reason": "covering annual leave"})
+        response = await client.post(
+            f"/admin/users/{target['id']}/assignments",
+            {
+                "role": await role_id("compliance_officer"),
+                "entity": entity,
+                "valid_until": in_days(7),
+                "reason": "covering annual leave",
+            },
+        )
         assert response.status_code == 303
     assert await grants_for(target["id"]) == {}  # nothing until approved
     request = await ApprovalRequest.select().first()
@@ -43,21 +50,31 @@ async def test_privileged_grant_waits_for_a_second_admin_who_is_not_the_maker(ap
         await approvals.approve(maker_actor, request["id"], request["payload_hash"])
     async with StaffClient(app) as client:
         await client.sign_in_as(maker)
-        page = await client.post(f"/approvals/{request['id']}/decide", {"decision": "approve", "payload_hash": request["payload_hash"]})
+        page = await client.post(
+            f"/approvals/{request['id']}/decide",
+            {"decision": "approve", "payload_hash": request["payload_hash"]},
+        )
         assert page.status_code == 403 and "someone else must decide" in text_of(page)
         await client.sign_in_as(checker)
-        ok = await client.post(f"/approvals/{request['id']}/decide", {"decision": "approve", "payload_hash": request["payload_hash"]})
+        ok = await client.post(
+            f"/approvals/{request['id']}/decide",
+            {"decision": "approve", "payload_hash": request["payload_hash"]},
+        )
         assert ok.status_code == 303
     grants = await grants_for(target["id"])
     assert "kyc:review:decide" in grants[entity]
-    rows = await AuditRecord.select().where(AuditRecord.target_id == str(target["id"])).order_by(AuditRecord.seq)
+    rows = (
+        await AuditRecord.select().where(AuditRecord.target_id == str(target["id"])).order_by(AuditRecord.seq)
+    )
     assert [r["action"] for r in rows] == ["access:assignment:request", "access:assignment:grant"]
     assert rows[1]["actor_id"] == checker["id"] and rows[1]["reason"] == "covering annual leave"
     # The permission history on the user's page tells who asked, who approved and why.
     async with StaffClient(app) as client:
         await client.sign_in_as(checker)
         page = text_of(await client.get(f"/admin/users/{target['id']}"))
-        assert "access:assignment:grant" in page and "covering annual leave" in page and maker["email"] in page
+        assert (
+            "access:assignment:grant" in page and "covering annual leave" in page and maker["email"] in page
+        )
 
 
 async def test_privileged_role_needs_an_end_date_within_thirty_days():
@@ -66,8 +83,15 @@ async def test_privileged_role_needs_an_end_date_within_thirty_days():
     actor = await actor_for(admin)
     for until in (None, in_days(45)):
         with pytest.raises(ValidationFailed) as exc:
-            await grant_role(actor, user_id=target["id"], role_id=await role_id("super_admin"),
-                             entity_id=admin["entities"]["EU"], team_id=None, valid_until=until, reason="incident")
+            await grant_role(
+                actor,
+                user_id=target["id"],
+                role_id=await role_id("super_admin"),
+                entity_id=admin["entities"]["EU"],
+                team_id=None,
+                valid_until=until,
+                reason="incident",
+            )
         assert "valid_until" in exc.value.field_errors
 
 
@@ -75,8 +99,15 @@ async def test_non_privileged_grant_is_immediate_and_scoped_to_its_entity():
     admin = await make_user(roles={"EU": ["system_admin"], "INTL": ["system_admin"]})
     target = await make_user(roles={"EU": []})
     actor = await actor_for(admin)
-    _, status = await grant_role(actor, user_id=target["id"], role_id=await role_id("sales_agent"),
-                                 entity_id=admin["entities"]["INTL"], team_id=None, valid_until=None, reason="new hire")
+    _, status = await grant_role(
+        actor,
+        user_id=target["id"],
+        role_id=await role_id("sales_agent"),
+        entity_id=admin["entities"]["INTL"],
+        team_id=None,
+        valid_until=None,
+        reason="new hire",
+    )
     assert status == "active"
     assert set(await grants_for(target["id"])) == {admin["entities"]["INTL"]}
 
@@ -85,8 +116,15 @@ async def test_admin_cannot_grant_in_an_entity_they_do_not_manage():
     admin = await make_user(roles={"EU": ["system_admin"]})
     other = await make_user(roles={"INTL": ["support_agent"]})
     with pytest.raises(ValidationFailed):
-        await grant_role(await actor_for(admin), user_id=other["id"], role_id=await role_id("support_agent"),
-                         entity_id=other["entities"]["INTL"], team_id=None, valid_until=None, reason="x")
+        await grant_role(
+            await actor_for(admin),
+            user_id=other["id"],
+            role_id=await role_id("support_agent"),
+            entity_id=other["entities"]["INTL"],
+            team_id=None,
+            valid_until=None,
+            reason="x",
+        )
 
 
 async def test_changed_payload_voids_earlier_approvals_and_rejection_needs_a_reason():
@@ -95,17 +133,24 @@ async def test_changed_payload_voids_earlier_approvals_and_rejection_needs_a_rea
     maker_actor, checker_actor = await actor_for(maker), await actor_for(checker)
     from crm.core.org.roles import propose_role_change
 
-    request_id = await propose_role_change(maker_actor, None, {"name": "Night desk", "reason": "new shift"},
-                                           ["clients:client:view"])
-    request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    request_id = await propose_role_change(
+        maker_actor, None, {"name": "Night desk", "reason": "new shift"}, ["clients:client:view"]
+    )
+    request = (
+        await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    )
     old_hash = request["payload_hash"]
-    await approvals.amend_payload(maker_actor, request_id, {**request["payload"], "permissions": ["audit:record:view"]}, "widened")
+    await approvals.amend_payload(
+        maker_actor, request_id, {**request["payload"], "permissions": ["audit:record:view"]}, "widened"
+    )
     with pytest.raises(Conflict):
         await approvals.approve(checker_actor, request_id, old_hash)  # approving what they saw is refused
     with pytest.raises(ValidationFailed):
         await approvals.reject(checker_actor, request_id, "")
     await approvals.reject(checker_actor, request_id, "too broad")
-    assert (await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first())["status"] == "rejected"
+    assert (await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first())[
+        "status"
+    ] == "rejected"
     assert not await Role.exists().where(Role.slug == "night_desk")
 
 
@@ -115,9 +160,14 @@ async def test_role_change_applies_only_after_approval(app):
     support = await role_id("support_agent")
     async with StaffClient(app) as client:
         await client.sign_in_as(maker)
-        proposal = await client.post(f"/admin/roles/{support}", {
-            "name": "Support agent", "permissions": ["clients:client:view", "clients:pii:reveal"],
-            "reason": "support needs to verify callers"})
+        proposal = await client.post(
+            f"/admin/roles/{support}",
+            {
+                "name": "Support agent",
+                "permissions": ["clients:client:view", "clients:pii:reveal"],
+                "reason": "support needs to verify callers",
+            },
+        )
         assert proposal.status_code == 303
         request_id = int(re.search(r"/approvals/(\d+)", proposal.headers["location"]).group(1))
     role = await Role.select().where(Role.id == support).first()
@@ -134,9 +184,16 @@ async def test_expired_elevation_stops_counting_at_once_and_the_job_records_it()
     admin = await make_user(roles={"EU": ["system_admin"]})
     target = await make_user(roles={"EU": []})
     entity = admin["entities"]["EU"]
-    await RoleAssignment.insert(RoleAssignment(
-        user=target["id"], role=await role_id("super_admin"), entity=entity, status="active",
-        valid_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1), reason="incident"))
+    await RoleAssignment.insert(
+        RoleAssignment(
+            user=target["id"],
+            role=await role_id("super_admin"),
+            entity=entity,
+            status="active",
+            valid_until=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1),
+            reason="incident",
+        )
+    )
     assert await grants_for(target["id"]) == {}  # before the job runs
     assert await expire_assignments() == 1
     assert await expire_assignments() == 0
@@ -151,18 +208,33 @@ async def test_expiry_job_runs_in_a_real_arq_worker(settings):
     from crm.worker import WorkerSettings, redis_settings
 
     target = await make_user(roles={"EU": []})
-    await RoleAssignment.insert(RoleAssignment(
-        user=target["id"], role=await role_id("dealer"), entity=target["entities"]["EU"], status="active",
-        valid_until=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1), reason="x"))
+    await RoleAssignment.insert(
+        RoleAssignment(
+            user=target["id"],
+            role=await role_id("dealer"),
+            entity=target["entities"]["EU"],
+            status="active",
+            valid_until=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1),
+            reason="x",
+        )
+    )
     redis = await create_pool(redis_settings(settings))
     await redis.flushdb()
     await redis.enqueue_job("expire_role_assignments")
-    worker = Worker(functions=WorkerSettings.functions, redis_settings=redis_settings(settings), burst=True,
-                    on_startup=WorkerSettings.on_startup, on_shutdown=WorkerSettings.on_shutdown, poll_delay=0.05)
+    worker = Worker(
+        functions=WorkerSettings.functions,
+        redis_settings=redis_settings(settings),
+        burst=True,
+        on_startup=WorkerSettings.on_startup,
+        on_shutdown=WorkerSettings.on_shutdown,
+        poll_delay=0.05,
+    )
     await worker.main()
     await worker.close()
     await redis.aclose()
-    assert (await RoleAssignment.select().where(RoleAssignment.user == target["id"]).first())["status"] == "expired"
+    assert (await RoleAssignment.select().where(RoleAssignment.user == target["id"]).first())[
+        "status"
+    ] == "expired"
 
 
 async def test_deactivation_ends_sessions_and_revokes_assignments(app):
@@ -177,7 +249,12 @@ async def test_deactivation_ends_sessions_and_revokes_assignments(app):
         assert ok.status_code == 303
         own = await client.post(f"/admin/users/{admin['id']}/reset-mfa", {"reason": "lost phone"})
         assert own.status_code == 403  # not on your own account
-    assert await StaffSession.count().where((StaffSession.user == target["id"]) & StaffSession.ended_at.is_null()) == 0
+    assert (
+        await StaffSession.count().where(
+            (StaffSession.user == target["id"]) & StaffSession.ended_at.is_null()
+        )
+        == 0
+    )
     assert await grants_for(target["id"]) == {}
 
 
@@ -189,7 +266,9 @@ async def test_password_and_mfa_resets_are_audited_with_reasons(app):
         page = await client.post(f"/admin/users/{target['id']}/reset-password", {"reason": "forgot it"})
         assert page.status_code == 200 and 'data-testid="one-time-password"' in page.text
         await client.post(f"/admin/users/{target['id']}/reset-mfa", {"reason": "new phone"})
-    rows = {r["action"]: r for r in await AuditRecord.select().where(AuditRecord.target_id == str(target["id"]))}
+    rows = {
+        r["action"]: r for r in await AuditRecord.select().where(AuditRecord.target_id == str(target["id"]))
+    }
     assert rows["identity:password:reset"]["reason"] == "forgot it"
     assert rows["identity:mfa:reset"]["reason"] == "new phone"
 
@@ -202,9 +281,23 @@ async def test_create_user_validates_and_gives_a_one_time_password(app):
         assert bad.status_code == 422
         text = text_of(bad)
         assert "valid email" in text and "full name" in text
-        ok = await client.post("/admin/users/new", {"email": "New.Hire@Test.example", "full_name": "New Hire",
-                                                    "home_entity": admin["entities"]["EU"], "reason": "HR-123"})
+        ok = await client.post(
+            "/admin/users/new",
+            {
+                "email": "New.Hire@Test.example",
+                "full_name": "New Hire",
+                "home_entity": admin["entities"]["EU"],
+                "reason": "HR-123",
+            },
+        )
         assert ok.status_code == 200 and "one-time-password" in ok.text
-        dup = await client.post("/admin/users/new", {"email": "new.hire@test.example", "full_name": "Again",
-                                                     "home_entity": admin["entities"]["EU"], "reason": "HR-124"})
+        dup = await client.post(
+            "/admin/users/new",
+            {
+                "email": "new.hire@test.example",
+                "full_name": "Again",
+                "home_entity": admin["entities"]["EU"],
+                "reason": "HR-124",
+            },
+        )
         assert dup.status_code == 422 and "exists" in text_of(dup)

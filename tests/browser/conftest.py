@@ -1,4 +1,5 @@
-"""A live `crm web` server on the worker's test database, and headless Debian Chromium driven by Playwright."""
+"""A live `crm web` server on the worker's test database, and headless Debian Chromium driven by
+Playwright."""
 
 from __future__ import annotations
 
@@ -15,17 +16,34 @@ from crm.portals.staff.middleware import SESSION_COOKIE
 from tests.factories import make_session
 from tests.http import free_port, wait_until_serving
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="session")
 def live_server():
     port = free_port()
-    env = dict(os.environ) | {"CRM_DB_POOL": "1", "CRM_DB_POOL_MAX": "4", "CRM_BASE_URL": f"http://127.0.0.1:{port}"}
+    env = dict(os.environ) | {
+        "CRM_DB_POOL": "1",
+        "CRM_DB_POOL_MAX": "4",
+        "CRM_BASE_URL": f"http://127.0.0.1:{port}",
+    }
     crm = str(Path(sys.executable).parent / "crm")
-    proc = subprocess.Popen([crm, "web", "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [crm, "web", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     url = f"http://127.0.0.1:{port}"
     wait_until_serving(f"{url}/healthz", proc)
     yield url
@@ -64,8 +82,18 @@ async def new_page(browser, live_server):
         contexts.append(context)
         if user is not None:
             token = await make_session(user)
-            await context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": live_server,
-                                        "httpOnly": True, "secure": True, "sameSite": "Lax"}])
+            await context.add_cookies(
+                [
+                    {
+                        "name": SESSION_COOKIE,
+                        "value": token,
+                        "url": live_server,
+                        "httpOnly": True,
+                        "secure": True,
+                        "sameSite": "Lax",
+                    }
+                ]
+            )
         return await context.new_page()
 
     yield make

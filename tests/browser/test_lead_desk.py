@@ -1,6 +1,6 @@
-"""The sales desk in a real browser: a CSV import with its live progress and validation report, routed by a real
-worker; a preview of the rules with a hypothetical lead; an agent e-mails an imported lead and the worker sends it
-through a real SMTP server."""
+"""The sales desk in a real browser: a CSV import with its live progress and validation report, routed by a
+real worker; a preview of the rules with a hypothetical lead; an agent e-mails an imported lead and the worker
+sends it through a real SMTP server."""
 
 import asyncio
 
@@ -9,10 +9,12 @@ from playwright.async_api import expect
 from crm.leads.tables import Lead
 from tests.leads.factories import spanish_desk
 
-CSV = ("first_name,last_name,email,phone,country,language\n"
-       "Lucía,Gómez,lucia@example.es,+34 612 345 678,ES,es\n"
-       "Marco,Rossi,marco@example.it,+39 312 345 6789,IT,it\n"
-       "Bad,Row,not-an-email,123,Atlantis,xx\n")
+CSV = (
+    "first_name,last_name,email,phone,country,language\n"
+    "Lucía,Gómez,lucia@example.es,+34 612 345 678,ES,es\n"
+    "Marco,Rossi,marco@example.it,+39 312 345 6789,IT,it\n"
+    "Bad,Row,not-an-email,123,Atlantis,xx\n"
+)
 
 
 async def test_import_with_live_progress_preview_and_email_a_lead(new_page, smtp, live_worker):
@@ -21,7 +23,8 @@ async def test_import_with_live_progress_preview_and_email_a_lead(new_page, smtp
     desk = await new_page(tl)
     await desk.goto("/leads/imports")
     await desk.get_by_label("File").set_input_files(
-        files=[{"name": "fair-leads.csv", "mimeType": "text/csv", "buffer": CSV.encode()}])
+        files=[{"name": "fair-leads.csv", "mimeType": "text/csv", "buffer": CSV.encode()}]
+    )
     await desk.get_by_role("button", name="Import").click()
     await expect(desk.get_by_role("heading", name="fair-leads.csv")).to_be_visible()
     # the status line is pushed live by the job until it is done; no reload

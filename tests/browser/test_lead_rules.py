@@ -1,6 +1,6 @@
-"""Routing rules in a real browser: a team lead edits the draft and sends it for approval, a colleague approves it
-(the maker cannot); a replay of past leads runs in a real worker with live progress and shows the distribution;
-pools, shifts and intake sources are edited on their pages."""
+"""Routing rules in a real browser: a team lead edits the draft and sends it for approval, a colleague
+approves it (the maker cannot); a replay of past leads runs in a real worker with live progress and shows the
+distribution; pools, shifts and intake sources are edited on their pages."""
 
 from playwright.async_api import expect
 
@@ -23,7 +23,9 @@ async def test_rules_drafted_approved_replayed_and_pools_edited(new_page, live_w
     general = await make_pool(entity, "General", [(bo["id"], 1, 50)], team_id=team)
     await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": general})
     for n in range(12):  # past leads for the replay: a third speak Spanish, all went to Bo
-        await service.intake(Actor.system("t"), raw_lead(n, language="es" if n % 3 == 0 else "en"), channel="api")
+        await service.intake(
+            Actor.system("t"), raw_lead(n, language="es" if n % 3 == 0 else "en"), channel="api"
+        )
 
     page = await new_page(maker)
     await page.goto(f"/leads/routing/routing/{entity}")
@@ -32,7 +34,9 @@ async def test_rules_drafted_approved_replayed_and_pools_edited(new_page, live_w
     await page.locator("#r0_pool").select_option(label="Spanish desk")
     await page.get_by_label("When no rule matches").select_option(label="General")
     await page.get_by_role("button", name="Save draft").click()
-    await expect(page.locator("main")).to_contain_text("notalanguage")  # refused with the bad value named, nothing lost
+    await expect(page.locator("main")).to_contain_text(
+        "notalanguage"
+    )  # refused with the bad value named, nothing lost
     await expect(page.locator("#r0_name")).to_have_value("Spanish speakers")
     await page.locator("#r0_languages").fill("es")
     await page.get_by_label("Reason for approval (to submit)").fill("Spanish desk opens on Monday")
@@ -48,8 +52,12 @@ async def test_rules_drafted_approved_replayed_and_pools_edited(new_page, live_w
     await expect(other.locator("[role=status]").first).to_be_visible()
     await other.goto(f"/approvals/{request['id']}")
     await expect(other.get_by_test_id("approval-status")).to_contain_text("approved")
-    published = await RuleSet.select().where((RuleSet.status == "published") & (RuleSet.entity_id == entity)
-                                             ).order_by(RuleSet.version, ascending=False).first()
+    published = (
+        await RuleSet.select()
+        .where((RuleSet.status == "published") & (RuleSet.entity_id == entity))
+        .order_by(RuleSet.version, ascending=False)
+        .first()
+    )
     assert published["version"] == 2
 
     await page.goto(f"/leads/routing?entity={entity}")

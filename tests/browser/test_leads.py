@@ -1,5 +1,5 @@
-"""Lead routing in real browsers: a lead sent through the public form appears live in the right agent's list (and
-badge); when the follow-up SLA is breached, the lead moves live to the next agent."""
+"""Lead routing in real browsers: a lead sent through the public form appears live in the right agent's list
+(and badge); when the follow-up SLA is breached, the lead moves live to the next agent."""
 
 import asyncio
 import datetime as dt
@@ -44,7 +44,8 @@ async def test_a_form_lead_reaches_the_right_agent_live_then_moves_on_an_sla_bre
 
     lead = await Lead.select().first()
     await WorkCase.update({WorkCase.sla_due_at: dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)}).where(
-        WorkCase.id == lead["case_id"])
+        WorkCase.id == lead["case_id"]
+    )
     await escalate_overdue()  # what the escalation cron does every 30 s
     await expect(bo_page.get_by_test_id("leads")).to_contain_text("Lucía Gómez", timeout=5000)
     await expect(ana_page.get_by_test_id("leads")).not_to_contain_text("Lucía", timeout=5000)

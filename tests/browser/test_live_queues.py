@@ -10,7 +10,9 @@ from tests.factories import make_user
 
 
 async def make_team(entity_id: int, name: str) -> int:
-    return (await Team.insert(Team(entity=entity_id, name=name, kind="compliance")).returning(Team.id))[0]["id"]
+    return (await Team.insert(Team(entity=entity_id, name=name, kind="compliance")).returning(Team.id))[0][
+        "id"
+    ]
 
 
 async def test_a_new_case_appears_live_in_the_right_queues_only(new_page, live_worker):

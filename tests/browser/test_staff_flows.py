@@ -10,7 +10,9 @@ from tests.factories import PASSWORD, make_client, make_user
 
 
 async def test_first_sign_in_enrols_mfa_and_shows_navigation_for_the_role(new_page):
-    user = await make_user("agent@test.example", roles={"EU": ["sales_agent"]}, enrolled=False, full_name="Ana Agent")
+    user = await make_user(
+        "agent@test.example", roles={"EU": ["sales_agent"]}, enrolled=False, full_name="Ana Agent"
+    )
     page = await new_page()
     await page.goto("/clients")
     await page.get_by_label("Email").fill(user["email"])
@@ -49,7 +51,9 @@ async def test_navigation_is_filtered_by_role(new_page):
 
 async def test_privileged_grant_needs_a_second_admin(new_page):
     maker = await make_user("maker@test.example", roles={"EU": ["system_admin"]}, full_name="Mia Maker")
-    checker = await make_user("checker@test.example", roles={"EU": ["system_admin"]}, full_name="Carl Checker")
+    checker = await make_user(
+        "checker@test.example", roles={"EU": ["system_admin"]}, full_name="Carl Checker"
+    )
     target = await make_user("target@test.example", roles={"EU": []}, full_name="Tom Target")
     role = await Role.select(Role.id).where(Role.slug == "compliance_officer").first()
     page = await new_page(maker)
@@ -87,7 +91,9 @@ async def test_pii_reveal_with_reason_appears_in_the_audit_screen(new_page):
     await page.locator("#pii-email summary").click()
     await page.locator("#reason-email").fill("no")
     await page.get_by_role("button", name="Reveal email").click()
-    assert await page.locator("#reason-email").evaluate("e => e.validity.tooShort")  # the browser asks for more
+    assert await page.locator("#reason-email").evaluate(
+        "e => e.validity.tooShort"
+    )  # the browser asks for more
     await page.locator("#reason-email").fill("verifying caller for case CASE-000042")
     await page.get_by_role("button", name="Reveal email").click()
     await expect(page.get_by_test_id("pii-email")).to_have_text("hidden.person@example.com")

@@ -1,4 +1,5 @@
-"""Approval policies as data: tiers by amount, a required role among the approvers, entity over group default."""
+"""Approval policies as data: tiers by amount, a required role among the approvers, entity over group
+default."""
 
 from decimal import Decimal
 
@@ -19,19 +20,34 @@ async def _execute(actor, request):
     executed.append(request)
 
 
-approvals.register_action(approvals.ActionKind(
-    name="test.withdrawal", label="Test withdrawal", approver_permission=Permission.PAYMENTS_TRANSACTION_VIEW,
-    execute=_execute))
+approvals.register_action(
+    approvals.ActionKind(
+        name="test.withdrawal",
+        label="Test withdrawal",
+        approver_permission=Permission.PAYMENTS_TRANSACTION_VIEW,
+        execute=_execute,
+    )
+)
 
-TIERS = [{"above": "0", "approvals": 1}, {"above": "10000", "approvals": 2, "require_role": "compliance_officer"}]
+TIERS = [
+    {"above": "0", "approvals": 1},
+    {"above": "10000", "approvals": 2, "require_role": "compliance_officer"},
+]
 
 
 async def ask(maker: dict, amount: str | None) -> dict:
     async with transaction():
         request_id = await approvals.request_approval(
-            await actor_for(maker), "test.withdrawal", entity_id=maker["entities"]["EU"], target_type="withdrawal",
-            target_id=1, target_label="withdrawal 1", payload={"amount": amount}, reason="client asked",
-            amount=Decimal(amount) if amount else None)
+            await actor_for(maker),
+            "test.withdrawal",
+            entity_id=maker["entities"]["EU"],
+            target_type="withdrawal",
+            target_id=1,
+            target_label="withdrawal 1",
+            payload={"amount": amount},
+            reason="client asked",
+            amount=Decimal(amount) if amount else None,
+        )
     return await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first()
 
 
@@ -69,7 +85,9 @@ async def test_the_entitys_own_policy_beats_the_group_default(people):
     entity = people["maker"]["entities"]["EU"]
     await ApprovalPolicy.insert(
         ApprovalPolicy(kind="test.withdrawal", entity_id=None, tiers=TIERS),
-        ApprovalPolicy(kind="test.withdrawal", entity_id=entity, tiers=[{"above": "0", "approvals": 3}], version=4),
+        ApprovalPolicy(
+            kind="test.withdrawal", entity_id=entity, tiers=[{"above": "0", "approvals": 3}], version=4
+        ),
     )
     request = await ask(people["maker"], "5")
     assert request["required_approvals"] == 3 and request["policy_version"] == 4
@@ -91,12 +109,24 @@ async def test_policy_changes_go_through_a_second_admin(app):
     checker = await make_user(roles={"EU": ["super_admin"]})
     async with StaffClient(app) as http:
         await http.sign_in_as(maker)
-        bad = await http.post("/admin/approval-policies", {"kind": "test.withdrawal", "above_1": "x", "approvals_1": "1",
-                                                            "reason": "limits"})
+        bad = await http.post(
+            "/admin/approval-policies",
+            {"kind": "test.withdrawal", "above_1": "x", "approvals_1": "1", "reason": "limits"},
+        )
         assert bad.status_code == 422 and "tier 1" in text_of(bad)
-        ok = await http.post("/admin/approval-policies", {
-            "kind": "test.withdrawal", "entity": maker["entities"]["EU"], "above_1": "0", "approvals_1": "1",
-            "above_2": "5000", "approvals_2": "2", "role_2": "compliance_officer", "reason": "board decision"})
+        ok = await http.post(
+            "/admin/approval-policies",
+            {
+                "kind": "test.withdrawal",
+                "entity": maker["entities"]["EU"],
+                "above_1": "0",
+                "approvals_1": "1",
+                "above_2": "5000",
+                "approvals_2": "2",
+                "role_2": "compliance_officer",
+                "reason": "board decision",
+            },
+        )
         assert ok.status_code == 303
         assert "No policies" in text_of(await http.get("/admin/approval-policies"))  # not before approval
     request = await ApprovalRequest.select().where(ApprovalRequest.kind == "approvals.policy.change").first()

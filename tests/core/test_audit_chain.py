@@ -15,16 +15,27 @@ from crm.core.audit.verify import check_checkpoint, load_signing_key, make_check
 from crm.core.context import Actor, RequestMeta
 from crm.core.db import transaction
 
-ACTOR = Actor(user_id=7, label="Test Admin <admin@test.example>",
-              meta=RequestMeta(ip="10.0.0.9", user_agent="pytest", request_id="req-1", session_id="42"))
+ACTOR = Actor(
+    user_id=7,
+    label="Test Admin <admin@test.example>",
+    meta=RequestMeta(ip="10.0.0.9", user_agent="pytest", request_id="req-1", session_id="42"),
+)
 
 
 async def write_rows(n: int) -> None:
     for i in range(n):
         async with transaction():
-            await record_audit(ACTOR, "test:thing:change", target_type="thing", target_id=i, entity_id=1,
-                               before={"amount": "10.00", "n": i}, after={"amount": "12.50", "note": "ünïcode"},
-                               reason="because", case_id="CASE-000001")
+            await record_audit(
+                ACTOR,
+                "test:thing:change",
+                target_type="thing",
+                target_id=i,
+                entity_id=1,
+                before={"amount": "10.00", "n": i},
+                after={"amount": "12.50", "note": "ünïcode"},
+                reason="because",
+                case_id="CASE-000001",
+            )
 
 
 async def owner_conn() -> asyncpg.Connection:
@@ -48,8 +59,9 @@ async def tamper(sql: str, *args) -> None:
 async def verify(workers: int = 1) -> dict:
     conn = await owner_conn()
     try:
-        result = await verify_chain(conn, dsn=os.environ["CRM_MIGRATE_DATABASE_URL"], workers=workers,
-                                    min_rows_per_worker=2)
+        result = await verify_chain(
+            conn, dsn=os.environ["CRM_MIGRATE_DATABASE_URL"], workers=workers, min_rows_per_worker=2
+        )
         return result.as_dict()
     finally:
         await conn.close()
@@ -64,15 +76,28 @@ async def test_rows_chain_and_verify():
     await conn.close()
     assert rows[0]["prev_hash"] == "0" * 64
     assert all(rows[i]["prev_hash"] == rows[i - 1]["row_hash"] for i in range(1, 5))
-    assert rows[2]["ip"] == "10.0.0.9" and rows[2]["request_id"] == "req-1" and rows[2]["case_id"] == "CASE-000001"
+    assert (
+        rows[2]["ip"] == "10.0.0.9"
+        and rows[2]["request_id"] == "req-1"
+        and rows[2]["case_id"] == "CASE-000001"
+    )
 
 
 async def test_the_database_hashes_exactly_as_the_python_definition():
-    """The writer hashes in PostgreSQL; the definition (and the verifier) is chain.py: awkward text must agree."""
+    """The writer hashes in PostgreSQL; the definition (and the verifier) is chain.py: awkward text must
+    agree."""
     awkward = 'quote " backslash \\ newline \n tab \t NUL \x00 emoji 🦊 ünïcode 中文 </script>'
     async with transaction():
-        seq = await record_audit(ACTOR, "test:thing:change", target_type="thing", target_id=awkward, entity_id=1,
-                                 before={"k": awkward, "n": 1.5, "z": None}, after=[awkward], reason=awkward)
+        seq = await record_audit(
+            ACTOR,
+            "test:thing:change",
+            target_type="thing",
+            target_id=awkward,
+            entity_id=1,
+            before={"k": awkward, "n": 1.5, "z": None},
+            after=[awkward],
+            reason=awkward,
+        )
     conn = await owner_conn()
     row = await conn.fetchrow("SELECT * FROM audit_record WHERE seq = $1", seq)
     await conn.close()
@@ -93,11 +118,14 @@ async def test_audit_write_outside_a_transaction_is_refused():
         await record_audit(ACTOR, "test:thing:change", target_type="thing")
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit_record SET reason = 'nothing to see' WHERE seq = 1",
-    "DELETE FROM audit_record WHERE seq = 1",
-    "TRUNCATE audit_record",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_record SET reason = 'nothing to see' WHERE seq = 1",
+        "DELETE FROM audit_record WHERE seq = 1",
+        "TRUNCATE audit_record",
+    ],
+)
 async def test_app_role_and_owner_cannot_rewrite_history(statement):
     await write_rows(1)
     conn = await app_conn()
@@ -136,7 +164,8 @@ async def test_inserted_row_is_detected(workers):
     # Make room after row 2 and slip in a plausible row whose own hash is consistent.
     await tamper("UPDATE audit_record SET seq = seq + 1000 WHERE seq > 2")
     await tamper("UPDATE audit_record SET seq = seq - 999 WHERE seq > 1000")
-    await tamper("""INSERT INTO audit_record (seq, occurred_at, actor_label, action, target_type, prev_hash, row_hash)
+    await tamper("""INSERT INTO audit_record (seq, occurred_at, actor_label, action, target_type, prev_hash,
+                                              row_hash)
                     SELECT 3, occurred_at, 'ghost', 'access:assignment:grant', 'staff_user', row_hash, 'x'
                     FROM audit_record WHERE seq = 2""")
     result = await verify(workers)
@@ -163,7 +192,12 @@ async def test_checkpoint_detects_a_rebuilt_chain(settings):
         prev = (await conn.fetchrow("SELECT row_hash FROM audit_record WHERE seq = 1"))["row_hash"]
         for row in await conn.fetch("SELECT * FROM audit_record WHERE seq >= 2 ORDER BY seq"):
             new_hash = chain_hash(prev, row["seq"], canonical_content(row))
-            await conn.execute("UPDATE audit_record SET prev_hash = $1, row_hash = $2 WHERE seq = $3", prev, new_hash, row["seq"])
+            await conn.execute(
+                "UPDATE audit_record SET prev_hash = $1, row_hash = $2 WHERE seq = $3",
+                prev,
+                new_hash,
+                row["seq"],
+            )
             prev = new_hash
         await conn.execute("UPDATE audit_chain_head SET row_hash = $1", prev)
         assert (await verify_chain(conn)).ok
@@ -179,9 +213,13 @@ async def test_checkpoint_detects_a_rebuilt_chain(settings):
 async def test_cli_verify_reports_and_exits_nonzero(tmp_path: Path):
     await write_rows(3)
     crm = str(Path(sys.executable).parent / "crm")
-    ok = subprocess.run([crm, "audit", "checkpoint", "--out", str(tmp_path / "cp.json")], capture_output=True, text=True)
+    ok = subprocess.run(
+        [crm, "audit", "checkpoint", "--out", str(tmp_path / "cp.json")], capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
-    good = subprocess.run([crm, "audit", "verify", "--checkpoint", str(tmp_path / "cp.json")], capture_output=True, text=True)
+    good = subprocess.run(
+        [crm, "audit", "verify", "--checkpoint", str(tmp_path / "cp.json")], capture_output=True, text=True
+    )
     assert good.returncode == 0 and json.loads(good.stdout)["ok"] is True
     await tamper("UPDATE audit_record SET actor_label = 'someone else' WHERE seq = 2")
     bad = subprocess.run([crm, "audit", "verify"], capture_output=True, text=True)

@@ -1,4 +1,5 @@
-"""Cases: opening, atomic take-next under concurrency, SLA escalation, resolution rules, scope, timeline, audit."""
+"""Cases: opening, atomic take-next under concurrency, SLA escalation, resolution rules, scope, timeline,
+audit."""
 
 import asyncio
 import datetime as dt
@@ -19,7 +20,9 @@ from tests.http import StaffClient, text_of
 SYSTEM = Actor.system("test")
 
 
-async def make_team(entity_id: int, name: str = "Compliance EU", kind: str = "compliance", lead: int | None = None) -> int:
+async def make_team(
+    entity_id: int, name: str = "Compliance EU", kind: str = "compliance", lead: int | None = None
+) -> int:
     rows = await Team.insert(Team(entity=entity_id, name=name, kind=kind, lead=lead)).returning(Team.id)
     return rows[0]["id"]
 
@@ -28,9 +31,17 @@ async def open_cases(entity_id: int, queue_id: int, n: int, priority: int = 3) -
     cases = []
     async with transaction():
         for i in range(n):
-            cases.append(await service.open_case(SYSTEM, "alert", entity_id=entity_id, title=f"Alert {i}",
-                                                 queue_id=queue_id, priority=priority,
-                                                 subjects=[("client", str(i), f"client {i}")]))
+            cases.append(
+                await service.open_case(
+                    SYSTEM,
+                    "alert",
+                    entity_id=entity_id,
+                    title=f"Alert {i}",
+                    queue_id=queue_id,
+                    priority=priority,
+                    subjects=[("client", str(i), f"client {i}")],
+                )
+            )
     return cases
 
 
@@ -39,9 +50,17 @@ async def test_open_case_gets_a_reference_timeline_audit_and_event():
     entity = officer["entities"]["EU"]
     queue_id = await make_team(entity)
     async with transaction():
-        case = await service.open_case(await actor_for(officer), "alert", entity_id=entity, title="Deposit spike",
-                                       subjects=[("client", "42", "CL-000042")], body="tenfold in a month")
-    assert case["reference"] == f"CASE-{case['id']:06d}" and case["queue_id"] == queue_id  # the kind's default queue
+        case = await service.open_case(
+            await actor_for(officer),
+            "alert",
+            entity_id=entity,
+            title="Deposit spike",
+            subjects=[("client", "42", "CL-000042")],
+            body="tenfold in a month",
+        )
+    assert (
+        case["reference"] == f"CASE-{case['id']:06d}" and case["queue_id"] == queue_id
+    )  # the kind's default queue
     assert case["sla_due_at"] - dt.datetime.now(dt.UTC) < dt.timedelta(hours=4, minutes=1)
     audit = await AuditRecord.select().where(AuditRecord.case_id == case["reference"]).first()
     assert audit["action"] == "cases:case:open"
@@ -82,12 +101,15 @@ async def test_overdue_cases_escalate_once_to_the_team_lead():
     queue_id = await make_team(entity, lead=lead["id"])
     cases = await open_cases(entity, queue_id, 2)
     await WorkCase.update({WorkCase.sla_due_at: dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)}).where(
-        WorkCase.id == cases[0]["id"])
+        WorkCase.id == cases[0]["id"]
+    )
     assert await service.escalate_overdue() == 1
     assert await service.escalate_overdue() == 0
     row = await AuditRecord.select().where(AuditRecord.action == "cases:case:escalate").first()
     assert row["case_id"] == cases[0]["reference"] and row["actor_label"] == "system:escalate_overdue_cases"
-    event = await DomainEvent.select().where(DomainEvent.name == "case.escalated").first().output(load_json=True)
+    event = (
+        await DomainEvent.select().where(DomainEvent.name == "case.escalated").first().output(load_json=True)
+    )
     assert event["payload"]["lead_id"] == lead["id"]
     actor = await actor_for(lead)
     q = await queries.queue(actor, queue_id)
@@ -101,7 +123,9 @@ async def test_resolving_needs_a_resolution_and_closed_cases_stay_closed():
     actor = await actor_for(agent)
     with pytest.raises(ValidationFailed):
         await service.set_status(actor, case["reference"], "resolved")
-    await service.set_status(actor, case["reference"], "resolved", resolution="false_positive", reason="known payer")
+    await service.set_status(
+        actor, case["reference"], "resolved", resolution="false_positive", reason="known payer"
+    )
     row = await WorkCase.select().where(WorkCase.id == case["id"]).first()
     assert row["status"] == "resolved" and row["resolution"] == "false_positive" and row["resolved_at"]
 
@@ -134,7 +158,9 @@ async def test_case_pages_take_next_and_the_audit_rows_that_name_the_case(app):
         assert case["reference"] in queue_page.text and "1 waiting for someone" in text_of(queue_page)
         took = await http.post(f"/cases/queues/{queue_id}/take")
         assert took.headers["location"] == f"/cases/{case['reference']}"
-        assert "Nothing is waiting" in text_of(await http.get((await http.post(f"/cases/queues/{queue_id}/take")).headers["location"]))
+        assert "Nothing is waiting" in text_of(
+            await http.get((await http.post(f"/cases/queues/{queue_id}/take")).headers["location"])
+        )
         await http.post(f"/cases/{case['reference']}/notes", {"body": "called the client"})
         no_resolution = await http.post(f"/cases/{case['reference']}/status", {"status": "resolved"})
         assert no_resolution.status_code == 422 and "How was it resolved" in text_of(no_resolution)
@@ -145,8 +171,17 @@ async def test_case_pages_take_next_and_the_audit_rows_that_name_the_case(app):
         assert case["reference"] in mine
         bad = await http.post("/cases/new", {"kind": "alert", "entity": entity, "title": "x"})
         assert bad.status_code == 422 and "3 to 300" in text_of(bad)
-        created = await http.post("/cases/new", {"kind": "general", "entity": entity, "title": "Client complaint",
-                                                 "priority": "2", "queue": queue_id, "body": "about spreads"})
+        created = await http.post(
+            "/cases/new",
+            {
+                "kind": "general",
+                "entity": entity,
+                "title": "Client complaint",
+                "priority": "2",
+                "queue": queue_id,
+                "body": "about spreads",
+            },
+        )
         assert created.status_code == 303 and created.headers["location"].startswith("/cases/CASE-")
         await http.sign_in_as(other)
         assert (await http.get(f"/cases/{case['reference']}")).status_code == 404
@@ -162,12 +197,19 @@ async def test_attachments_go_on_the_timeline_and_downloads_are_scoped_and_audit
     pdf = b"%PDF-1.4\n% proof of address\n"
     async with StaffClient(app) as http:
         await http.sign_in_as(officer)
-        refused = await http.post(f"/cases/{ref}/attachments", files={"file": ("run.exe", b"MZ\x90\x00", "application/pdf")})
+        refused = await http.post(
+            f"/cases/{ref}/attachments", files={"file": ("run.exe", b"MZ\x90\x00", "application/pdf")}
+        )
         assert refused.status_code == 422 and "Attach a PDF, image" in text_of(refused)
-        empty = await http.post(f"/cases/{ref}/attachments", files={"file": ("a.pdf", b"", "application/pdf")})
+        empty = await http.post(
+            f"/cases/{ref}/attachments", files={"file": ("a.pdf", b"", "application/pdf")}
+        )
         assert empty.status_code == 422
-        ok = await http.post(f"/cases/{ref}/attachments", data={"note": "utility bill"},
-                             files={"file": ("../../bill 2026.pdf", pdf, "text/html")})
+        ok = await http.post(
+            f"/cases/{ref}/attachments",
+            data={"note": "utility bill"},
+            files={"file": ("../../bill 2026.pdf", pdf, "text/html")},
+        )
         assert ok.status_code == 303
         page = await http.get(f"/cases/{ref}")
         assert "bill 2026.pdf" in page.text and "utility bill" in text_of(page)
@@ -180,5 +222,7 @@ async def test_attachments_go_on_the_timeline_and_downloads_are_scoped_and_audit
         assert (await http.get(f"/cases/{ref}/attachments/{file_id + 1}")).status_code == 404
         await http.sign_in_as(other)
         assert (await http.get(f"/cases/{ref}/attachments/{file_id}")).status_code == 404
-    actions = [r["action"] for r in await AuditRecord.select(AuditRecord.action).where(AuditRecord.case_id == ref)]
+    actions = [
+        r["action"] for r in await AuditRecord.select(AuditRecord.action).where(AuditRecord.case_id == ref)
+    ]
     assert "cases:case:attach" in actions and "cases:attachment:download" in actions

@@ -1,4 +1,5 @@
-"""Domain events: written with the change, delivered after commit, retried, dead-lettered, exactly once in effect."""
+"""Domain events: written with the change, delivered after commit, retried, dead-lettered, exactly once in
+effect."""
 
 import asyncio
 import os
@@ -43,13 +44,23 @@ async def test_an_event_of_a_rolled_back_change_never_exists(recorder):
 
 async def test_delivered_once_with_an_automation_log(recorder):
     async with transaction():
-        event_id = await emit(ACTOR, "thing.happened", entity_id=3, subject_type="thing", subject_id=7,
-                              payload={"amount": "10.50"})
+        event_id = await emit(
+            ACTOR,
+            "thing.happened",
+            entity_id=3,
+            subject_type="thing",
+            subject_id=7,
+            payload={"amount": "10.50"},
+        )
     assert await dispatch_pending() == 1
     assert await dispatch_pending() == 0  # done deliveries are not repeated
     assert [e["id"] for e in recorder] == [event_id] and recorder[0]["payload"] == {"amount": "10.50"}
     run = await AutomationRun.select().first().output(load_json=True)
-    assert run["automation"] == "test.recorder" and run["outcome"] == "ok" and run["trigger"] == f"event:{event_id}"
+    assert (
+        run["automation"] == "test.recorder"
+        and run["outcome"] == "ok"
+        and run["trigger"] == f"event:{event_id}"
+    )
     assert run["input"]["payload"] == {"amount": "10.50"} and run["output"]["ok"] is True
     assert run["case_id"] == "CASE-000001" and run["entity_id"] == 3
 
@@ -69,12 +80,22 @@ async def test_a_failing_subscriber_is_retried_then_dead_lettered_without_blocki
         await dispatch_pending()
         assert len(recorder) == 1 and len(calls) == 1  # the healthy subscriber was not held back
         for _ in range(2):
-            await current_execute("UPDATE event_delivery SET next_attempt_at = now() WHERE subscriber = 'test.flaky'")
+            await current_execute(
+                "UPDATE event_delivery SET next_attempt_at = now() WHERE subscriber = 'test.flaky'"
+            )
             await dispatch_pending()
         delivery = await EventDelivery.select().where(EventDelivery.subscriber == "test.flaky").first()
-        assert delivery["status"] == "dead" and delivery["attempts"] == 3 and "PSP timeout" in delivery["last_error"]
-        outcomes = [r["outcome"] for r in await AutomationRun.select().where(AutomationRun.automation == "test.flaky")
-                    .order_by(AutomationRun.id)]
+        assert (
+            delivery["status"] == "dead"
+            and delivery["attempts"] == 3
+            and "PSP timeout" in delivery["last_error"]
+        )
+        outcomes = [
+            r["outcome"]
+            for r in await AutomationRun.select()
+            .where(AutomationRun.automation == "test.flaky")
+            .order_by(AutomationRun.id)
+        ]
         assert outcomes == ["failed", "failed", "dead"]
     finally:
         unsubscribe("test.flaky")
@@ -87,20 +108,27 @@ async def current_execute(sql: str) -> None:
 
 async def test_killing_the_worker_mid_batch_handles_every_event_exactly_once_in_effect(owner_execute):
     """300 events; a real `crm worker` is SIGKILLed while handling them, then restarted."""
-    await owner_execute(f"CREATE TABLE IF NOT EXISTS test_effect (event_id bigint); TRUNCATE test_effect; "
-                        f"GRANT INSERT, SELECT ON test_effect TO {os.environ['CRM_DB_APP_ROLE']}")
+    await owner_execute(
+        f"CREATE TABLE IF NOT EXISTS test_effect (event_id bigint); TRUNCATE test_effect; "
+        f"GRANT INSERT, SELECT ON test_effect TO {os.environ['CRM_DB_APP_ROLE']}"
+    )
     import tests.plugins.effect_subscriber  # noqa: F401  (registers test.effect here too, for emit)
 
     async with transaction():
         for n in range(300):
             await emit(ACTOR, "test.tick", subject_id=n)
     root = str(Path(__file__).parents[2])
-    env = dict(os.environ) | {"CRM_PLUGINS": "tests.plugins.effect_subscriber", "CRM_DB_POOL": "1", "PYTHONPATH": root}
+    env = dict(os.environ) | {
+        "CRM_PLUGINS": "tests.plugins.effect_subscriber",
+        "CRM_DB_POOL": "1",
+        "PYTHONPATH": root,
+    }
     crm = str(Path(sys.executable).parent / "crm")
     conn = await asyncpg.connect(os.environ["CRM_MIGRATE_DATABASE_URL"])
     try:
-        first = subprocess.Popen([crm, "worker"], env=env, cwd=root, stdout=subprocess.PIPE,
-                                 stderr=subprocess.STDOUT, text=True)
+        first = subprocess.Popen(
+            [crm, "worker"], env=env, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         deadline = time.monotonic() + 60
         while await conn.fetchval("SELECT count(*) FROM test_effect") < 60 and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
@@ -108,8 +136,9 @@ async def test_killing_the_worker_mid_batch_handles_every_event_exactly_once_in_
         output = first.communicate()[0]
         partial = await conn.fetchval("SELECT count(*) FROM test_effect")
         assert 0 < partial < 300, output[-3000:]
-        second = subprocess.Popen([crm, "worker"], env=env, cwd=root, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        second = subprocess.Popen(
+            [crm, "worker"], env=env, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
@@ -152,23 +181,42 @@ async def test_dead_letters_can_be_retried_or_discarded_on_the_record(app):
         async with StaffClient(app) as http:
             await http.sign_in_as(outsider)
             assert "downstream is down" not in (await http.get("/admin/dead-letters")).text
-            assert (await http.post(f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": "x"})).status_code == 404
+            assert (
+                await http.post(f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": "x"})
+            ).status_code == 404
             await http.sign_in_as(admin_user)
             page = await http.get("/admin/dead-letters")
             assert "downstream is down" in page.text
-            no_reason = await http.post(f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": ""})
+            no_reason = await http.post(
+                f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": ""}
+            )
             assert no_reason.status_code == 422
             healthy["now"] = True
-            assert (await http.post(f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": "PSP is back"})).status_code == 303
-            assert (await http.post(f"/admin/dead-letters/{dead[1]['id']}", {"decision": "discard", "reason": "duplicate"})).status_code == 303
-            again = await http.post(f"/admin/dead-letters/{dead[1]['id']}", {"decision": "retry", "reason": "oops"})
+            assert (
+                await http.post(
+                    f"/admin/dead-letters/{dead[0]['id']}", {"decision": "retry", "reason": "PSP is back"}
+                )
+            ).status_code == 303
+            assert (
+                await http.post(
+                    f"/admin/dead-letters/{dead[1]['id']}", {"decision": "discard", "reason": "duplicate"}
+                )
+            ).status_code == 303
+            again = await http.post(
+                f"/admin/dead-letters/{dead[1]['id']}", {"decision": "retry", "reason": "oops"}
+            )
             assert again.status_code == 409
             await dispatch_pending()
             log = text_of(await http.get("/admin/automation?automation=test.sometimes"))
             assert "dead" in log and "ok" in log and "downstream is down" in log
-        statuses = {d["id"]: d["status"] for d in await EventDelivery.select().where(EventDelivery.subscriber == "test.sometimes")}
+        statuses = {
+            d["id"]: d["status"]
+            for d in await EventDelivery.select().where(EventDelivery.subscriber == "test.sometimes")
+        }
         assert statuses == {dead[0]["id"]: "done", dead[1]["id"]: "discarded"}
-        actions = [r["action"] for r in await AuditRecord.select(AuditRecord.action).order_by(AuditRecord.seq)]
+        actions = [
+            r["action"] for r in await AuditRecord.select(AuditRecord.action).order_by(AuditRecord.seq)
+        ]
         assert actions == ["system:delivery:retry", "system:delivery:discard"]
     finally:
         unsubscribe("test.sometimes")

@@ -1,4 +1,5 @@
-"""Notifications: in-app, email over a local SMTP server, Slack-format chat webhook; failures retried, never blocking."""
+"""Notifications: in-app, email over a local SMTP server, Slack-format chat webhook; failures retried, never
+blocking."""
 
 import datetime as dt
 import json
@@ -48,10 +49,15 @@ async def test_an_assignment_notifies_in_app_by_email_and_in_chat(app, smtp, cha
     lead = await make_user(roles={"EU": ["compliance_officer"]}, full_name="Lena Lead")
     agent = await make_user("agent@test.example", roles={"EU": ["compliance_officer"]}, full_name="Ari Agent")
     entity = lead["entities"]["EU"]
-    team = (await Team.insert(Team(entity=entity, name="Compliance", kind="compliance",
-                                   chat_webhook_url=hook_url)).returning(Team.id))[0]["id"]
+    team = (
+        await Team.insert(
+            Team(entity=entity, name="Compliance", kind="compliance", chat_webhook_url=hook_url)
+        ).returning(Team.id)
+    )[0]["id"]
     async with transaction():
-        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team)
+        case = await open_case(
+            Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team
+        )
     await assign(await actor_for(lead), case["reference"], agent["id"])
     await drain()
     assert smtp.messages and smtp.messages[0][0] == ["agent@test.example"]
@@ -72,23 +78,39 @@ async def test_a_failing_channel_never_blocks_and_is_retried(app, smtp, chat):
     agent = await make_user(roles={"EU": ["compliance_officer"]})
     entity = lead["entities"]["EU"]
     dead_port = free_port()
-    team = (await Team.insert(Team(entity=entity, name="Compliance", kind="compliance",
-                                   chat_webhook_url=f"http://127.0.0.1:{dead_port}/hook")).returning(Team.id))[0]["id"]
+    team = (
+        await Team.insert(
+            Team(
+                entity=entity,
+                name="Compliance",
+                kind="compliance",
+                chat_webhook_url=f"http://127.0.0.1:{dead_port}/hook",
+            )
+        ).returning(Team.id)
+    )[0]["id"]
     async with transaction():
-        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team)
+        case = await open_case(
+            Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", queue_id=team
+        )
     assigned = await assign(await actor_for(lead), case["reference"], agent["id"])
     assert assigned["assignee_id"] == agent["id"]  # the action itself succeeded
     await drain()
     chat_delivery = await NotificationDelivery.select().where(NotificationDelivery.channel == "chat").first()
-    email_delivery = await NotificationDelivery.select().where(NotificationDelivery.channel == "email").first()
-    assert chat_delivery["status"] == "failed" and chat_delivery["attempts"] == 1 and chat_delivery["last_error"]
+    email_delivery = (
+        await NotificationDelivery.select().where(NotificationDelivery.channel == "email").first()
+    )
+    assert (
+        chat_delivery["status"] == "failed" and chat_delivery["attempts"] == 1 and chat_delivery["last_error"]
+    )
     assert email_delivery["status"] == "sent"
     await Team.update({Team.chat_webhook_url: hook_url}).where(Team.id == team)
-    await NotificationDelivery.update({NotificationDelivery.target: hook_url,
-                                       NotificationDelivery.next_attempt_at: dt.datetime.now(dt.UTC)}).where(
-        NotificationDelivery.id == chat_delivery["id"])
+    await NotificationDelivery.update(
+        {NotificationDelivery.target: hook_url, NotificationDelivery.next_attempt_at: dt.datetime.now(dt.UTC)}
+    ).where(NotificationDelivery.id == chat_delivery["id"])
     assert await retry_failed(Settings.from_env()) == 1
-    assert (await NotificationDelivery.select().where(NotificationDelivery.id == chat_delivery["id"]).first())["status"] == "sent"
+    assert (
+        await NotificationDelivery.select().where(NotificationDelivery.id == chat_delivery["id"]).first()
+    )["status"] == "sent"
     assert len(posts) == 1
 
 
@@ -99,7 +121,9 @@ async def test_preferences_switch_channels_off(app, smtp):
         await http.sign_in_as(agent)
         await http.post("/notifications/preferences", {"chat": "on"})  # email unticked
     async with transaction():
-        case = await open_case(Actor.system("test"), "alert", entity_id=lead["entities"]["EU"], title="Odd deposits")
+        case = await open_case(
+            Actor.system("test"), "alert", entity_id=lead["entities"]["EU"], title="Odd deposits"
+        )
     await assign(await actor_for(lead), case["reference"], agent["id"])
     await drain()
     assert smtp.messages == [] and await NotificationDelivery.count() == 0
@@ -116,23 +140,52 @@ async def test_templates_are_data_edited_in_versions_with_validation_and_audit(a
         await client.sign_in_as(admin)
         assert "case_assigned" in (await client.get("/admin/notification-templates")).text
         url = "/admin/notification-templates/case_assigned"
-        broken = await client.post(url, {"action": "save", "title": "{{ reference", "body": "", "reason": "x"})
+        broken = await client.post(
+            url, {"action": "save", "title": "{{ reference", "body": "", "reason": "x"}
+        )
         assert broken.status_code == 422 and "TemplateSyntaxError" in text_of(broken)
-        unknown = await client.post(url, {"action": "save", "title": "{{ client_name }}", "body": "", "reason": "x"})
+        unknown = await client.post(
+            url, {"action": "save", "title": "{{ client_name }}", "body": "", "reason": "x"}
+        )
         assert unknown.status_code == 422 and "client_name" in text_of(unknown)
-        no_reason = await client.post(url, {"action": "save", "title": "New: {{ reference }}", "body": "", "reason": ""})
+        no_reason = await client.post(
+            url, {"action": "save", "title": "New: {{ reference }}", "body": "", "reason": ""}
+        )
         assert no_reason.status_code == 422
-        preview = await client.post(url, {"action": "preview", "title": "Yours now: {{ reference }}",
-                                          "body": "{{ title }} · {{ priority }}"})
+        preview = await client.post(
+            url,
+            {
+                "action": "preview",
+                "title": "Yours now: {{ reference }}",
+                "body": "{{ title }} · {{ priority }}",
+            },
+        )
         assert "Yours now: CASE-000123" in text_of(preview)
-        saved = await client.post(url, {"action": "save", "title": "Yours now: {{ reference }}",
-                                        "body": "{{ title }} · {{ priority }}", "reason": "clearer wording"})
+        saved = await client.post(
+            url,
+            {
+                "action": "save",
+                "title": "Yours now: {{ reference }}",
+                "body": "{{ title }} · {{ priority }}",
+                "reason": "clearer wording",
+            },
+        )
         assert saved.status_code == 303
         assert "clearer wording" in text_of(await client.get(url))
     async with transaction():
-        case = await open_case(Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", priority=2)
+        case = await open_case(
+            Actor.system("test"), "alert", entity_id=entity, title="Odd deposits", priority=2
+        )
     await assign(await actor_for(lead), case["reference"], agent["id"])
     await drain()
-    assert f"Yours now: {case['reference']}" in smtp.messages[0][1] and "Odd deposits · high" in smtp.messages[0][1]
-    audit = await AuditRecord.select().where(AuditRecord.action == "system:template:edit").first().output(load_json=True)
+    assert (
+        f"Yours now: {case['reference']}" in smtp.messages[0][1]
+        and "Odd deposits · high" in smtp.messages[0][1]
+    )
+    audit = (
+        await AuditRecord.select()
+        .where(AuditRecord.action == "system:template:edit")
+        .first()
+        .output(load_json=True)
+    )
     assert audit["reason"] == "clearer wording" and "Yours now" in json.dumps(audit["after"])

@@ -72,7 +72,9 @@ async def test_five_failures_lock_the_account_for_fifteen_minutes(app):
         locked = await password_step(client, user["email"])  # even the right password
         assert locked.status_code == 423 and "Try again in 15 minutes" in text_of(locked)
     row = await StaffUser.select(StaffUser.locked_until).where(StaffUser.id == user["id"]).first()
-    assert dt.timedelta(minutes=14) < row["locked_until"] - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=15)
+    assert (
+        dt.timedelta(minutes=14) < row["locked_until"] - dt.datetime.now(dt.UTC) <= dt.timedelta(minutes=15)
+    )
     audit = await AuditRecord.select().where(AuditRecord.action == "identity:signin:fail")
     assert len(audit) == 5 and audit[0]["ip"] and audit[0]["user_agent"]
     assert "identity:account:lockout" in await actions()
@@ -91,8 +93,9 @@ async def test_idle_and_absolute_timeouts_end_the_session_with_a_reason(app):
     async with StaffClient(app) as client:
         await client.sign_in_as(user)
         assert (await client.get("/")).status_code == 200
-        await StaffSession.update({StaffSession.last_seen_at: dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)}).where(
-            StaffSession.user == user["id"])
+        await StaffSession.update(
+            {StaffSession.last_seen_at: dt.datetime.now(dt.UTC) - dt.timedelta(minutes=31)}
+        ).where(StaffSession.user == user["id"])
         response = await client.get("/")
         assert response.status_code == 303 and response.headers["location"].startswith("/login")
         login = await client.get("/login")
@@ -103,7 +106,8 @@ async def test_idle_and_absolute_timeouts_end_the_session_with_a_reason(app):
     async with StaffClient(app) as client:
         await client.sign_in_as(user)
         await StaffSession.update({StaffSession.expires_at: dt.datetime.now(dt.UTC)}).where(
-            (StaffSession.user == user["id"]) & StaffSession.ended_at.is_null())
+            (StaffSession.user == user["id"]) & StaffSession.ended_at.is_null()
+        )
         assert (await client.get("/")).status_code == 303
 
 
@@ -114,8 +118,9 @@ async def test_session_sweep_job_expires_abandoned_sessions(settings):
     from tests.factories import make_session
 
     await make_session(user)
-    await StaffSession.update({StaffSession.last_seen_at: dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)}).where(
-        StaffSession.user == user["id"])
+    await StaffSession.update(
+        {StaffSession.last_seen_at: dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)}
+    ).where(StaffSession.user == user["id"])
     assert await sweep_expired_sessions(settings) == 1
     assert await sweep_expired_sessions(settings) == 0  # idempotent
 
@@ -146,7 +151,9 @@ async def test_forced_password_change_blocks_everything_else(app):
         await client.sign_in_as(user)
         blocked = await client.get("/clients")
         assert blocked.status_code == 303 and blocked.headers["location"] == "/account/password"
-        weak = await client.post("/account/password", {"current": PASSWORD, "password": "short", "confirm": "short"})
+        weak = await client.post(
+            "/account/password", {"current": PASSWORD, "password": "short", "confirm": "short"}
+        )
         assert weak.status_code == 422 and "12 characters" in text_of(weak)
         new = "a-much-better-passphrase-7"
         ok = await client.post("/account/password", {"current": PASSWORD, "password": new, "confirm": new})
@@ -158,6 +165,10 @@ async def test_forced_password_change_blocks_everything_else(app):
 async def test_open_redirect_after_sign_in_is_refused(app):
     user = await make_user(roles={"EU": ["support_agent"]})
     async with StaffClient(app) as client:
-        await client.post("/login", {"email": user["email"], "password": PASSWORD, "next": "//evil.example/x"})
-        response = await client.post("/mfa", {"code": pyotp.TOTP(user["totp_secret"]).now(), "next": "https://evil.example"})
+        await client.post(
+            "/login", {"email": user["email"], "password": PASSWORD, "next": "//evil.example/x"}
+        )
+        response = await client.post(
+            "/mfa", {"code": pyotp.TOTP(user["totp_secret"]).now(), "next": "https://evil.example"}
+        )
         assert response.headers["location"] == "/"

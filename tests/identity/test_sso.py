@@ -18,9 +18,22 @@ from tests.http import StaffClient, free_port, text_of, wait_until_serving
 @pytest.fixture(scope="module")
 def provider():
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "crm.integrations.oidc.sandbox", "--port", str(port),
-                             "--client-id", "crm-test", "--client-secret", "s3cret"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crm.integrations.oidc.sandbox",
+            "--port",
+            str(port),
+            "--client-id",
+            "crm-test",
+            "--client-secret",
+            "s3cret",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     issuer = f"http://127.0.0.1:{port}"
     wait_until_serving(f"{issuer}/.well-known/openid-configuration", proc)
     yield issuer
@@ -30,8 +43,15 @@ def provider():
 
 @pytest.fixture
 def sso_app(settings, provider):
-    return create_app(dataclasses.replace(settings, oidc_issuer=provider, oidc_client_id="crm-test",
-                                          oidc_client_secret="s3cret", base_url="https://testserver"))
+    return create_app(
+        dataclasses.replace(
+            settings,
+            oidc_issuer=provider,
+            oidc_client_id="crm-test",
+            oidc_client_secret="s3cret",
+            base_url="https://testserver",
+        )
+    )
 
 
 async def sign_in_at_provider(client: StaffClient, email: str, mfa: bool, next_url: str = "/clients"):
@@ -43,10 +63,20 @@ async def sign_in_at_provider(client: StaffClient, email: str, mfa: bool, next_u
     async with httpx.AsyncClient() as browser_at_idp:
         form_page = await browser_at_idp.get(authorize_url)
         assert form_page.status_code == 200 and "Sandbox identity provider" in form_page.text
-        fields = {k: query.get(k, "") for k in ("client_id", "redirect_uri", "state", "nonce", "code_challenge",
-                                                 "code_challenge_method")}
-        back = await browser_at_idp.post(authorize_url.split("?")[0], data={**fields, "email": email,
-                                                                             **({"mfa": "1"} if mfa else {})})
+        fields = {
+            k: query.get(k, "")
+            for k in (
+                "client_id",
+                "redirect_uri",
+                "state",
+                "nonce",
+                "code_challenge",
+                "code_challenge_method",
+            )
+        }
+        back = await browser_at_idp.post(
+            authorize_url.split("?")[0], data={**fields, "email": email, **({"mfa": "1"} if mfa else {})}
+        )
     assert back.status_code == 303
     callback = urlsplit(back.headers["location"])
     return await client.get(f"{callback.path}?{callback.query}")

@@ -19,30 +19,61 @@ async def test_pools_members_and_shifts(app):
     team = await make_team(entity)
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
-        assert (await http.post("/leads/pools", {"entity": entity, "name": "", "sla_minutes": "x"})).status_code == 422
-        created = await http.post("/leads/pools", {"entity": entity, "name": "Night desk", "team": team, "sla_minutes": "3"})
+        assert (
+            await http.post("/leads/pools", {"entity": entity, "name": "", "sla_minutes": "x"})
+        ).status_code == 422
+        created = await http.post(
+            "/leads/pools", {"entity": entity, "name": "Night desk", "team": team, "sla_minutes": "3"}
+        )
         assert created.status_code == 303
         pool_id = int(created.headers["location"].rsplit("/", 1)[1])
-        refused = await http.post(f"/leads/pools/{pool_id}/members", {"agent": outsider["id"], "weight": "2", "cap": "10"})
+        refused = await http.post(
+            f"/leads/pools/{pool_id}/members", {"agent": outsider["id"], "weight": "2", "cap": "10"}
+        )
         assert refused.status_code == 422 and "cannot work leads" in text_of(refused)
-        bad = await http.post(f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "500", "cap": "0"})
+        bad = await http.post(
+            f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "500", "cap": "0"}
+        )
         assert bad.status_code == 422
-        ok = await http.post(f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "2", "cap": "10"})
+        ok = await http.post(
+            f"/leads/pools/{pool_id}/members", {"agent": agent["id"], "weight": "2", "cap": "10"}
+        )
         assert ok.status_code == 303
         page = text_of(await http.get(f"/leads/pools/{pool_id}"))
         assert "Nora Night" in page and "0 / 10" in page and "offline" in page
-        wrong = await http.post(f"/leads/agents/{agent['id']}", {"timezone": "Europe/Madrid", "hours_fri": "22:00 to 6"})
+        wrong = await http.post(
+            f"/leads/agents/{agent['id']}", {"timezone": "Europe/Madrid", "hours_fri": "22:00 to 6"}
+        )
         assert wrong.status_code == 422 and "HH:MM-HH:MM" in text_of(wrong)
-        shift = await http.post(f"/leads/agents/{agent['id']}", {"timezone": "Europe/Madrid",
-                                                                 "hours_fri": "22:00-06:00", "hours_mon": "09:00-13:00, 14:00-18:00"})
+        shift = await http.post(
+            f"/leads/agents/{agent['id']}",
+            {
+                "timezone": "Europe/Madrid",
+                "hours_fri": "22:00-06:00",
+                "hours_mon": "09:00-13:00, 14:00-18:00",
+            },
+        )
         assert shift.status_code == 303
-        assert (await http.post(f"/leads/agents/{agent['id']}/days-off", {"day": "2026-12-25",
-                                                                 "note": "Christmas"})).status_code == 303
+        assert (
+            await http.post(
+                f"/leads/agents/{agent['id']}/days-off", {"day": "2026-12-25", "note": "Christmas"}
+            )
+        ).status_code == 303
         assert "Christmas" in text_of(await http.get(f"/leads/agents/{agent['id']}"))
-        unknown = await http.post(f"/leads/pools/{pool_id}", {"name": "Night desk", "sla_minutes": "3", "weighting": "luck"})
+        unknown = await http.post(
+            f"/leads/pools/{pool_id}", {"name": "Night desk", "sla_minutes": "3", "weighting": "luck"}
+        )
         assert unknown.status_code == 422 and "how the pool shares" in text_of(unknown)
-        off = await http.post(f"/leads/pools/{pool_id}", {"name": "Night desk", "team": team, "sla_minutes": "3",
-                                                          "active_sent": "1", "weighting": "performance"})
+        off = await http.post(
+            f"/leads/pools/{pool_id}",
+            {
+                "name": "Night desk",
+                "team": team,
+                "sla_minutes": "3",
+                "active_sent": "1",
+                "weighting": "performance",
+            },
+        )
         assert off.status_code == 303
         assert "×1.00" in text_of(await http.get(f"/leads/pools/{pool_id}"))
     saved = await Pool.select().where(Pool.id == pool_id).first()
@@ -52,7 +83,13 @@ async def test_pools_members_and_shifts(app):
     schedule = await AgentSchedule.select().first().output(load_json=True)
     assert schedule["hours"]["fri"] == [["22:00", "06:00"]] and len(schedule["hours"]["mon"]) == 2
     actions = {r["action"] for r in await AuditRecord.select(AuditRecord.action)}
-    assert {"leads:pool:create", "leads:pool:member", "leads:agent:schedule", "leads:agent:day_off", "leads:pool:update"} <= actions
+    assert {
+        "leads:pool:create",
+        "leads:pool:member",
+        "leads:agent:schedule",
+        "leads:agent:day_off",
+        "leads:pool:update",
+    } <= actions
 
 
 async def test_sources_show_the_key_once_rotate_and_disable(app):
@@ -61,20 +98,32 @@ async def test_sources_show_the_key_once_rotate_and_disable(app):
     await publish_rules("routing", entity, {"rules": []})
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
-        created = await http.post("/leads/sources", {"name": "Landing pages", "kind": "api", "entity": entity,
-                                                     "source_label": "landing"})
+        created = await http.post(
+            "/leads/sources",
+            {"name": "Landing pages", "kind": "api", "entity": entity, "source_label": "landing"},
+        )
         key = created.text.split('data-testid="credential"')[1].split("<code>")[1].split("</code>")[0]
         assert key.startswith("crmk_") and key not in (await http.get("/leads/sources")).text
         source_id = (await fetch("SELECT id FROM lead_source"))[0]["id"]
         api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
-        assert (await api.post("/api/v1/leads", json=raw_lead(1), headers={"Authorization": f"Bearer {key}"})).status_code == 201
+        assert (
+            await api.post("/api/v1/leads", json=raw_lead(1), headers={"Authorization": f"Bearer {key}"})
+        ).status_code == 201
         rotated = await http.post(f"/leads/sources/{source_id}/rotate", {"reason": "leaked in a screenshot"})
         new_key = rotated.text.split('data-testid="credential"')[1].split("<code>")[1].split("</code>")[0]
-        assert (await api.post("/api/v1/leads", json=raw_lead(2), headers={"Authorization": f"Bearer {key}"})).status_code == 401
-        assert (await api.post("/api/v1/leads", json=raw_lead(3), headers={"Authorization": f"Bearer {new_key}"})).status_code == 201
+        assert (
+            await api.post("/api/v1/leads", json=raw_lead(2), headers={"Authorization": f"Bearer {key}"})
+        ).status_code == 401
+        assert (
+            await api.post("/api/v1/leads", json=raw_lead(3), headers={"Authorization": f"Bearer {new_key}"})
+        ).status_code == 201
         assert (await http.post(f"/leads/sources/{source_id}/disable", {"reason": ""})).status_code == 422
-        assert (await http.post(f"/leads/sources/{source_id}/disable", {"reason": "partner ended"})).status_code == 303
-        assert (await api.post("/api/v1/leads", json=raw_lead(4), headers={"Authorization": f"Bearer {new_key}"})).status_code == 401
+        assert (
+            await http.post(f"/leads/sources/{source_id}/disable", {"reason": "partner ended"})
+        ).status_code == 303
+        assert (
+            await api.post("/api/v1/leads", json=raw_lead(4), headers={"Authorization": f"Bearer {new_key}"})
+        ).status_code == 401
         await api.aclose()
     rows = await fetch("SELECT api_key_hash FROM lead_source")
     assert new_key not in str(rows)  # only the hash is kept
@@ -87,22 +136,42 @@ async def test_performance_is_recent_conversion_against_the_pool_and_steers_a_pe
     from crm.leads.pools import refresh_performance
 
     tl = await make_user(roles={"EU": ["sales_team_lead"]})
-    strong, weak, new = [await make_user(roles={"EU": ["sales_agent"]}, full_name=n) for n in ("Strong", "Weak", "New")]
+    strong, weak, new = [
+        await make_user(roles={"EU": ["sales_agent"]}, full_name=n) for n in ("Strong", "Weak", "New")
+    ]
     entity = tl["entities"]["EU"]
-    pool = await make_pool(entity, "Desk", [(strong["id"], 1, 500), (weak["id"], 1, 500), (new["id"], 1, 500)],
-                           team_id=await make_team(entity))
+    pool = await make_pool(
+        entity,
+        "Desk",
+        [(strong["id"], 1, 500), (weak["id"], 1, 500), (new["id"], 1, 500)],
+        team_id=await make_team(entity),
+    )
     await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
     intake = Actor.system("t")
     for n in range(40):  # 20 leads each for Strong and Weak (New is paused), then outcomes
-        await fetch("UPDATE lead_pool_member SET weight = CASE WHEN agent_id = $1 THEN 0 ELSE 1 END", new["id"])
+        await fetch(
+            "UPDATE lead_pool_member SET weight = CASE WHEN agent_id = $1 THEN 0 ELSE 1 END", new["id"]
+        )
         await service.intake(intake, raw_lead(n), channel="api")
-    await fetch("UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT 12)",
-                strong["id"])
-    await fetch("UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT 4)",
-                weak["id"])
+    await fetch(
+        "UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT "
+        "12)",
+        strong["id"],
+    )
+    await fetch(
+        "UPDATE lead SET status = 'registered' WHERE id IN (SELECT id FROM lead WHERE owner_id = $1 LIMIT 4)",
+        weak["id"],
+    )
     assert await refresh_performance() == 2  # New has too few leads to judge: stays 1
-    factors = {r["agent_id"]: r["performance"] for r in await fetch("SELECT agent_id, performance FROM lead_pool_member")}
-    assert factors == {strong["id"]: 1.5, weak["id"]: 0.5, new["id"]: 1.0}  # 60 % and 20 % against a 40 % average
+    factors = {
+        r["agent_id"]: r["performance"]
+        for r in await fetch("SELECT agent_id, performance FROM lead_pool_member")
+    }
+    assert factors == {
+        strong["id"]: 1.5,
+        weak["id"]: 0.5,
+        new["id"]: 1.0,
+    }  # 60 % and 20 % against a 40 % average
     assert await refresh_performance() == 0  # nothing changed, nothing written
     await fetch("UPDATE lead_pool_member SET weight = 1, assigned_count = 0")
     await fetch("UPDATE lead_pool SET weighting = 'performance'")

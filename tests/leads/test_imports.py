@@ -28,8 +28,11 @@ async def desk():
     entity = tl["entities"]["EU"]
     pool = await make_pool(entity, "All", [(agent["id"], 1, 500)], team_id=await make_team(entity))
     await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
-    await publish_rules("scoring", entity, {"rules": [{"name": "Paid", "field": "source", "op": "eq", "value": "google",
-                                                       "points": 30}]})
+    await publish_rules(
+        "scoring",
+        entity,
+        {"rules": [{"name": "Paid", "field": "source", "op": "eq", "value": "google", "points": 30}]},
+    )
     return tl, agent, entity
 
 
@@ -37,10 +40,15 @@ async def test_csv_import_reports_rows_imports_the_valid_ones_then_routes(app, s
     tl, agent, entity = await desk()
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
-        wrong = await http.post("/leads/imports", data={"entity": entity}, files={"file": ("leads.txt", b"a,b\n", "text/plain")})
+        wrong = await http.post(
+            "/leads/imports", data={"entity": entity}, files={"file": ("leads.txt", b"a,b\n", "text/plain")}
+        )
         assert wrong.status_code == 422
-        started = await http.post("/leads/imports", data={"entity": entity, "route": "on"},
-                                  files={"file": ("leads.csv", CSV.encode(), "text/csv")})
+        started = await http.post(
+            "/leads/imports",
+            data={"entity": entity, "route": "on"},
+            files={"file": ("leads.csv", CSV.encode(), "text/csv")},
+        )
         assert started.status_code == 303
         url = started.headers["location"]
         assert "queued" in text_of(await http.get(url))
@@ -50,8 +58,14 @@ async def test_csv_import_reports_rows_imports_the_valid_ones_then_routes(app, s
     assert "favourite_colour Unknown column" in page and "3 phone This is not a valid phone number" in page
     assert "4 country The country is required" in page
     leads = await Lead.select().order_by(Lead.id)
-    assert [(lead["first_name"], lead["phone"], lead["country"], lead["language"], lead["score"]) for lead in leads] == [
-        ("Ana", "+34612345678", "ES", "es", 30), ("Tom", "+447911123456", "GB", "en", 0), ("Ana", "", "ES", "es", 30)]
+    assert [
+        (lead["first_name"], lead["phone"], lead["country"], lead["language"], lead["score"])
+        for lead in leads
+    ] == [
+        ("Ana", "+34612345678", "ES", "es", 30),
+        ("Tom", "+447911123456", "GB", "en", 0),
+        ("Ana", "", "ES", "es", 30),
+    ]
     assert all(lead["owner_id"] == agent["id"] and lead["reference"].startswith("LD-") for lead in leads)
     from crm.core.db import fetch
 
@@ -65,13 +79,17 @@ async def test_a_crash_before_commit_imports_nothing_and_a_rerun_imports_once(ap
     from crm.core.jobs import _JOBS
     from tests.factories import actor_for
 
-    monkeypatch.setitem(_JOBS, "leads.import_csv", dataclasses.replace(_JOBS["leads.import_csv"], retry_delay_s=0.01))
+    monkeypatch.setitem(
+        _JOBS, "leads.import_csv", dataclasses.replace(_JOBS["leads.import_csv"], retry_delay_s=0.01)
+    )
     import_id = await imports.start(await actor_for(tl), entity, "leads.csv", CSV.encode(), route=False)
     original, seen = imports.record_audit, []
 
     async def crash_once(*args, **kwargs):
         if not seen:
-            seen.append(await Lead.count())  # the rows are written, inside the transaction that will roll back
+            seen.append(
+                await Lead.count()
+            )  # the rows are written, inside the transaction that will roll back
             raise RuntimeError("worker lost mid-import")
         return await original(*args, **kwargs)
 
@@ -84,14 +102,21 @@ async def test_a_crash_before_commit_imports_nothing_and_a_rerun_imports_once(ap
     from crm.core.context import Actor
     from crm.core.jobs import JobRun
 
-    await imports.import_csv(JobRun("leads.import_csv", "again", 1, entity, None, Actor.system("t"), settings.redis_url),
-                             import_id=import_id)
-    runs = [r["outcome"] for r in await AutomationRun.select().where(AutomationRun.automation == "leads.import_csv")]
+    await imports.import_csv(
+        JobRun("leads.import_csv", "again", 1, entity, None, Actor.system("t"), settings.redis_url),
+        import_id=import_id,
+    )
+    runs = [
+        r["outcome"]
+        for r in await AutomationRun.select().where(AutomationRun.automation == "leads.import_csv")
+    ]
     assert runs == ["failed", "ok"]
     assert await Lead.count() == 3
 
 
-@pytest.mark.parametrize("content,message", [(b"", "empty"), (b"\xff\xfe\x00", "UTF-8"), (b"email,phone\nx@y.z,1\n", "header")])
+@pytest.mark.parametrize(
+    "content,message", [(b"", "empty"), (b"\xff\xfe\x00", "UTF-8"), (b"email,phone\nx@y.z,1\n", "header")]
+)
 def test_file_level_problems(content, message):
     rows, problems = imports.parse(content)
     assert rows == [] and message in problems[0]["message"]
@@ -106,13 +131,28 @@ async def test_imports_and_intake_apply_the_same_entity_rules():
 
     user = await make_user(roles={"EU": [], "UK": [], "INTL": []})
     eu, uk, intl = (user["entities"][c] for c in ("EU", "UK", "INTL"))
-    await fetch("INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES "
-                "(10, 'Acme', '[]', $1), (20, '', '[\"GB\", \"IE\"]', $2)", intl, uk)
+    await fetch(
+        "INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES "
+        "(10, 'Acme', '[]', $1), (20, '', '[\"GB\", \"IE\"]', $2)",
+        intl,
+        uk,
+    )
     pairs = [("acme", "GB"), ("", "GB"), ("Other", "IE"), ("", "FR")]
-    assert await entities_by_rules(pairs, eu) == {("acme", "GB"): intl, ("", "GB"): uk, ("Other", "IE"): uk,
-                                                  ("", "FR"): eu}  # brand first by position, any case; else default
+    assert await entities_by_rules(pairs, eu) == {
+        ("acme", "GB"): intl,
+        ("", "GB"): uk,
+        ("Other", "IE"): uk,
+        ("", "FR"): eu,
+    }  # brand first by position, any case; else default
     for n, (brand, country) in enumerate(pairs):
         phone = {"GB": "+447911123400", "IE": "+353851234500", "FR": "+33612345600"}[country][:-1] + str(n)
-        lead = (await service.intake(Actor.system("t"), raw_lead(n, brand=brand, country=country, phone=phone),
-                                     channel="api", fallback_entity_id=eu, route=False)).lead
+        lead = (
+            await service.intake(
+                Actor.system("t"),
+                raw_lead(n, brand=brand, country=country, phone=phone),
+                channel="api",
+                fallback_entity_id=eu,
+                route=False,
+            )
+        ).lead
         assert lead["entity_id"] == (await entities_by_rules([(brand, country)], eu))[(brand, country)]

@@ -1,6 +1,6 @@
-"""E-mail with a lead: written on the lead page (no reveal needed), sent after commit by a real arq worker through
-a real SMTP server, retried, never twice; replies arrive by the signed inbound webhook, once each, and reach the
-owner; everything shows on the timeline."""
+"""E-mail with a lead: written on the lead page (no reveal needed), sent after commit by a real arq worker
+through a real SMTP server, retried, never twice; replies arrive by the signed inbound webhook, once each, and
+reach the owner; everything shows on the timeline."""
 
 import json
 
@@ -25,7 +25,9 @@ async def desk():
     tl = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
     agent = await make_user(roles={"EU": ["sales_agent"]}, full_name="Agent A")
     entity = tl["entities"]["EU"]
-    pool = await make_pool(entity, "Solo", [(agent["id"], 1, 50)], team_id=await make_team(entity, lead=tl["id"]))
+    pool = await make_pool(
+        entity, "Solo", [(agent["id"], 1, 50)], team_id=await make_team(entity, lead=tl["id"])
+    )
     await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
     lead = (await service.intake(INTAKE, raw_lead(1, email="ana.lead@example.com"), channel="api")).lead
     return tl, agent, lead
@@ -36,17 +38,27 @@ async def test_an_agent_emails_a_lead_and_the_worker_sends_it_once(app, settings
     url = f"/leads/{lead['reference']}"
     async with StaffClient(app) as http:
         await http.sign_in_as(agent)
-        empty = await http.post(f"{url}/emails", {"action": "email", "subject": "", "message": "Hello Ana, my typed text"})
+        empty = await http.post(
+            f"{url}/emails", {"action": "email", "subject": "", "message": "Hello Ana, my typed text"}
+        )
         assert empty.status_code == 422 and "1 to 200 characters" in empty.text
         assert "Hello Ana, my typed text" in empty.text  # nothing typed is lost
-        sent = await http.post(f"{url}/emails", {"action": "email", "subject": "Your demo account",
-                                              "message": "Hello Ana,\nyour demo account is ready."})
+        sent = await http.post(
+            f"{url}/emails",
+            {
+                "action": "email",
+                "subject": "Your demo account",
+                "message": "Hello Ana,\nyour demo account is ready.",
+            },
+        )
         assert sent.status_code == 303
         page = text_of(await http.get(url))
         assert "Your demo account" in page and "queued" in page
     assert "ana.lead@example.com" not in page  # the agent never saw the address
     await run_jobs(settings)
-    to_lead = [m for m in smtp.messages if m[0] == ["ana.lead@example.com"]]  # (the agent was e-mailed the lead too)
+    to_lead = [
+        m for m in smtp.messages if m[0] == ["ana.lead@example.com"]
+    ]  # (the agent was e-mailed the lead too)
     assert len(to_lead) == 1
     raw = to_lead[0][1]
     assert "Subject: Your demo account" in raw and "demo account is ready" in raw
@@ -69,7 +81,9 @@ async def test_a_failing_mail_server_is_retried_then_the_email_shows_failed(app,
     monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CRM_SMTP_PORT", "9")  # nothing listens: every try fails
     spec = _JOBS["leads.send_email"]
-    monkeypatch.setitem(_JOBS, "leads.send_email", type(spec)(spec.name, spec.run, spec.max_attempts, spec.timeout_s, 0.01))
+    monkeypatch.setitem(
+        _JOBS, "leads.send_email", type(spec)(spec.name, spec.run, spec.max_attempts, spec.timeout_s, 0.01)
+    )
     tl, agent, lead = await desk()
     await mail.send_email(await actor_for(agent), lead["reference"], "Hello", "Are you there?")
     await run_jobs(settings)
@@ -81,11 +95,17 @@ async def test_a_failing_mail_server_is_retried_then_the_email_shows_failed(app,
 async def test_replies_arrive_signed_once_each_and_reach_the_owner(app, settings):
     tl, agent, lead = await desk()
     manager = await make_user(roles={"EU": ["sales_team_lead"]})
-    source, secret = await sources.create_source(await actor_for(manager), name="Inbound mail", kind="email",
-                                                 entity_id=tl["entities"]["EU"])
-    message = {"message_id": "<r1@mail.example>", "from": "Ana Lead <Ana.Lead@example.com>", "to": "desk@crm.example",
-               "subject": "Re: Your demo account", "text": "Thanks! Call me after 5pm.",
-               "received_at": "2026-11-23T17:00:00Z"}
+    source, secret = await sources.create_source(
+        await actor_for(manager), name="Inbound mail", kind="email", entity_id=tl["entities"]["EU"]
+    )
+    message = {
+        "message_id": "<r1@mail.example>",
+        "from": "Ana Lead <Ana.Lead@example.com>",
+        "to": "desk@crm.example",
+        "subject": "Re: Your demo account",
+        "text": "Thanks! Call me after 5pm.",
+        "received_at": "2026-11-23T17:00:00Z",
+    }
     body = json.dumps(message).encode()
     url = "/webhooks/email/Inbound mail"
     scheme = TimestampedHmac()
@@ -93,7 +113,9 @@ async def test_replies_arrive_signed_once_each_and_reach_the_owner(app, settings
     def signed(content: bytes) -> dict:
         return {scheme.header: scheme.sign(secret, content)}
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver") as http:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="https://testserver"
+    ) as http:
         assert (await http.post(url, content=body)).status_code == 401
         first = await http.post(url, content=body, headers=signed(body))
         assert first.status_code == 202
@@ -107,11 +129,18 @@ async def test_replies_arrive_signed_once_each_and_reach_the_owner(app, settings
         assert bad.status_code == 422 and set(bad.json()["fields"]) == {"from", "message_id"}
     await run_jobs(settings)
     assert await LeadEmail.count() == 1
-    outcomes = {r["id"]: json.loads(r["outcome"]) for r in await WebhookEvent.select().where(WebhookEvent.status == "done")}
+    outcomes = {
+        r["id"]: json.loads(r["outcome"])
+        for r in await WebhookEvent.select().where(WebhookEvent.status == "done")
+    }
     assert outcomes[first.json()["event"]]["reference"] == lead["reference"]
     assert outcomes[unknown.json()["event"]] == {"matched": False}
-    note = await Notification.select().where(Notification.user_id == agent["id"]).order_by(
-        Notification.id, ascending=False).first()
+    note = (
+        await Notification.select()
+        .where(Notification.user_id == agent["id"])
+        .order_by(Notification.id, ascending=False)
+        .first()
+    )
     assert note["title"] == f"{lead['reference']} replied: Re: Your demo account"
     async with StaffClient(app) as http:
         await http.sign_in_as(agent)
@@ -130,10 +159,14 @@ async def test_the_sandbox_mail_server_keeps_messages_for_the_mailbox_page(setti
     sandbox = MailSandbox(tmp_path / "mail")
     port = sandbox.start()
     try:
-        sandbox_settings = dataclasses.replace(settings, smtp_host="127.0.0.1", smtp_port=port,
-                                               mail_sandbox_dir=str(tmp_path / "mail"))
+        sandbox_settings = dataclasses.replace(
+            settings, smtp_host="127.0.0.1", smtp_port=port, mail_sandbox_dir=str(tmp_path / "mail")
+        )
         message_id = await SmtpTransport(sandbox_settings).send(
-            OutgoingMail("ana@example.com", "Welcome, Ana", "Your account is ready.", "<welcome-ana@demo.example>"))
+            OutgoingMail(
+                "ana@example.com", "Welcome, Ana", "Your account is ready.", "<welcome-ana@demo.example>"
+            )
+        )
     finally:
         sandbox.stop()
     admin = await make_user(roles={"EU": ["system_admin"]})

@@ -9,10 +9,24 @@ from crm.leads.rules import Candidate, Facts, choose_pool, on_shift, pick, score
 
 
 def test_normalisation_e164_iso_country_language_and_field_errors():
-    lead, errors = clean({"first_name": " Ana  María ", "email": "Ana@Example.ES", "phone": "612 345 678",
-                          "country": "Spain", "language": "Spanish", "utm_source": "Facebook", "utm_campaign": "Q4"})
+    lead, errors = clean(
+        {
+            "first_name": " Ana  María ",
+            "email": "Ana@Example.ES",
+            "phone": "612 345 678",
+            "country": "Spain",
+            "language": "Spanish",
+            "utm_source": "Facebook",
+            "utm_campaign": "Q4",
+        }
+    )
     assert errors == {}
-    assert (lead.first_name, lead.phone, lead.country, lead.language) == ("Ana María", "+34612345678", "ES", "es")
+    assert (lead.first_name, lead.phone, lead.country, lead.language) == (
+        "Ana María",
+        "+34612345678",
+        "ES",
+        "es",
+    )
     assert lead.email_key == "ana@example.es" and lead.source == "facebook" and lead.campaign == "Q4"
     lead, errors = clean({"first_name": "Ali", "phone": "+971 50 123 4567", "language": "ar-AE"})
     assert errors == {} and lead.country == "AE" and lead.language == "ar"  # country from the phone number
@@ -35,9 +49,16 @@ SCORING = [
 
 def test_score_sums_contributions_and_clamps():
     total, parts = score(SCORING, Facts(form_complete=True, source="google", country="DE", demo_sessions=4))
-    assert total == 75 and [p.rule for p in parts] == ["Full form", "Paid search", "Tier-1 country", "Demo user"]
-    total, parts = score(SCORING + [{"name": "x", "field": "country", "op": "eq", "value": "de", "points": 90}],
-                         Facts(form_complete=True, country="DE", kyc_started=True))
+    assert total == 75 and [p.rule for p in parts] == [
+        "Full form",
+        "Paid search",
+        "Tier-1 country",
+        "Demo user",
+    ]
+    total, parts = score(
+        SCORING + [{"name": "x", "field": "country", "op": "eq", "value": "de", "points": 90}],
+        Facts(form_complete=True, country="DE", kyc_started=True),
+    )
     assert total == 100
     assert score(SCORING, Facts())[0] == 0
 
@@ -57,7 +78,9 @@ ROUTING = {
 
 def test_pool_choice_by_geo_language_score_ib_hours_vip_and_fallback():
     assert choose_pool(ROUTING, Facts(country="AE", language="ar", local_hour=12)).pool_id == 1
-    assert choose_pool(ROUTING, Facts(country="AE", language="en", local_hour=12)).pool_id == 7  # language must match too
+    assert (
+        choose_pool(ROUTING, Facts(country="AE", language="en", local_hour=12)).pool_id == 7
+    )  # language must match too
     assert choose_pool(ROUTING, Facts(country="MX", language="es", local_hour=12)).matched == "LatAm Spanish"
     assert choose_pool(ROUTING, Facts(country="DE", source="google", score=60, local_hour=12)).pool_id == 3
     assert choose_pool(ROUTING, Facts(country="DE", source="google", score=59, local_hour=12)).pool_id == 7
@@ -94,10 +117,12 @@ def test_shifts_in_the_agents_time_zone_across_midnight_and_days_off():
 
 
 def test_weighted_round_robin_respects_weights_presence_shift_and_capacity():
-    agents = [Candidate(1, "A", weight=3, max_open=100, presence="available"),
-              Candidate(2, "B", weight=1, max_open=100, presence="available"),
-              Candidate(3, "C", weight=5, presence="away"),
-              Candidate(4, "D", weight=5, presence="available", on_shift=False, shift_note="off shift")]
+    agents = [
+        Candidate(1, "A", weight=3, max_open=100, presence="available"),
+        Candidate(2, "B", weight=1, max_open=100, presence="available"),
+        Candidate(3, "C", weight=5, presence="away"),
+        Candidate(4, "D", weight=5, presence="available", on_shift=False, shift_note="off shift"),
+    ]
     given = {1: 0, 2: 0}
     for _ in range(100):
         chosen = pick(agents)
@@ -108,16 +133,20 @@ def test_weighted_round_robin_respects_weights_presence_shift_and_capacity():
     assert "away" in agents[2].reason and "off shift" in agents[3].reason
     full = [Candidate(1, "A", max_open=2, open_leads=2, presence="available")]
     assert pick(full) is None and "at capacity (2/2)" in full[0].reason
-    tie = [Candidate(5, "E", presence="available"), Candidate(6, "F", presence="available",
-                                                               last_assigned_at=utc(2026, 1, 1))]
+    tie = [
+        Candidate(5, "E", presence="available"),
+        Candidate(6, "F", presence="available", last_assigned_at=utc(2026, 1, 1)),
+    ]
     assert pick(tie).agent_id == 5  # never assigned waits longest
 
 
 def test_sharing_by_performance_and_by_workload():
     def desk():
-        return [Candidate(1, "Strong", max_open=100, presence="available", performance=2.0),
-                Candidate(2, "Average", max_open=100, presence="available"),
-                Candidate(3, "Busy", max_open=100, open_leads=40, presence="available")]
+        return [
+            Candidate(1, "Strong", max_open=100, presence="available", performance=2.0),
+            Candidate(2, "Average", max_open=100, presence="available"),
+            Candidate(3, "Busy", max_open=100, open_leads=40, presence="available"),
+        ]
 
     def deal(sharing, n):
         agents, given = desk(), {1: 0, 2: 0, 3: 0}
@@ -130,7 +159,11 @@ def test_sharing_by_performance_and_by_workload():
 
     assert deal("manual", 30) == {1: 10, 2: 10, 3: 10}  # equal weights, equal shares
     assert deal("performance", 40) == {1: 20, 2: 10, 3: 10}  # twice the pool's conversion: twice the share
-    assert deal("workload", 30) == {1: 15, 2: 15, 3: 0}  # the least loaded first: Busy waits until the others reach 40
+    assert deal("workload", 30) == {
+        1: 15,
+        2: 15,
+        3: 0,
+    }  # the least loaded first: Busy waits until the others reach 40
     assert set(rules.SHARING) == {"manual", "performance", "workload"}
 
 

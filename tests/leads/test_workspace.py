@@ -32,9 +32,14 @@ async def test_agents_see_their_own_leads_masked_and_reveal_with_a_reason(app):
         assert mine["reference"] in page and "Zed" in page and "+447911000001" not in page
         detail = await http.get(f"/leads/{mine['reference']}")
         assert detail.status_code == 200 and "lead1@example.com" not in detail.text
-        no_reason = await http.post(f"/leads/{mine['reference']}/reveal", {"action": "reveal", "field": "phone", "reason": ""})
+        no_reason = await http.post(
+            f"/leads/{mine['reference']}/reveal", {"action": "reveal", "field": "phone", "reason": ""}
+        )
         assert no_reason.status_code == 422
-        await http.post(f"/leads/{mine['reference']}/reveal", {"action": "reveal", "field": "phone", "reason": "calling back"})
+        await http.post(
+            f"/leads/{mine['reference']}/reveal",
+            {"action": "reveal", "field": "phone", "reason": "calling back"},
+        )
         assert "+447911000001" in (await http.get(f"/leads/{mine['reference']}")).text
         await http.sign_in_as(b)
         assert (await http.get(f"/leads/{mine['reference']}")).status_code == 404  # not B's lead
@@ -55,29 +60,52 @@ async def test_pipeline_calls_notes_presence_and_manual_assignment(app):
     ref = lead["reference"]
     async with StaffClient(app) as http:
         await http.sign_in_as(a)
-        assert (await http.post(f"/leads/{ref}/calls", {"action": "call", "outcome": "answered", "duration_min": "3",
-                                                      "note": "wants gold"})).status_code == 303
-        bad = await http.post(f"/leads/{ref}/calls", {"action": "call", "outcome": "answered", "duration_min": "-2"})
+        assert (
+            await http.post(
+                f"/leads/{ref}/calls",
+                {"action": "call", "outcome": "answered", "duration_min": "3", "note": "wants gold"},
+            )
+        ).status_code == 303
+        bad = await http.post(
+            f"/leads/{ref}/calls", {"action": "call", "outcome": "answered", "duration_min": "-2"}
+        )
         assert bad.status_code == 422
-        assert (await http.post(f"/leads/{ref}/status", {"action": "status", "status": "interested"})).status_code == 303
+        assert (
+            await http.post(f"/leads/{ref}/status", {"action": "status", "status": "interested"})
+        ).status_code == 303
         back = await http.post(f"/leads/{ref}/status", {"action": "status", "status": "contacted"})
         assert back.status_code == 422 and "Choose a later stage" in text_of(back)
         lost = await http.post(f"/leads/{ref}/status", {"action": "status", "status": "lost"})
         assert lost.status_code == 422 and "Choose a reason" in text_of(lost)
-        assert (await http.post(f"/leads/{ref}/notes", {"action": "note", "body": "call Tuesday"})).status_code == 303
+        assert (
+            await http.post(f"/leads/{ref}/notes", {"action": "note", "body": "call Tuesday"})
+        ).status_code == 303
         assert (await http.post("/leads/presence", {"presence": "away"})).status_code == 303
         assert "away" in text_of(await http.get("/leads"))
-        refused = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "x"})
+        refused = await http.post(
+            f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "x"}
+        )
         assert refused.status_code == 403
         await http.sign_in_as(tl)
         page = text_of(await http.get(f"/leads/{ref}"))
-        assert "wants gold" in page and "call Tuesday" in page and "interested" in page and "Why this owner" in page
-        no_reason = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": ""})
+        assert (
+            "wants gold" in page
+            and "call Tuesday" in page
+            and "interested" in page
+            and "Why this owner" in page
+        )
+        no_reason = await http.post(
+            f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": ""}
+        )
         assert no_reason.status_code == 422
-        ok = await http.post(f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "A on holiday"})
+        ok = await http.post(
+            f"/leads/{ref}/assign", {"action": "assign", "agent": b["id"], "reason": "A on holiday"}
+        )
         assert ok.status_code == 303
     assert (await Lead.select().where(Lead.id == lead["id"]).first())["owner_id"] == b["id"]
-    kinds = [r["kind"] for r in await LeadActivity.select(LeadActivity.kind).where(LeadActivity.lead == lead["id"])]
+    kinds = [
+        r["kind"] for r in await LeadActivity.select(LeadActivity.kind).where(LeadActivity.lead == lead["id"])
+    ]
     assert {"intake", "routing", "call", "status", "note"} <= set(kinds)
     await assert_loads_match()
 
@@ -85,19 +113,28 @@ async def test_pipeline_calls_notes_presence_and_manual_assignment(app):
 async def test_duplicates_are_flagged_and_merged_keeping_both_histories(app):
     tl, a, _, _ = await world()
     first = (await service.intake(INTAKE, raw_lead(3, device_id="dev-1"), channel="api")).lead
-    second = (await service.intake(INTAKE, raw_lead(4, email="lead3@example.com", device_id="dev-1",
-                                                    first_name="Leadthree"), channel="form")).lead
+    second = (
+        await service.intake(
+            INTAKE,
+            raw_lead(4, email="lead3@example.com", device_id="dev-1", first_name="Leadthree"),
+            channel="form",
+        )
+    ).lead
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
         page = await http.get(f"/leads/{second['reference']}")
         assert first["reference"] in page.text and "72%" in text_of(page)  # e-mail + device
         compare = await http.get(f"/leads/{second['reference']}/merge/{first['reference']}")
         assert compare.status_code == 200
-        no_reason = await http.post(f"/leads/{second['reference']}/merge/{first['reference']}",
-                                    {"survivor": first["reference"], "reason": ""})
+        no_reason = await http.post(
+            f"/leads/{second['reference']}/merge/{first['reference']}",
+            {"survivor": first["reference"], "reason": ""},
+        )
         assert no_reason.status_code == 422
-        merged = await http.post(f"/leads/{second['reference']}/merge/{first['reference']}",
-                                 {"survivor": first["reference"], "reason": "same person, two forms"})
+        merged = await http.post(
+            f"/leads/{second['reference']}/merge/{first['reference']}",
+            {"survivor": first["reference"], "reason": "same person, two forms"},
+        )
         assert merged.status_code == 303 and merged.headers["location"] == f"/leads/{first['reference']}"
         survivor_page = text_of(await http.get(f"/leads/{first['reference']}"))
         assert "same person, two forms" in survivor_page
@@ -105,7 +142,9 @@ async def test_duplicates_are_flagged_and_merged_keeping_both_histories(app):
         assert f"Merged into {first['reference']}" in gone
     loser = await Lead.select().where(Lead.id == second["id"]).first()
     assert loser["merged_into_id"] == first["id"] and loser["lost_reason"] == "duplicate"
-    intakes = await LeadActivity.count().where((LeadActivity.lead == first["id"]) & (LeadActivity.kind == "intake"))
+    intakes = await LeadActivity.count().where(
+        (LeadActivity.lead == first["id"]) & (LeadActivity.kind == "intake")
+    )
     assert intakes == 2  # both histories
     assert await AuditRecord.count().where(AuditRecord.action == "leads:lead:merge") == 1
     await assert_loads_match()
@@ -115,10 +154,21 @@ async def test_staff_add_a_lead_by_hand(app):
     tl, a, _, _ = await world()
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
-        bad = await http.post("/leads/new", {"entity": tl["entities"]["EU"], "first_name": "Walk", "country": ""})
+        bad = await http.post(
+            "/leads/new", {"entity": tl["entities"]["EU"], "first_name": "Walk", "country": ""}
+        )
         assert bad.status_code == 422 and "country is required" in text_of(bad)
-        ok = await http.post("/leads/new", {"entity": tl["entities"]["EU"], "first_name": "Walk", "last_name": "In",
-                                            "phone": "+44 7911 123457", "country": "GB", "source": "event"})
+        ok = await http.post(
+            "/leads/new",
+            {
+                "entity": tl["entities"]["EU"],
+                "first_name": "Walk",
+                "last_name": "In",
+                "phone": "+44 7911 123457",
+                "country": "GB",
+                "source": "event",
+            },
+        )
         assert ok.status_code == 303
     lead = await Lead.select().first()
     assert lead["channel"] == "manual" and lead["owner_id"] == a["id"] and lead["source"] == "event"
@@ -131,12 +181,25 @@ async def test_dashboard_speed_load_breaches_and_conversion(app):
 
     tl, a, b, _ = await world()
     for n in range(4):
-        lead = (await service.intake(INTAKE, raw_lead(10 + n, source="google" if n % 2 else "facebook"), channel="api")).lead
+        lead = (
+            await service.intake(
+                INTAKE, raw_lead(10 + n, source="google" if n % 2 else "facebook"), channel="api"
+            )
+        ).lead
         if n < 2:
-            await fetch("UPDATE lead SET first_contact_at = created_at + make_interval(secs => $2), status = $3 WHERE id = $1",
-                        lead["id"], 60 * (n + 1), "funded" if n == 1 else "contacted")
-    await fetch("INSERT INTO lead_sla_breach (lead, agent_id, case_reference, created_at) SELECT id, $1, '', $2 FROM lead LIMIT 2",
-                a["id"], dt.datetime.now(dt.UTC))
+            await fetch(
+                "UPDATE lead SET first_contact_at = created_at + make_interval(secs => $2), status = $3 "
+                "WHERE id = $1",
+                lead["id"],
+                60 * (n + 1),
+                "funded" if n == 1 else "contacted",
+            )
+    await fetch(
+        "INSERT INTO lead_sla_breach (lead, agent_id, case_reference, created_at) SELECT id, $1, '', $2 FROM "
+        "lead LIMIT 2",
+        a["id"],
+        dt.datetime.now(dt.UTC),
+    )
     async with StaffClient(app) as http:
         await http.sign_in_as(tl)
         page = await http.get("/leads/dashboard?days=7")

@@ -22,13 +22,18 @@ async def test_personal_data_is_masked_until_revealed_with_a_reason(app):
         assert "m•••@•••.com" in page.text
         listing = await http.get("/clients")
         assert "maria.silva@example.com" not in listing.text
-        no_reason = await http.post(f"/clients/{client['id']}/reveal", {"field": "email", "reason": "x"},
-                                    headers={"HX-Request": "true"})
+        no_reason = await http.post(
+            f"/clients/{client['id']}/reveal",
+            {"field": "email", "reason": "x"},
+            headers={"HX-Request": "true"},
+        )
         assert no_reason.status_code == 422 and "Say why" in no_reason.text
         assert "<html" not in no_reason.text  # an htmx request gets only the field's fragment
-        revealed = await http.post(f"/clients/{client['id']}/reveal",
-                                   {"field": "email", "reason": "client called about a deposit"},
-                                   headers={"HX-Request": "true"})
+        revealed = await http.post(
+            f"/clients/{client['id']}/reveal",
+            {"field": "email", "reason": "client called about a deposit"},
+            headers={"HX-Request": "true"},
+        )
         assert revealed.status_code == 200 and "maria.silva@example.com" in revealed.text
         assert "<html" not in revealed.text and revealed.headers["vary"] == "HX-Request"
         again = await http.get(f"/clients/{client['id']}")  # stays visible for the window
@@ -46,7 +51,9 @@ async def test_support_agent_sees_masked_data_only(app):
         await http.sign_in_as(support)
         page = await http.get(f"/clients/{client['id']}")
         assert page.status_code == 200 and '/reveal"' not in page.text
-        denied = await http.post(f"/clients/{client['id']}/reveal", {"field": "email", "reason": "just curious"})
+        denied = await http.post(
+            f"/clients/{client['id']}/reveal", {"field": "email", "reason": "just curious"}
+        )
         assert denied.status_code == 403
 
 
@@ -56,8 +63,12 @@ async def test_bad_ids_get_clear_4xx_not_500(app):
         await http.sign_in_as(agent)
         assert (await http.get("/clients/999999")).status_code == 404
         assert (await http.get("/clients/not-a-number")).status_code == 404
-        assert (await http.post("/clients/999999/reveal", {"field": "email", "reason": "because reasons"})).status_code == 404
-        bad_field = await http.post(f"/clients/{(await make_client('EU'))['id']}/reveal", {"field": "password", "reason": "because"})
+        assert (
+            await http.post("/clients/999999/reveal", {"field": "email", "reason": "because reasons"})
+        ).status_code == 404
+        bad_field = await http.post(
+            f"/clients/{(await make_client('EU'))['id']}/reveal", {"field": "password", "reason": "because"}
+        )
         assert bad_field.status_code == 422
 
 
@@ -65,8 +76,15 @@ async def seed_audit(n: int, entity_id: int, actor_id: int = 1) -> None:
     actor = Actor(user_id=actor_id, label=f"actor {actor_id}")
     async with transaction():
         for i in range(n):
-            await record_audit(actor, "test:row:write" if i % 2 else "clients:pii:reveal", target_type="client",
-                               target_id=i, entity_id=entity_id, client_id=100 + (i % 3), reason=f"row {i}")
+            await record_audit(
+                actor,
+                "test:row:write" if i % 2 else "clients:pii:reveal",
+                target_type="client",
+                target_id=i,
+                entity_id=entity_id,
+                client_id=100 + (i % 3),
+                reason=f"row {i}",
+            )
 
 
 async def test_audit_filters_keyset_pages_and_fragments(app):
@@ -125,11 +143,15 @@ async def test_entity_switcher_narrows_every_list(app):
         await http.sign_in_as(agent)
         both = text_of(await http.get("/clients"))
         assert "CL-IN-EU" in both and "CL-IN-INTL" in both
-        switched = await http.post("/account/focus", {"entity_id": agent["entities"]["INTL"], "next": "/clients"})
+        switched = await http.post(
+            "/account/focus", {"entity_id": agent["entities"]["INTL"], "next": "/clients"}
+        )
         assert switched.status_code == 303 and switched.headers["location"] == "/clients"
         only = text_of(await http.get("/clients"))
         assert "CL-IN-INTL" in only and "CL-IN-EU" not in only
-        foreign = await http.post("/account/focus", {"entity_id": 999, "next": "/clients"})  # not theirs: all again
+        foreign = await http.post(
+            "/account/focus", {"entity_id": 999, "next": "/clients"}
+        )  # not theirs: all again
         assert foreign.status_code == 303
         assert "CL-IN-EU" in text_of(await http.get("/clients"))
     assert await StaffSession.count().where(StaffSession.focus_entity_id.is_null()) == 1

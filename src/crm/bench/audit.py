@@ -24,8 +24,16 @@ WRITERS, WRITES_PER_WRITER = 8, 250
 VERIFY_ROWS = 1_000_000
 PAGE_ROWS = 10_000_000
 PAGE_REQUESTS = 60  # per filter kind
-ACTIONS = ["clients:pii:reveal", "access:assignment:grant", "identity:signin:success", "kyc:review:approve",
-           "payments:withdrawal:approve", "leads:lead:assign", "dealing:intervention:execute", "cases:case:resolve"]
+ACTIONS = [
+    "clients:pii:reveal",
+    "access:assignment:grant",
+    "identity:signin:success",
+    "kyc:review:approve",
+    "payments:withdrawal:approve",
+    "leads:lead:assign",
+    "dealing:intervention:execute",
+    "cases:case:resolve",
+]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -44,13 +52,23 @@ async def _write_latency(actor) -> dict:
             await current_connection().execute("UPDATE legal_entity SET active = true WHERE id = 1")
             if i % 2:
                 t0 = time.perf_counter()
-                await record_audit(actor, ClientsTag.PII_REVEAL, target_type="client", target_id=i, entity_id=1,
-                                   client_id=i % 500, after={"field": "email"}, reason="bench")
+                await record_audit(
+                    actor,
+                    ClientsTag.PII_REVEAL,
+                    target_type="client",
+                    target_id=i,
+                    entity_id=1,
+                    client_id=i % 500,
+                    after={"field": "email"},
+                    reason="bench",
+                )
                 audit_ms.append((time.perf_counter() - t0) * 1000)
         (with_ms if i % 2 else without_ms).append((time.perf_counter() - started) * 1000)
     return {
-        "write_overhead_ms_p50": pct(audit_ms, 0.50), "write_overhead_ms_p99": pct(audit_ms, 0.99),
-        "business_txn_ms_p50_without_audit": pct(without_ms, 0.50), "business_txn_ms_p50_with_audit": pct(with_ms, 0.50),
+        "write_overhead_ms_p50": pct(audit_ms, 0.50),
+        "write_overhead_ms_p99": pct(audit_ms, 0.99),
+        "business_txn_ms_p50_without_audit": pct(without_ms, 0.50),
+        "business_txn_ms_p50_with_audit": pct(with_ms, 0.50),
     }
 
 
@@ -62,8 +80,15 @@ async def _throughput(actor) -> float:
         for _ in range(WRITES_PER_WRITER):
             async with transaction():
                 await current_connection().execute("UPDATE legal_entity SET active = true WHERE id = 1")
-                await record_audit(actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=n,
-                                   entity_id=1, before={"status": "pending"}, after={"status": "active"})
+                await record_audit(
+                    actor,
+                    AccessTag.ASSIGNMENT_GRANT,
+                    target_type="staff_user",
+                    target_id=n,
+                    entity_id=1,
+                    before={"status": "pending"},
+                    after={"status": "active"},
+                )
 
     started = time.perf_counter()
     await asyncio.gather(*(writer(n) for n in range(WRITERS)))
@@ -71,29 +96,79 @@ async def _throughput(actor) -> float:
 
 
 async def _bulk_valid_rows(conn, target: int) -> None:
-    """Append correctly chained rows (same canonical form as record_audit) until the trail has `target` rows."""
+    """Append correctly chained rows (same canonical form as record_audit) until the trail has `target`
+    rows."""
     head = await conn.fetchrow("SELECT seq, row_hash FROM audit_chain_head WHERE id = 1")
     seq, prev = head["seq"], head["row_hash"]
     start = dt.datetime.now(dt.UTC)
     rng = random.Random(1)
-    columns = ["seq", "occurred_at", "actor_id", "actor_label", "action", "target_type", "target_id", "entity_id",
-               "client_id", "before", "after", "reason", "ip", "user_agent", "request_id", "prev_hash", "row_hash"]
+    columns = [
+        "seq",
+        "occurred_at",
+        "actor_id",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+        "entity_id",
+        "client_id",
+        "before",
+        "after",
+        "reason",
+        "ip",
+        "user_agent",
+        "request_id",
+        "prev_hash",
+        "row_hash",
+    ]
     while seq < target:
         batch = []
         for _ in range(min(50_000, target - seq)):
             seq += 1
             actor_id = rng.randint(1, 500)
-            row = {"occurred_at": start + dt.timedelta(milliseconds=seq), "actor_id": actor_id,
-                   "actor_label": f"Agent {actor_id} <agent{actor_id}@bench.example>", "on_behalf_of_id": None,
-                   "on_behalf_of_label": None, "action": ACTIONS[seq % len(ACTIONS)], "target_type": "client",
-                   "target_id": str(seq % 200_000), "target_label": None, "entity_id": seq % 3 + 1,
-                   "client_id": seq % 200_000, "before": json_text({"status": "pending", "amount": "100.00"}),
-                   "after": json_text({"status": "done", "amount": "100.00"}), "reason": "bulk", "case_id": None,
-                   "ip": "10.1.2.3", "user_agent": "bench", "request_id": f"r{seq}", "session_id": None}
+            row = {
+                "occurred_at": start + dt.timedelta(milliseconds=seq),
+                "actor_id": actor_id,
+                "actor_label": f"Agent {actor_id} <agent{actor_id}@bench.example>",
+                "on_behalf_of_id": None,
+                "on_behalf_of_label": None,
+                "action": ACTIONS[seq % len(ACTIONS)],
+                "target_type": "client",
+                "target_id": str(seq % 200_000),
+                "target_label": None,
+                "entity_id": seq % 3 + 1,
+                "client_id": seq % 200_000,
+                "before": json_text({"status": "pending", "amount": "100.00"}),
+                "after": json_text({"status": "done", "amount": "100.00"}),
+                "reason": "bulk",
+                "case_id": None,
+                "ip": "10.1.2.3",
+                "user_agent": "bench",
+                "request_id": f"r{seq}",
+                "session_id": None,
+            }
             row_hash = chain_hash(prev, seq, canonical_content(row))
-            batch.append((seq, row["occurred_at"], actor_id, row["actor_label"], row["action"], "client",
-                          row["target_id"], row["entity_id"], row["client_id"], row["before"],
-                          row["after"], "bulk", "10.1.2.3", "bench", row["request_id"], prev, row_hash))
+            batch.append(
+                (
+                    seq,
+                    row["occurred_at"],
+                    actor_id,
+                    row["actor_label"],
+                    row["action"],
+                    "client",
+                    row["target_id"],
+                    row["entity_id"],
+                    row["client_id"],
+                    row["before"],
+                    row["after"],
+                    "bulk",
+                    "10.1.2.3",
+                    "bench",
+                    row["request_id"],
+                    prev,
+                    row_hash,
+                )
+            )
             prev = row_hash
         await conn.copy_records_to_table("audit_record", records=batch, columns=columns)
     await conn.execute("UPDATE audit_chain_head SET seq = $1, row_hash = $2 WHERE id = 1", seq, prev)
@@ -131,11 +206,15 @@ async def bench_audit(rows: int | None) -> dict:
     page_rows = rows or PAGE_ROWS
     verify_rows = min(VERIFY_ROWS, page_rows)
     owner = await asyncpg.connect(__import__("os").environ["CRM_MIGRATE_DATABASE_URL"])
-    await owner.execute("INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
-                        "VALUES ('B1','Bench 1','CySEC','CY','EUR',true,now()), ('B2','Bench 2','FCA','GB','GBP',true,now()),"
-                        " ('B3','Bench 3','ASIC','AU','AUD',true,now())")
+    await owner.execute(
+        "INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
+        "VALUES ('B1','Bench 1','CySEC','CY','EUR',true,now()), ('B2','Bench 2','FCA','GB','GBP',true,now()),"
+        " ('B3','Bench 3','ASIC','AU','AUD',true,now())"
+    )
     await start_pool(2, WRITERS + 2)
-    actor = Actor(user_id=1, label="Bench <bench@bench.example>", meta=RequestMeta(ip="127.0.0.1", user_agent="bench"))
+    actor = Actor(
+        user_id=1, label="Bench <bench@bench.example>", meta=RequestMeta(ip="127.0.0.1", user_agent="bench")
+    )
     result = await _write_latency(actor)
     result["audit_rows_per_s"] = await _throughput(actor)
     result["audit_writers"] = WRITERS
@@ -147,7 +226,10 @@ async def bench_audit(rows: int | None) -> dict:
     verified = await verify_chain(owner, dsn=__import__("os").environ["CRM_MIGRATE_DATABASE_URL"], workers=2)
     elapsed = time.perf_counter() - started
     assert verified.ok, verified
-    result |= {"verify_rows": verified.rows_checked, "verify_rows_per_s": round(verified.rows_checked / elapsed)}
+    result |= {
+        "verify_rows": verified.rows_checked,
+        "verify_rows_per_s": round(verified.rows_checked / elapsed),
+    }
 
     await _grow(owner, page_rows)
     result |= await page_timings(owner, page_rows)
@@ -169,16 +251,28 @@ async def page_timings(owner, page_rows: int) -> dict:
     from crm.settings import Settings
 
     await ensure_system_roles()
-    rows = await StaffUser.insert(StaffUser(email="auditor@bench.example", full_name="Bench Auditor",
-                                            mfa_enrolled_at=dt.datetime.now(dt.UTC))).returning(StaffUser.id)
+    rows = await StaffUser.insert(
+        StaffUser(
+            email="auditor@bench.example", full_name="Bench Auditor", mfa_enrolled_at=dt.datetime.now(dt.UTC)
+        )
+    ).returning(StaffUser.id)
     user_id = rows[0]["id"]
     role = await Role.select(Role.id).where(Role.slug == "auditor").first()
     for entity in (1, 2, 3):
-        await RoleAssignment.insert(RoleAssignment(user=user_id, role=role["id"], entity=entity,
-                                                   status=AssignmentStatus.ACTIVE, reason="bench"))
+        await RoleAssignment.insert(
+            RoleAssignment(
+                user=user_id, role=role["id"], entity=entity, status=AssignmentStatus.ACTIVE, reason="bench"
+            )
+        )
     token, token_hash = new_session_token()
-    await StaffSession.insert(StaffSession(token_hash=token_hash, user=user_id, mfa_verified=True,
-                                           expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
+    await StaffSession.insert(
+        StaffSession(
+            token_hash=token_hash,
+            user=user_id,
+            mfa_verified=True,
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+    )
     first = await owner.fetchval("SELECT occurred_at FROM audit_record WHERE seq = 1")
     last = await owner.fetchval("SELECT max(occurred_at) FROM audit_record")
     rng = random.Random(3)
@@ -190,13 +284,21 @@ async def page_timings(owner, page_rows: int) -> dict:
         "actor": lambda: f"actor_id={rng.randint(1, 500)}",
         "client": lambda: f"client_id={rng.randint(1, 199_999)}",
         "entity_action_prefix": lambda: f"entity_id={rng.randint(1, 3)}&action=payments:",
-        "actor_and_date_range": lambda: (d := day()) and f"actor_id={rng.randint(1, 500)}&date_from={d}&date_to={d}",
-        "action_older_page": lambda: f"action={rng.choice(ACTIONS)}&before_seq={rng.randint(page_rows // 2, page_rows)}",
+        "actor_and_date_range": lambda: (
+            (d := day()) and f"actor_id={rng.randint(1, 500)}&date_from={d}&date_to={d}"
+        ),
+        "action_older_page": lambda: (
+            f"action={rng.choice(ACTIONS)}&before_seq={rng.randint(page_rows // 2, page_rows)}"
+        ),
     }
     app = create_app(Settings.from_env())
     timings: dict[str, list[float]] = {name: [] for name in filters}
-    async with app.lifespan(), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                                 base_url="https://bench", cookies={"crm_session": token}) as client:
+    async with (
+        app.lifespan(),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://bench", cookies={"crm_session": token}
+        ) as client,
+    ):
         for name, make in filters.items():
             for _ in range(PAGE_REQUESTS):
                 url = f"/audit?{make()}"
@@ -206,8 +308,10 @@ async def page_timings(owner, page_rows: int) -> dict:
                 assert response.status_code == 200, (url, response.status_code)
     everything = [t for values in timings.values() for t in values]
     return {
-        "audit_page_rows": page_rows, "audit_page_requests": len(everything),
-        "audit_page_p50_ms": pct(everything, 0.50), "audit_page_p95_ms": pct(everything, 0.95),
+        "audit_page_rows": page_rows,
+        "audit_page_requests": len(everything),
+        "audit_page_p50_ms": pct(everything, 0.50),
+        "audit_page_p95_ms": pct(everything, 0.95),
         "audit_page_p95_ms_by_filter": {name: pct(values, 0.95) for name, values in timings.items()},
         "audit_page_mean_ms": round(statistics.fmean(everything), 2),
     }

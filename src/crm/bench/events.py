@@ -2,8 +2,8 @@
 
 1. events_per_s: 5,000 events with one no-op subscriber each, emitted in committed batches of 100, then the
    dispatcher drains them (claim, savepoint, done mark and automation-run row per delivery).
-2. commit_to_sse: a real `crm web` and `crm worker`; an SSE client watching a queue; 100 times, open a case and
-   time from its commit to the moment the pushed fragment containing it arrives.
+2. commit_to_sse: a real `crm web` and `crm worker`; an SSE client watching a queue; 100 times, open a case
+   and time from its commit to the moment the pushed fragment containing it arrives.
 3. take_next: 20 concurrent agents empty a queue of 1,000 cases; per-call latency and duplicate hand-outs.
 """
 
@@ -58,17 +58,35 @@ async def _setup_people() -> tuple[list, int, str]:
 
     await ensure_system_roles()
     role = await Role.select(Role.id).where(Role.slug == "compliance_officer").first()
-    queue_id = (await Team.insert(Team(entity=1, name="Bench queue", kind="compliance")).returning(Team.id))[0]["id"]
+    queue_id = (await Team.insert(Team(entity=1, name="Bench queue", kind="compliance")).returning(Team.id))[
+        0
+    ]["id"]
     users = []
     for n in range(AGENTS):
-        row = (await StaffUser.insert(StaffUser(email=f"agent{n}@bench.example", full_name=f"Agent {n}",
-                                                mfa_enrolled_at=dt.datetime.now(dt.UTC))).returning(StaffUser.id))[0]
-        await RoleAssignment.insert(RoleAssignment(user=row["id"], role=role["id"], entity=1,
-                                                   status=AssignmentStatus.ACTIVE, reason="bench"))
+        row = (
+            await StaffUser.insert(
+                StaffUser(
+                    email=f"agent{n}@bench.example",
+                    full_name=f"Agent {n}",
+                    mfa_enrolled_at=dt.datetime.now(dt.UTC),
+                )
+            ).returning(StaffUser.id)
+        )[0]
+        await RoleAssignment.insert(
+            RoleAssignment(
+                user=row["id"], role=role["id"], entity=1, status=AssignmentStatus.ACTIVE, reason="bench"
+            )
+        )
         users.append(row["id"])
     token, token_hash = new_session_token()
-    await StaffSession.insert(StaffSession(token_hash=token_hash, user=users[0], mfa_verified=True,
-                                           expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)))
+    await StaffSession.insert(
+        StaffSession(
+            token_hash=token_hash,
+            user=users[0],
+            mfa_verified=True,
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+        )
+    )
     return users, queue_id, token
 
 
@@ -82,8 +100,10 @@ def _free_port() -> int:
 
 def _start_servers(crm: str, port: int, env: dict) -> list[subprocess.Popen]:
     """A real web server and worker for the latency run (started once, before any timing)."""
-    return [subprocess.Popen([crm, "web", "--port", str(port)], env=env, stderr=subprocess.DEVNULL),
-            subprocess.Popen([crm, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    return [
+        subprocess.Popen([crm, "web", "--port", str(port)], env=env, stderr=subprocess.DEVNULL),
+        subprocess.Popen([crm, "worker"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL),
+    ]
 
 
 async def _sse_latencies(queue_id: int, token: str) -> list[float]:
@@ -112,7 +132,9 @@ async def _sse_latencies(queue_id: int, token: str) -> list[float]:
                 await asyncio.wait_for(_next_rows(lines), 10)  # the initial full list
                 for n in range(SSE_SAMPLES):
                     async with transaction():
-                        case = await open_case(actor, "alert", entity_id=1, title=f"Live bench {n}", queue_id=queue_id)
+                        case = await open_case(
+                            actor, "alert", entity_id=1, title=f"Live bench {n}", queue_id=queue_id
+                        )
                     committed = time.perf_counter()
                     while case["reference"] not in await asyncio.wait_for(_next_rows(lines), 10):
                         pass
@@ -164,11 +186,19 @@ async def _take_next(users: list[int], queue_id: int) -> dict:
             taken.append(case["reference"])
 
     await asyncio.gather(*(agent(a) for a in actors))
-    assigned = await fetch("SELECT count(*) AS n FROM work_case WHERE queue_id = $1 AND title LIKE 'Queue bench %' "
-                           "AND assignee_id IS NOT NULL", queue_id)
-    return {"take_next_p50_ms": pct(latencies, 0.5), "take_next_p99_ms": pct(latencies, 0.99),
-            "take_next_agents": len(actors), "take_next_cases": len(taken),
-            "take_next_duplicates": len(taken) - len(set(taken)), "take_next_all_assigned": assigned[0]["n"] == QUEUE_CASES}
+    assigned = await fetch(
+        "SELECT count(*) AS n FROM work_case WHERE queue_id = $1 AND title LIKE 'Queue bench %' "
+        "AND assignee_id IS NOT NULL",
+        queue_id,
+    )
+    return {
+        "take_next_p50_ms": pct(latencies, 0.5),
+        "take_next_p99_ms": pct(latencies, 0.99),
+        "take_next_agents": len(actors),
+        "take_next_cases": len(taken),
+        "take_next_duplicates": len(taken) - len(set(taken)),
+        "take_next_all_assigned": assigned[0]["n"] == QUEUE_CASES,
+    }
 
 
 async def bench_events(_rows: int | None = None) -> dict:
@@ -177,16 +207,22 @@ async def bench_events(_rows: int | None = None) -> dict:
     from crm.core.db import engine, start_pool
 
     owner = await asyncpg.connect(os.environ["CRM_MIGRATE_DATABASE_URL"])
-    await owner.execute("INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
-                        "VALUES ('B1', 'Bench 1', 'CySEC', 'CY', 'EUR', true, now())")
+    await owner.execute(
+        "INSERT INTO legal_entity (code, name, regulator, jurisdiction, base_currency, active, created_at) "
+        "VALUES ('B1', 'Bench 1', 'CySEC', 'CY', 'EUR', true, now())"
+    )
     await owner.close()
     await start_pool(2, AGENTS + 4)
     try:
         result = {"events_per_s": await _events_per_s(), "events": EVENTS}
         users, queue_id, token = await _setup_people()
         latencies = await _sse_latencies(queue_id, token)
-        result |= {"commit_to_sse_p50_ms": pct(latencies, 0.5), "commit_to_sse_p95_ms": pct(latencies, 0.95),
-                   "commit_to_sse_p99_ms": pct(latencies, 0.99), "commit_to_sse_samples": len(latencies)}
+        result |= {
+            "commit_to_sse_p50_ms": pct(latencies, 0.5),
+            "commit_to_sse_p95_ms": pct(latencies, 0.95),
+            "commit_to_sse_p99_ms": pct(latencies, 0.99),
+            "commit_to_sse_samples": len(latencies),
+        }
         result |= await _take_next(users, queue_id)
     finally:
         await engine().close_connection_pool()

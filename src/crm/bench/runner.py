@@ -1,5 +1,6 @@
 """Runs a benchmark in a throwaway database: on its own local PostgreSQL and Redis unless CRM_PG_ADMIN_URL
-(a superuser URL to create the database `crm_bench` on) and CRM_REDIS_URL are set. Never on the app's database."""
+(a superuser URL to create the database `crm_bench` on) and CRM_REDIS_URL are set. Never on the app's
+database."""
 
 from __future__ import annotations
 

@@ -34,14 +34,29 @@ def mask(field: str, value: str | None) -> str:
 async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> list[dict]:
     """Clients in the entities where the actor may view clients, newest first, personal data masked."""
     entities = actor.entities_with(Permission.CLIENTS_CLIENT_VIEW)
-    query = Client.select(
-        Client.id, Client.reference, Client.first_name, Client.last_name, Client.country, Client.status,
-        Client.email, Client.phone, Client.created_at, Client.entity.code.as_alias("entity_code"),
-    ).where(Client.entity.is_in(entities or [-1])).order_by(Client.id, ascending=False).limit(limit)
+    query = (
+        Client.select(
+            Client.id,
+            Client.reference,
+            Client.first_name,
+            Client.last_name,
+            Client.country,
+            Client.status,
+            Client.email,
+            Client.phone,
+            Client.created_at,
+            Client.entity.code.as_alias("entity_code"),
+        )
+        .where(Client.entity.is_in(entities or [-1]))
+        .order_by(Client.id, ascending=False)
+        .limit(limit)
+    )
     if search:
         # Search by reference or name only: searching by a masked field would leak it.
         term = f"%{search}%"
-        query = query.where(Client.reference.ilike(term) | Client.first_name.ilike(term) | Client.last_name.ilike(term))
+        query = query.where(
+            Client.reference.ilike(term) | Client.first_name.ilike(term) | Client.last_name.ilike(term)
+        )
     rows = await query
     for row in rows:
         for field in ("email", "phone"):
@@ -50,15 +65,23 @@ async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> l
 
 
 async def get_client(actor: Actor, client_id: int) -> dict:
-    """One client inside the actor's scope, personal fields masked unless this actor revealed them recently."""
-    row = await Client.select(Client.all_columns(), Client.entity.code.as_alias("entity_code")).where(
-        Client.id == client_id).first()
+    """One client inside the actor's scope, personal fields masked unless this actor revealed them
+    recently."""
+    row = (
+        await Client.select(Client.all_columns(), Client.entity.code.as_alias("entity_code"))
+        .where(Client.id == client_id)
+        .first()
+    )
     row = in_scope(actor, Permission.CLIENTS_CLIENT_VIEW, row, "Client", entity="entity")
     revealed = await active_reveals(actor, client_id)
     row["pii"] = {
-        field: {"label": label, "masked": field not in revealed,
-                "value": row[field] if field in revealed else mask(field, row[field]),
-                "expires_at": revealed.get(field), "empty": not row[field]}
+        field: {
+            "label": label,
+            "masked": field not in revealed,
+            "value": row[field] if field in revealed else mask(field, row[field]),
+            "expires_at": revealed.get(field),
+            "empty": not row[field],
+        }
         for field, label in PII_FIELDS.items()
     }
     for field in PII_FIELDS:
@@ -69,32 +92,57 @@ async def get_client(actor: Actor, client_id: int) -> dict:
 
 async def active_reveals(actor: Actor, client_id: int) -> dict[str, dt.datetime]:
     rows = await PiiReveal.select(PiiReveal.field, PiiReveal.expires_at).where(
-        (PiiReveal.user == actor.user_id) & (PiiReveal.client == client_id)
+        (PiiReveal.user == actor.user_id)
+        & (PiiReveal.client == client_id)
         & (PiiReveal.expires_at > dt.datetime.now(dt.UTC))
     )
     return {r["field"]: r["expires_at"] for r in rows}
 
 
-async def reveal_client_field(actor: Actor, client_id: int, field: str, reason: str, settings: Settings) -> dict:
+async def reveal_client_field(
+    actor: Actor, client_id: int, field: str, reason: str, settings: Settings
+) -> dict:
     """Show one masked field for a short window: permission, reason and an audit row are all required."""
     if field not in PII_FIELDS:
         raise ValidationFailed("Unknown field", field_errors={"field": "Choose a personal-data field."})
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
-        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why you need to see it (e.g. the call or case)."})
+        raise ValidationFailed(
+            "A reason is required",
+            field_errors={"reason": "Say why you need to see it (e.g. the call or case)."},
+        )
     async with transaction():
-        client = in_scope(actor, Permission.CLIENTS_CLIENT_VIEW, await Client.select().where(
-            Client.id == client_id).first(), "Client", entity="entity")
+        client = in_scope(
+            actor,
+            Permission.CLIENTS_CLIENT_VIEW,
+            await Client.select().where(Client.id == client_id).first(),
+            "Client",
+            entity="entity",
+        )
         actor.require(Permission.CLIENTS_PII_REVEAL, client["entity"])
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=settings.reveal_minutes)
-        await PiiReveal.insert(PiiReveal(user=actor.user_id, client=client_id, field=field, reason=reason, expires_at=expires))
-        await record_audit(
-            actor, ClientsTag.PII_REVEAL, target_type="client", target_id=client_id,
-            target_label=client["reference"], entity_id=client["entity"], client_id=client_id,
-            after={"field": field, "until": expires}, reason=reason,
+        await PiiReveal.insert(
+            PiiReveal(user=actor.user_id, client=client_id, field=field, reason=reason, expires_at=expires)
         )
-    return {"field": field, "label": PII_FIELDS[field], "value": client[field], "expires_at": expires,
-            "masked": False, "empty": not client[field]}
+        await record_audit(
+            actor,
+            ClientsTag.PII_REVEAL,
+            target_type="client",
+            target_id=client_id,
+            target_label=client["reference"],
+            entity_id=client["entity"],
+            client_id=client_id,
+            after={"field": field, "until": expires},
+            reason=reason,
+        )
+    return {
+        "field": field,
+        "label": PII_FIELDS[field],
+        "value": client[field],
+        "expires_at": expires,
+        "masked": False,
+        "empty": not client[field],
+    }
 
 
 async def reveal_counts(user_id: int) -> dict[str, int]:

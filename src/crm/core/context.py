@@ -24,8 +24,8 @@ class RequestMeta:
 class Actor:
     """A staff user (or the system) with their permissions per legal entity.
 
-    `grants` maps entity id to the permissions the actor holds there; `focus_entity_id` is the entity chosen in
-    the entity switcher, which narrows every scoped read without widening anything.
+    `grants` maps entity id to the permissions the actor holds there; `focus_entity_id` is the entity chosen
+    in the entity switcher, which narrows every scoped read without widening anything.
     """
 
     user_id: int | None

@@ -23,10 +23,10 @@ def engine() -> PostgresEngine:
 
 
 class PooledConnection(asyncpg.Connection):
-    """A pooled connection released without a reset query (one round trip saved per checkout). Safe because the
-    app keeps no session state on pooled connections: no SET (only SET LOCAL / set_config(..., true)), no LISTEN
-    (the dispatcher listens on its own connection), no session advisory locks. asyncpg still rolls back any
-    transaction left open."""
+    """A pooled connection released without a reset query (one round trip saved per checkout). Safe because
+    the app keeps no session state on pooled connections: no SET (only SET LOCAL / set_config(..., true)), no
+    LISTEN (the dispatcher listens on its own connection), no session advisory locks. asyncpg still rolls back
+    any transaction left open."""
 
     def get_reset_query(self) -> str:
         return ""
@@ -40,8 +40,9 @@ async def start_pool(min_size: int, max_size: int) -> None:
     switched by parameters), and PostgreSQL's default re-plans every statement five times in every connection
     after each autovacuum ANALYZE, a burst of planning that stalled intake for seconds on a busy machine."""
     settings = {"plan_cache_mode": os.environ.get("CRM_PG_PLAN_CACHE_MODE", "force_generic_plan")}
-    await engine().start_connection_pool(min_size=min_size, max_size=max_size, connection_class=PooledConnection,
-                                         server_settings=settings)
+    await engine().start_connection_pool(
+        min_size=min_size, max_size=max_size, connection_class=PooledConnection, server_settings=settings
+    )
 
 
 def transaction() -> PostgresTransaction:

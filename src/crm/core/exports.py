@@ -1,6 +1,6 @@
-"""CSV exports, safe to open in a spreadsheet: a cell starting with =, +, -, @, a tab or a carriage return would
-be read as a formula (OWASP's CSV injection), so it is prefixed with a single quote. Every export goes through
-`csv_text`."""
+"""CSV exports, safe to open in a spreadsheet: a cell starting with =, +, -, @, a tab or a carriage return
+would be read as a formula (OWASP's CSV injection), so it is prefixed with a single quote. Every export goes
+through `csv_text`."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """Reading untrusted input at the boundary, once, for every portal and webhook: a value that cannot be held is
 refused here with a reason (a 4xx), never passed on to fail later as a 500.
 
-Text: valid UTF-8, no NUL (PostgreSQL text cannot hold it), bounded length. JSON: UTF-8, bounded nesting, no NUL in
-any string or key, no non-finite numbers."""
+Text: valid UTF-8, no NUL (PostgreSQL text cannot hold it), bounded length. JSON: UTF-8, bounded nesting, no
+NUL in any string or key, no non-finite numbers."""
 
 from __future__ import annotations
 

@@ -5,12 +5,12 @@
 
     await enqueue(actor, "leads.import_csv", entity_id=eu, import_id=7)   # inside a transaction
 
-`enqueue` goes through the outbox (a `job.requested` event), so a job exists only if the change that asked for it
-committed; the `jobs.enqueue` subscriber hands it to arq under the id `event-<event id>`, and arq refuses a second
-job with the same id, so a redelivered event never runs a job twice. A run that raises is retried with
-exponential backoff; after `max_attempts` it becomes a **dead job** (shown next to dead event deliveries in the
-admin UI, retried or discarded with a reason). Every run, good or bad, is written to the automation log. A job must
-be idempotent: a worker killed mid-run makes arq start it again.
+`enqueue` goes through the outbox (a `job.requested` event), so a job exists only if the change that asked for
+it committed; the `jobs.enqueue` subscriber hands it to arq under the id `event-<event id>`, and arq refuses a
+second job with the same id, so a redelivered event never runs a job twice. A run that raises is retried with
+exponential backoff; after `max_attempts` it becomes a **dead job** (shown next to dead event deliveries in
+the admin UI, retried or discarded with a reason). Every run, good or bad, is written to the automation log. A
+job must be idempotent: a worker killed mid-run makes arq start it again.
 """
 
 from __future__ import annotations
@@ -57,8 +57,11 @@ class JobRun:
         if not force and now - self._last_push < 0.1 and done < total:
             return
         self._last_push = now
-        await publish(self.redis_url, PROGRESS_CHANNEL, {"job_id": self.job_id, "job": self.name, "done": done,
-                                                         "total": total, "note": note})
+        await publish(
+            self.redis_url,
+            PROGRESS_CHANNEL,
+            {"job_id": self.job_id, "job": self.name, "done": done, "total": total, "note": note},
+        )
 
 
 JobFunction = Callable[..., Awaitable[dict | None]]
@@ -86,8 +89,9 @@ class JobSpec:
 _JOBS: dict[str, JobSpec] = {}
 
 
-def job(name: str, *, max_attempts: int = 5, timeout_s: int = 600,
-        retry_delay_s: float = 5.0) -> Callable[[JobFunction], JobFunction]:
+def job(
+    name: str, *, max_attempts: int = 5, timeout_s: int = 600, retry_delay_s: float = 5.0
+) -> Callable[[JobFunction], JobFunction]:
     """Register `run(job_run, **kwargs) -> output` as background job `name`; a failed attempt is retried after
     retry_delay_s, doubling each time (capped at an hour)."""
 
@@ -107,14 +111,27 @@ def backoff(attempt: int, base_s: float = 5.0) -> dt.timedelta:
     return dt.timedelta(seconds=min(3600.0, base_s * 2 ** (attempt - 1)))
 
 
-async def enqueue(actor: Actor, name: str, *, entity_id: int | None = None, subject_type: str = "",
-                  subject_id: Any = "", **kwargs: Any) -> int:
+async def enqueue(
+    actor: Actor,
+    name: str,
+    *,
+    entity_id: int | None = None,
+    subject_type: str = "",
+    subject_id: Any = "",
+    **kwargs: Any,
+) -> int:
     """Ask for job `name` in the current transaction; returns the requesting event's id (the job runs as
     `event-<id>`). kwargs must be JSON values."""
     if name not in _JOBS:
         raise LookupError(f"no job named {name!r} is registered")
-    return await emit(actor, "job.requested", entity_id=entity_id, subject_type=subject_type, subject_id=subject_id,
-                      payload={"job": name, "kwargs": kwargs, "requested_by": actor.user_id})
+    return await emit(
+        actor,
+        "job.requested",
+        entity_id=entity_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        payload={"job": name, "kwargs": kwargs, "requested_by": actor.user_id},
+    )
 
 
 def job_id_for(event_id: int) -> str:
@@ -136,8 +153,12 @@ async def arq_pool(url: str) -> ArqRedis:
 async def hand_to_arq(event: dict) -> dict:
     """Queue a requested job in arq; the deterministic job id makes a redelivered request a no-op."""
     payload = event["payload"]
-    meta = {"entity_id": event["entity_id"], "requested_by": payload.get("requested_by"),
-            "subject_type": event["subject_type"], "subject_id": event["subject_id"]}
+    meta = {
+        "entity_id": event["entity_id"],
+        "requested_by": payload.get("requested_by"),
+        "subject_type": event["subject_type"],
+        "subject_id": event["subject_id"],
+    }
     job_id = payload.get("job_id") or job_id_for(event["id"])
     pool = await arq_pool(Settings.from_env().redis_url)
     queued = await pool.enqueue_job(payload["job"], meta, payload.get("kwargs") or {}, _job_id=job_id)
@@ -155,25 +176,56 @@ def _arq_function(spec: JobSpec) -> Function:
     async def run(ctx: dict, meta: dict, kwargs: dict) -> dict | None:
         attempt, job_id = ctx["job_try"], ctx["job_id"]
         started, clock = dt.datetime.now(dt.UTC), time.perf_counter()
-        common = {"entity_id": meta.get("entity_id"), "subject_type": meta.get("subject_type") or "",
-                  "subject_id": meta.get("subject_id") or "", "input": {"kwargs": kwargs, "job_id": job_id}}
+        common = {
+            "entity_id": meta.get("entity_id"),
+            "subject_type": meta.get("subject_type") or "",
+            "subject_id": meta.get("subject_id") or "",
+            "input": {"kwargs": kwargs, "job_id": job_id},
+        }
         if attempt > spec.max_attempts:  # the worker died during the last attempt: nothing left to try
             await _bury(spec, job_id, meta, kwargs, attempt - 1, "the worker stopped during the last attempt")
-            await log_run(spec.name, f"job:{job_id}", outcome="dead", error="worker stopped", attempt=attempt - 1,
-                          started=started, duration_ms=0, **common)
+            await log_run(
+                spec.name,
+                f"job:{job_id}",
+                outcome="dead",
+                error="worker stopped",
+                attempt=attempt - 1,
+                started=started,
+                duration_ms=0,
+                **common,
+            )
             return None
         actor = Actor.system(spec.name)
         if meta.get("requested_by"):
-            actor = Actor(user_id=None, label=f"system:{spec.name}", is_system=True,
-                          on_behalf_of_id=meta["requested_by"])
-        run_ctx = JobRun(spec.name, job_id, attempt, meta.get("entity_id"), meta.get("requested_by"), actor,
-                         ctx.get("settings", Settings.from_env()).redis_url)
+            actor = Actor(
+                user_id=None,
+                label=f"system:{spec.name}",
+                is_system=True,
+                on_behalf_of_id=meta["requested_by"],
+            )
+        run_ctx = JobRun(
+            spec.name,
+            job_id,
+            attempt,
+            meta.get("entity_id"),
+            meta.get("requested_by"),
+            actor,
+            ctx.get("settings", Settings.from_env()).redis_url,
+        )
         try:
             output = await spec.run(run_ctx, **kwargs)
         except JobFailed as failed:
-            await log_run(spec.name, f"job:{job_id}", output=failed.output, outcome="failed", error=failed.error,
-                          attempt=attempt, started=started, duration_ms=int((time.perf_counter() - clock) * 1000),
-                          **common)
+            await log_run(
+                spec.name,
+                f"job:{job_id}",
+                output=failed.output,
+                outcome="failed",
+                error=failed.error,
+                attempt=attempt,
+                started=started,
+                duration_ms=int((time.perf_counter() - clock) * 1000),
+                **common,
+            )
             return failed.output
         except Exception as exc:
             error = "".join(traceback.format_exception_only(exc)).strip()
@@ -181,13 +233,28 @@ def _arq_function(spec: JobSpec) -> Function:
             dead = attempt >= spec.max_attempts
             if dead:
                 await _bury(spec, job_id, meta, kwargs, attempt, error)
-            await log_run(spec.name, f"job:{job_id}", outcome="dead" if dead else "failed", error=error,
-                          attempt=attempt, started=started, duration_ms=elapsed, **common)
+            await log_run(
+                spec.name,
+                f"job:{job_id}",
+                outcome="dead" if dead else "failed",
+                error=error,
+                attempt=attempt,
+                started=started,
+                duration_ms=elapsed,
+                **common,
+            )
             if dead:
                 raise
             raise Retry(defer=backoff(attempt, spec.retry_delay_s)) from exc
-        await log_run(spec.name, f"job:{job_id}", output=output or {}, attempt=attempt, started=started,
-                      duration_ms=int((time.perf_counter() - clock) * 1000), **common)
+        await log_run(
+            spec.name,
+            f"job:{job_id}",
+            output=output or {},
+            attempt=attempt,
+            started=started,
+            duration_ms=int((time.perf_counter() - clock) * 1000),
+            **common,
+        )
         return output
 
     run.__qualname__ = run.__name__ = spec.name.replace(".", "_")
@@ -197,8 +264,16 @@ def _arq_function(spec: JobSpec) -> Function:
 
 async def _bury(spec: JobSpec, job_id: str, meta: dict, kwargs: dict, attempts: int, error: str) -> None:
     async with transaction():
-        await current_connection().execute(_DEAD, spec.name, job_id, json.dumps(meta), json.dumps(kwargs),
-                                           meta.get("entity_id"), attempts, error[:4000])
+        await current_connection().execute(
+            _DEAD,
+            spec.name,
+            job_id,
+            json.dumps(meta),
+            json.dumps(kwargs),
+            meta.get("entity_id"),
+            attempts,
+            error[:4000],
+        )
 
 
 def arq_functions() -> list[Function]:

@@ -1,5 +1,5 @@
-"""How the core sends e-mail without knowing how: a `MailTransport` installed by the entry point (the SMTP adapter
-in `crm.integrations.mail`), used by staff notifications and by areas writing to leads and clients."""
+"""How the core sends e-mail without knowing how: a `MailTransport` installed by the entry point (the SMTP
+adapter in `crm.integrations.mail`), used by staff notifications and by areas writing to leads and clients."""
 
 from __future__ import annotations
 
@@ -39,10 +39,12 @@ def new_message_id(settings: Settings) -> str:
     return make_msgid(domain=domain)
 
 
-async def send_mail(to: str, subject: str, body: str, *, message_id: str | None = None,
-                    reply_to: str | None = None) -> str:
+async def send_mail(
+    to: str, subject: str, body: str, *, message_id: str | None = None, reply_to: str | None = None
+) -> str:
     """Send a plain-text e-mail through the installed transport; returns its Message-ID."""
     if _transport is None:
         raise RuntimeError("no mail transport installed (crm.areas.load_areas installs one)")
-    return await _transport.send(OutgoingMail(to, subject, body, message_id or new_message_id(Settings.from_env()),
-                                              reply_to))
+    return await _transport.send(
+        OutgoingMail(to, subject, body, message_id or new_message_id(Settings.from_env()), reply_to)
+    )

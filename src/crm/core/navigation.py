@@ -1,5 +1,6 @@
-"""Menus as a mechanism: each portal keeps one `Navigation`, its screen modules add the items they serve with the
-permission that shows them, and a portal's router names its menu in `opt={"navigation": ...}` for `render`."""
+"""Menus as a mechanism: each portal keeps one `Navigation`, its screen modules add the items they serve with
+the permission that shows them, and a portal's router names its menu in `opt={"navigation": ...}` for
+`render`."""
 
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ class Navigation:
     sections: tuple[str, ...]
     items: list[NavItem] = field(default_factory=list)
 
-    def add(self, section: str, label: str, url: str, permission: Permission | None = None, *,
-            order: int = 100) -> None:
+    def add(
+        self, section: str, label: str, url: str, permission: Permission | None = None, *, order: int = 100
+    ) -> None:
         """Show `label` at `url` to actors holding `permission` in some entity (None: everyone signed in)."""
         if section not in self.sections:
             raise ValueError(f"unknown menu section {section!r}")
@@ -46,5 +48,10 @@ class Navigation:
 
 def current_url(nav: list[tuple[str, list[NavItem]]], path: str) -> str | None:
     """The menu item a page belongs to: the longest item URL that prefixes the path."""
-    urls = [i.url for _, items in nav for i in items if path == i.url or (i.url != "/" and path.startswith(i.url + "/"))]
+    urls = [
+        i.url
+        for _, items in nav
+        for i in items
+        if path == i.url or (i.url != "/" and path.startswith(i.url + "/"))
+    ]
     return max(urls, key=len, default=None)

@@ -67,14 +67,16 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.LEADS_LEAD_VIEW: "See leads (one's own; with leads:team:view, every lead of the entity)",
     Permission.LEADS_LEAD_WORK: "Work assigned leads",
     Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools, shifts and intake sources; import leads",
-    Permission.LEADS_TEAM_VIEW: "See every lead of the entity, the unassigned queue and the team-lead dashboards",
+    Permission.LEADS_TEAM_VIEW: "See every lead of the entity, the unassigned queue and the team-lead "
+    "dashboards",
     Permission.PAYMENTS_TRANSACTION_VIEW: "See deposits and withdrawals",
     Permission.PAYMENTS_WITHDRAWAL_APPROVE: "Approve withdrawals",
     Permission.RISK_FLAG_REVIEW: "Review risk flags",
     Permission.RISK_SIGNAL_MANAGE: "Edit risk signals and thresholds",
     Permission.SYSTEM_AUTOMATION_VIEW: "Search the log of automation runs (jobs, event subscribers)",
     Permission.SYSTEM_JOBS_MANAGE: "Retry or discard failed background work (dead letters)",
-    Permission.SYSTEM_TEMPLATES_MANAGE: "Edit notification templates (group-wide: needs the permission in every entity)",
+    Permission.SYSTEM_TEMPLATES_MANAGE: "Edit notification templates (group-wide: needs the permission in "
+    "every entity)",
 }
 
 

@@ -1,9 +1,9 @@
-"""Whether this process has registered every area's plug-ins: approval kinds, case kinds, event subscribers, jobs,
-notification templates.
+"""Whether this process has registered every area's plug-ins: approval kinds, case kinds, event subscribers,
+jobs, notification templates.
 
 The core never imports an area. The entry points (app.py, worker.py, cli.py; the tests' conftest) call
-`crm.areas.load_areas()`, which imports them and marks the registry loaded. An event emitted before that would be
-written without the deliveries of subscribers this process never heard of, so `emit` refuses instead."""
+`crm.areas.load_areas()`, which imports them and marks the registry loaded. An event emitted before that would
+be written without the deliveries of subscribers this process never heard of, so `emit` refuses instead."""
 
 from __future__ import annotations
 
@@ -26,5 +26,6 @@ def is_loaded() -> bool:
 
 def require_loaded(what: str) -> None:
     if not _loaded:
-        raise RegistryNotLoaded(f"{what} before the areas were loaded: the entry point must call "
-                                "crm.areas.load_areas() first")
+        raise RegistryNotLoaded(
+            f"{what} before the areas were loaded: the entry point must call crm.areas.load_areas() first"
+        )

@@ -124,7 +124,8 @@ def render(
 
 
 def render_block(request: Request, template: str, block: str, context: Mapping[str, Any]) -> str:
-    """One block of a page as HTML (what live streams push: the same markup as the page and htmx fragments)."""
+    """One block of a page as HTML (what live streams push: the same markup as the page and htmx
+    fragments)."""
     env: Environment = request.app.state.templates
     tmpl = env.get_template(template)
     return "".join(tmpl.blocks[block](tmpl.new_context(base_context(request) | dict(context))))
@@ -143,8 +144,14 @@ def redirect(request: Request, url: str, *, flash: str | None = None, kind: str 
 
 def set_flash(response: Response, message: str, kind: str = "success") -> None:
     response.cookies.append(
-        Cookie(key=FLASH_COOKIE, value=json.dumps([{"message": message, "kind": kind}]), path="/",
-               httponly=True, samesite="lax", max_age=60)
+        Cookie(
+            key=FLASH_COOKIE,
+            value=json.dumps([{"message": message, "kind": kind}]),
+            path="/",
+            httponly=True,
+            samesite="lax",
+            max_age=60,
+        )
     )
 
 
@@ -168,8 +175,8 @@ def parse_int(value: Any) -> int | None:
 
 @dataclass(frozen=True)
 class Refusal:
-    """A refused form submission, for showing the form again: the errors per field, the message, the status the
-    page answers with, and the values typed (nothing typed is lost)."""
+    """A refused form submission, for showing the form again: the errors per field, the message, the status
+    the page answers with, and the values typed (nothing typed is lost)."""
 
     errors: dict[str, str] = field(default_factory=dict)
     message: str = ""
@@ -182,9 +189,9 @@ NO_REFUSAL = Refusal()
 
 def shows_again(page: Callable[..., Awaitable[Response]], *, field: str = "form"):
     """Decorate a form handler (under its route decorator): a DomainError it raises becomes
-    `page(request, refusal, **path_params)`, the same page again with the errors (the message goes under `field`
-    when the error names no field), the values typed and the error's status. One place instead of a try/except
-    in every handler."""
+    `page(request, refusal, **path_params)`, the same page again with the errors (the message goes under
+    `field` when the error names no field), the values typed and the error's status. One place instead of a
+    try/except in every handler."""
 
     def decorate(handler):
         @functools.wraps(handler)
@@ -194,8 +201,12 @@ def shows_again(page: Callable[..., Awaitable[Response]], *, field: str = "form"
             except DomainError as exc:
                 request: Request = kwargs["request"]
                 typed = await form_data(request) if request.method == "POST" else {}
-                refusal = Refusal(exc.field_errors or {field: exc.message}, exc.message, exc.status_code, typed)
-                return await page(request, refusal, **{k: v for k, v in kwargs.items() if k in request.path_params})
+                refusal = Refusal(
+                    exc.field_errors or {field: exc.message}, exc.message, exc.status_code, typed
+                )
+                return await page(
+                    request, refusal, **{k: v for k, v in kwargs.items() if k in request.path_params}
+                )
 
         return run
 

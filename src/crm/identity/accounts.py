@@ -53,15 +53,27 @@ async def create_user(actor: Actor, form: dict) -> tuple[int, str]:
     password = temporary_password()
     async with transaction():
         if await StaffUser.exists().where(StaffUser.email == email):
-            raise ValidationFailed("Email already used", field_errors={"email": "A user with this email exists."})
-        rows = await StaffUser.insert(StaffUser(
-            email=email, full_name=full_name, home_entity=home_entity, password_hash=hash_password(password),
-            must_change_password=True,
-        )).returning(StaffUser.id)
+            raise ValidationFailed(
+                "Email already used", field_errors={"email": "A user with this email exists."}
+            )
+        rows = await StaffUser.insert(
+            StaffUser(
+                email=email,
+                full_name=full_name,
+                home_entity=home_entity,
+                password_hash=hash_password(password),
+                must_change_password=True,
+            )
+        ).returning(StaffUser.id)
         user_id = rows[0]["id"]
         await record_audit(
-            actor, AccessTag.USER_CREATE, target_type="staff_user", target_id=user_id, target_label=email,
-            entity_id=home_entity, after={"email": email, "full_name": full_name, "home_entity": home_entity},
+            actor,
+            AccessTag.USER_CREATE,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=email,
+            entity_id=home_entity,
+            after={"email": email, "full_name": full_name, "home_entity": home_entity},
             reason=reason,
         )
     return user_id, password
@@ -79,14 +91,19 @@ async def deactivate_user(actor: Actor, user_id: int, reason: str) -> None:
     """Block sign-in, end every session and revoke all assignments."""
     user = await _managed_user(actor, user_id, reason)
     async with transaction():
-        await StaffUser.update({StaffUser.active: False, StaffUser.deactivated_at: dt.datetime.now(dt.UTC)}).where(
-            StaffUser.id == user_id
-        )
+        await StaffUser.update(
+            {StaffUser.active: False, StaffUser.deactivated_at: dt.datetime.now(dt.UTC)}
+        ).where(StaffUser.id == user_id)
         sessions = await end_user_sessions(user_id, "user_deactivated")
         revoked = await end_all_assignments(user_id)
         await record_audit(
-            actor, AccessTag.USER_DEACTIVATE, target_type="staff_user", target_id=user_id, target_label=user["email"],
-            entity_id=user["home_entity"], before={"active": True},
+            actor,
+            AccessTag.USER_DEACTIVATE,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=user["email"],
+            entity_id=user["home_entity"],
+            before={"active": True},
             after={"active": False, "sessions_ended": sessions, "assignments_revoked": revoked},
             reason=reason,
         )
@@ -97,14 +114,24 @@ async def reset_password(actor: Actor, user_id: int, reason: str) -> str:
     user = await _managed_user(actor, user_id, reason)
     password = temporary_password()
     async with transaction():
-        await StaffUser.update({
-            StaffUser.password_hash: hash_password(password), StaffUser.must_change_password: True,
-            StaffUser.failed_attempts: 0, StaffUser.locked_until: None,
-        }).where(StaffUser.id == user_id)
+        await StaffUser.update(
+            {
+                StaffUser.password_hash: hash_password(password),
+                StaffUser.must_change_password: True,
+                StaffUser.failed_attempts: 0,
+                StaffUser.locked_until: None,
+            }
+        ).where(StaffUser.id == user_id)
         sessions = await end_user_sessions(user_id, "password_reset")
         await record_audit(
-            actor, IdentityTag.PASSWORD_RESET, target_type="staff_user", target_id=user_id,
-            target_label=user["email"], entity_id=user["home_entity"], after={"sessions_ended": sessions}, reason=reason,
+            actor,
+            IdentityTag.PASSWORD_RESET,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=user["email"],
+            entity_id=user["home_entity"],
+            after={"sessions_ended": sessions},
+            reason=reason,
         )
     return password
 
@@ -113,11 +140,19 @@ async def reset_mfa(actor: Actor, user_id: int, reason: str) -> None:
     """Remove the user's authenticator and recovery codes; they enrol again at next sign-in."""
     user = await _managed_user(actor, user_id, reason)
     async with transaction():
-        await StaffUser.update({StaffUser.totp_secret: None, StaffUser.mfa_enrolled_at: None}).where(StaffUser.id == user_id)
+        await StaffUser.update({StaffUser.totp_secret: None, StaffUser.mfa_enrolled_at: None}).where(
+            StaffUser.id == user_id
+        )
         await RecoveryCode.delete().where(RecoveryCode.user == user_id)
         sessions = await end_user_sessions(user_id, "mfa_reset")
         await record_audit(
-            actor, IdentityTag.MFA_RESET, target_type="staff_user", target_id=user_id, target_label=user["email"],
-            entity_id=user["home_entity"], before={"mfa_enrolled": user["mfa_enrolled_at"] is not None},
-            after={"mfa_enrolled": False, "sessions_ended": sessions}, reason=reason,
+            actor,
+            IdentityTag.MFA_RESET,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=user["email"],
+            entity_id=user["home_entity"],
+            before={"mfa_enrolled": user["mfa_enrolled_at"] is not None},
+            after={"mfa_enrolled": False, "sessions_ended": sessions},
+            reason=reason,
         )

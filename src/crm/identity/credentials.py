@@ -40,7 +40,9 @@ def check_password_strength(password: str, *, email: str = "") -> None:
     if len(set(password)) < 6:
         problems.append("at least 6 different characters")
     if problems:
-        raise ValidationFailed("Password too weak", field_errors={"password": "Use " + ", ".join(problems) + "."})
+        raise ValidationFailed(
+            "Password too weak", field_errors={"password": "Use " + ", ".join(problems) + "."}
+        )
 
 
 def new_totp_secret() -> str:

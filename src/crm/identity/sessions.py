@@ -46,7 +46,10 @@ def expiry_reason(row, settings: Settings, at: dt.datetime) -> str | None:
         return "user_deactivated"
     if row["expires_at"] <= at:
         return "absolute_timeout" if row["mfa_verified"] else "pending_timeout"
-    if row["mfa_verified"] and row["last_seen_at"] + dt.timedelta(minutes=settings.session_idle_minutes) <= at:
+    if (
+        row["mfa_verified"]
+        and row["last_seen_at"] + dt.timedelta(minutes=settings.session_idle_minutes) <= at
+    ):
         return "idle_timeout"
     return None
 
@@ -54,14 +57,22 @@ def expiry_reason(row, settings: Settings, at: dt.datetime) -> str | None:
 async def expire_session(row, reason: str, meta: RequestMeta) -> None:
     """End one session and record why, once (a second caller finds it already ended and records nothing)."""
     async with transaction():
-        ended = await StaffSession.update(
-            {StaffSession.ended_at: dt.datetime.now(dt.UTC), StaffSession.end_reason: reason}
-        ).where((StaffSession.id == row["id"]) & StaffSession.ended_at.is_null()).returning(StaffSession.id)
+        ended = (
+            await StaffSession.update(
+                {StaffSession.ended_at: dt.datetime.now(dt.UTC), StaffSession.end_reason: reason}
+            )
+            .where((StaffSession.id == row["id"]) & StaffSession.ended_at.is_null())
+            .returning(StaffSession.id)
+        )
         if ended:
             actor = Actor(user_id=row["user_id"], label=f"{row['full_name']} <{row['email']}>", meta=meta)
             await record_audit(
-                actor, IdentityTag.SESSION_EXPIRE, target_type="staff_session", target_id=row["id"],
-                entity_id=row["home_entity"], after={"reason": reason},
+                actor,
+                IdentityTag.SESSION_EXPIRE,
+                target_type="staff_session",
+                target_id=row["id"],
+                entity_id=row["home_entity"],
+                after={"reason": reason},
             )
 
 
@@ -86,10 +97,16 @@ async def load_session(
     if touch and at - row["last_seen_at"] >= TOUCH_EVERY:
         await StaffSession.update({StaffSession.last_seen_at: at}).where(StaffSession.id == row["id"])
     return CurrentSession(
-        id=row["id"], user_id=row["user_id"], email=row["email"], full_name=row["full_name"],
-        mfa_verified=row["mfa_verified"], must_change_password=row["must_change_password"],
-        mfa_enrolled=row["mfa_enrolled_at"] is not None, via_sso=row["via_sso"],
-        home_entity_id=row["home_entity"], focus_entity_id=row["focus_entity_id"],
+        id=row["id"],
+        user_id=row["user_id"],
+        email=row["email"],
+        full_name=row["full_name"],
+        mfa_verified=row["mfa_verified"],
+        must_change_password=row["must_change_password"],
+        mfa_enrolled=row["mfa_enrolled_at"] is not None,
+        via_sso=row["via_sso"],
+        home_entity_id=row["home_entity"],
+        focus_entity_id=row["focus_entity_id"],
     ), None
 
 
@@ -115,9 +132,13 @@ async def sweep_expired_sessions(settings: Settings) -> int:
 
 async def end_user_sessions(user_id: int, reason: str) -> int:
     """End all of a user's sessions (deactivation, MFA reset); the caller audits the cause."""
-    ended = await StaffSession.update(
-        {StaffSession.ended_at: dt.datetime.now(dt.UTC), StaffSession.end_reason: reason}
-    ).where((StaffSession.user == user_id) & StaffSession.ended_at.is_null()).returning(StaffSession.id)
+    ended = (
+        await StaffSession.update(
+            {StaffSession.ended_at: dt.datetime.now(dt.UTC), StaffSession.end_reason: reason}
+        )
+        .where((StaffSession.user == user_id) & StaffSession.ended_at.is_null())
+        .returning(StaffSession.id)
+    )
     return len(ended)
 
 

@@ -1,1 +1,2 @@
-"""Vendor adapters. Each sits behind a small interface and ships a sandbox that speaks its protocol over HTTP."""
+"""Vendor adapters. Each sits behind a small interface and ships a sandbox that speaks its protocol over
+HTTP."""

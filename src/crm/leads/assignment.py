@@ -1,8 +1,9 @@
 """Routing a lead and acting on the decision: the follow-up case and its notifications, the SLA breach that
 re-routes, manual assignment by a team lead, and the side-effect-free preview of a hypothetical lead.
 
-If routing fails, the lead is still saved, waits in the unassigned queue and an alert case says so (routing runs
-in a savepoint of the caller's transaction, or intake rolls back and saves the lead again without routing)."""
+If routing fails, the lead is still saved, waits in the unassigned queue and an alert case says so (routing
+runs in a savepoint of the caller's transaction, or intake rolls back and saves the lead again without
+routing)."""
 
 from __future__ import annotations
 
@@ -42,38 +43,82 @@ log = logging.getLogger("crm.leads")
 
 # ---- registrations: the follow-up case kind and the notification wording --------------------------------
 
-LEAD_ASSIGNED = register_template(TemplateSpec(
-    "lead_assigned", "New lead assigned to you", "New lead {{ reference }}: call within {{ sla_minutes }} min",
-    "{{ country }} · {{ source or 'direct' }} · score {{ score }}. Reason: {{ matched }}.",
-    sample={"reference": "LD-000123", "sla_minutes": 5, "country": "ES", "source": "facebook", "score": 70,
-            "matched": "LatAm Spanish"}))
-LEAD_UNROUTED = register_template(TemplateSpec(
-    "lead_unrouted", "Lead waiting with nobody to take it (to the team lead)",
-    "{{ reference }} is waiting: nobody eligible", "{{ explanation }}",
-    sample={"reference": "LD-000123", "explanation": "Pool LatAm: nobody eligible (3 members)."}))
-LEAD_SLA_BREACH = register_template(TemplateSpec(
-    "lead_sla_breach", "Lead follow-up past its SLA (to the team lead)",
-    "{{ reference }}: {{ agent }} missed the {{ sla_minutes }}-minute SLA",
-    "{% if reassigned_to %}Reassigned to {{ reassigned_to }}.{% else %}Nobody else is eligible: it waits in the queue.{% endif %} "
-    "{{ agent }} has {{ breaches_today }} breach(es) today.",
-    sample={"reference": "LD-000123", "agent": "Ana Agent", "sla_minutes": 5, "reassigned_to": "Bo Agent",
-            "breaches_today": 2}))
+LEAD_ASSIGNED = register_template(
+    TemplateSpec(
+        "lead_assigned",
+        "New lead assigned to you",
+        "New lead {{ reference }}: call within {{ sla_minutes }} min",
+        "{{ country }} · {{ source or 'direct' }} · score {{ score }}. Reason: {{ matched }}.",
+        sample={
+            "reference": "LD-000123",
+            "sla_minutes": 5,
+            "country": "ES",
+            "source": "facebook",
+            "score": 70,
+            "matched": "LatAm Spanish",
+        },
+    )
+)
+LEAD_UNROUTED = register_template(
+    TemplateSpec(
+        "lead_unrouted",
+        "Lead waiting with nobody to take it (to the team lead)",
+        "{{ reference }} is waiting: nobody eligible",
+        "{{ explanation }}",
+        sample={"reference": "LD-000123", "explanation": "Pool LatAm: nobody eligible (3 members)."},
+    )
+)
+LEAD_SLA_BREACH = register_template(
+    TemplateSpec(
+        "lead_sla_breach",
+        "Lead follow-up past its SLA (to the team lead)",
+        "{{ reference }}: {{ agent }} missed the {{ sla_minutes }}-minute SLA",
+        "{% if reassigned_to %}Reassigned to {{ reassigned_to }}.{% else %}Nobody else is eligible: it waits "
+        "in the queue.{% endif %} "
+        "{{ agent }} has {{ breaches_today }} breach(es) today.",
+        sample={
+            "reference": "LD-000123",
+            "agent": "Ana Agent",
+            "sla_minutes": 5,
+            "reassigned_to": "Bo Agent",
+            "breaches_today": 2,
+        },
+    )
+)
 
 
 async def _breached(actor: Actor, case: dict) -> None:
     await handle_sla_breach(actor, case)
 
 
-LEAD_FOLLOWUP = register_case_kind(CaseKind("lead_followup", "Lead follow-up", 2, dt.timedelta(minutes=5), "sales",
-                                            notify_assignee=False, on_breach=_breached))
+LEAD_FOLLOWUP = register_case_kind(
+    CaseKind(
+        "lead_followup",
+        "Lead follow-up",
+        2,
+        dt.timedelta(minutes=5),
+        "sales",
+        notify_assignee=False,
+        on_breach=_breached,
+    )
+)
 
-# ---- routing and its consequences ---------------------------------------------------------------------------
+# ---- routing and its consequences --------------------------------------------------------------------------
 
-async def route_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadContext | None = None,
-                     exclude: frozenset[int] = frozenset(), isolated: bool = True) -> Decision:
+
+async def route_lead(
+    actor: Actor,
+    lead: dict,
+    *,
+    trigger: str,
+    ctx: LeadContext | None = None,
+    exclude: frozenset[int] = frozenset(),
+    isolated: bool = True,
+) -> Decision:
     """Route (or re-route) a lead in the caller's transaction and act on the decision: owner, follow-up task,
-    notifications. `isolated` (the default) routes in a savepoint, so a failure leaves the lead unassigned with
-    an alert case; otherwise the failure is raised and the caller rolls back and calls `record_routing_failure`."""
+    notifications. `isolated` (the default) routes in a savepoint, so a failure leaves the lead unassigned
+    with an alert case; otherwise the failure is raised and the caller rolls back and calls
+    `record_routing_failure`."""
     if not isolated:
         return await _route(actor, lead, trigger, ctx, exclude)
     try:
@@ -90,23 +135,44 @@ async def route_new_lead(actor: Actor, lead: dict, *, trigger: str, ctx: LeadCon
     return await _route(actor, lead, trigger, ctx, frozenset(), new=True)
 
 
-async def _route(actor: Actor, lead: dict, trigger: str, ctx: LeadContext | None, exclude: frozenset[int],
-                 new: bool = False) -> Decision:
+async def _route(
+    actor: Actor,
+    lead: dict,
+    trigger: str,
+    ctx: LeadContext | None,
+    exclude: frozenset[int],
+    new: bool = False,
+) -> Decision:
     entity_id = lead["entity_id"]
     ctx = ctx or await lead_context(entity_id, lead["email_key"], lead["phone"], lead["ib_code"], lead["id"])
     timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
-    facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
-                      ib_referred=ctx.ib_referred, timezone=timezone)
-    decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(),
-                            returning_owner_id=ctx.returning_owner, ib_manager_id=ctx.ib_manager, exclude=exclude)
+    facts = facts_for(
+        lead,
+        entity_code=ctx.entity_code,
+        returning=ctx.returning_owner is not None,
+        ib_referred=ctx.ib_referred,
+        timezone=timezone,
+    )
+    decision = await decide(
+        ctx.routing,
+        facts,
+        entity_id=entity_id,
+        now=_now(),
+        returning_owner_id=ctx.returning_owner,
+        ib_manager_id=ctx.ib_manager,
+        exclude=exclude,
+    )
     await _apply(actor, lead, decision, trigger, new=new)
     return decision
 
 
 async def record_routing_failure(actor: Actor, lead: dict, trigger: str, exc: BaseException) -> Decision:
-    """Routing failed: the lead waits unassigned with its follow-up task in the queue, and an alert case says why."""
+    """Routing failed: the lead waits unassigned with its follow-up task in the queue, and an alert case says
+    why."""
     log.error("routing failed for lead %s", lead["reference"], exc_info=exc)
-    decision = Decision(explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned.")
+    decision = Decision(
+        explanation=f"Routing failed: {type(exc).__name__}: {exc}. The lead waits unassigned."
+    )
     await _apply(actor, lead, decision, trigger, failed=True)
     return decision
 
@@ -115,68 +181,150 @@ async def record_routing_failure(actor: Actor, lead: dict, trigger: str, exc: Ba
 # $1 lead, $2-$9 `decision_record`, $10 agent, $11 pool, $12 now, $13 case, $14-$15 the actor.
 _DECISION = f"""
 WITH decision AS (
-    INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id, candidates,
+    INSERT INTO routing_decision (lead, trigger, rule_set_id, rule_set_version, matched, pool_id, agent_id,
+        candidates,
                                   explanation, duration_ms, created_at)
     SELECT $1, $2, $3, $4, $5, $11, $10, $6::jsonb, $7, $8, now()
 ), moved AS (
-    UPDATE lead SET owner_id = $10, pool_id = $11, routed_at = $12, updated_at = $12, case_id = $13 WHERE id = $1
+    UPDATE lead SET owner_id = $10, pool_id = $11, routed_at = $12, updated_at = $12, case_id = $13
+        WHERE id = $1
 )
-{activity_sql(lead="$1", kind="'routing'", author_id="$14::int", author_label="$15::text", body="$7::text",
-              data="$9::jsonb")}
+{
+    activity_sql(
+        lead="$1",
+        kind="'routing'",
+        author_id="$14::int",
+        author_label="$15::text",
+        body="$7::text",
+        data="$9::jsonb",
+    )
+}
 """  # noqa: S608 (SQL fragments of the owning modules)
 
 
 def decision_record(actor: Actor, decision: Decision, trigger: str, previous_owner: int | None) -> tuple:
     """The routing decision's stored values: trigger, rule set id and version, matched rule, candidates,
     explanation, duration, and the routing timeline entry's data."""
-    return (trigger, decision.rule_set_id, decision.rule_set_version, decision.matched[:120],
-            json.dumps(decision.candidates, default=str), decision.explanation, decision.duration_ms,
-            json.dumps({"trigger": trigger, "agent_id": decision.agent_id, "pool_id": decision.pool_id,
-                        "matched": decision.matched, "from": previous_owner}))
+    return (
+        trigger,
+        decision.rule_set_id,
+        decision.rule_set_version,
+        decision.matched[:120],
+        json.dumps(decision.candidates, default=str),
+        decision.explanation,
+        decision.duration_ms,
+        json.dumps(
+            {
+                "trigger": trigger,
+                "agent_id": decision.agent_id,
+                "pool_id": decision.pool_id,
+                "matched": decision.matched,
+                "from": previous_owner,
+            }
+        ),
+    )
 
 
-async def _apply(actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False,
-                 new: bool = False) -> None:
-    """Act on a decision in the caller's transaction: notifications, the routed event, the follow-up case (opened,
-    or handed over on a re-route), then the decision with the lead's new owner in one statement (unless the
-    lead is `new`: intake saves the decision and the routed event with the lead)."""
+async def _apply(
+    actor: Actor, lead: dict, decision: Decision, trigger: str, failed: bool = False, new: bool = False
+) -> None:
+    """Act on a decision in the caller's transaction: notifications, the routed event, the follow-up case
+    (opened, or handed over on a re-route), then the decision with the lead's new owner in one statement
+    (unless the lead is `new`: intake saves the decision and the routed event with the lead)."""
     conn = current_connection()
     now = _now()
     previous_owner = lead.get("owner_id")
     lead.update(owner_id=decision.agent_id, pool_id=decision.pool_id, routed_at=now)
     link = f"/leads/{lead['reference']}"
     if decision.agent_id:
-        await notify(decision.agent_id, "lead_assigned", {
-            "reference": lead["reference"], "sla_minutes": round(decision.sla_seconds / 60, 1), "country": lead["country"],
-            "source": lead["source"], "score": lead["score"], "matched": decision.matched}, link, lead["entity_id"],
-            decision.team_id)
+        await notify(
+            decision.agent_id,
+            "lead_assigned",
+            {
+                "reference": lead["reference"],
+                "sla_minutes": round(decision.sla_seconds / 60, 1),
+                "country": lead["country"],
+                "source": lead["source"],
+                "score": lead["score"],
+                "matched": decision.matched,
+            },
+            link,
+            lead["entity_id"],
+            decision.team_id,
+        )
     else:
         lead_id = await _team_lead(decision.team_id, lead["entity_id"])
         if lead_id:
-            await notify(lead_id, "lead_unrouted", {"reference": lead["reference"], "explanation": decision.explanation},
-                         link, lead["entity_id"], decision.team_id)
+            await notify(
+                lead_id,
+                "lead_unrouted",
+                {"reference": lead["reference"], "explanation": decision.explanation},
+                link,
+                lead["entity_id"],
+                decision.team_id,
+            )
     if not new:  # a new lead's `lead.routed` is written with the lead
-        await emit(actor, "lead.routed", entity_id=lead["entity_id"], subject_type="lead", subject_id=lead["reference"],
-                   payload={"lead_id": lead["id"], "agent_id": decision.agent_id, "pool_id": decision.pool_id,
-                            "previous_owner_id": previous_owner, "trigger": trigger})
+        await emit(
+            actor,
+            "lead.routed",
+            entity_id=lead["entity_id"],
+            subject_type="lead",
+            subject_id=lead["reference"],
+            payload={
+                "lead_id": lead["id"],
+                "agent_id": decision.agent_id,
+                "pool_id": decision.pool_id,
+                "previous_owner_id": previous_owner,
+                "trigger": trigger,
+            },
+        )
     sla = dt.timedelta(seconds=decision.sla_seconds)
-    title = f"First contact: {lead['reference']} ({lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']})"
+    where = f"{lead['country'] or '??'}, {lead['source'] or 'direct'}, score {lead['score']}"
+    title = f"First contact: {lead['reference']} ({where})"
     if lead.get("case_id"):
-        await cases.hand_over(actor, lead["case_id"], assignee_id=decision.agent_id, sla_due_at=now + sla,
-                              queue_id=decision.team_id, reason=f"lead re-routed ({trigger})")
+        await cases.hand_over(
+            actor,
+            lead["case_id"],
+            assignee_id=decision.agent_id,
+            sla_due_at=now + sla,
+            queue_id=decision.team_id,
+            reason=f"lead re-routed ({trigger})",
+        )
     else:
-        case = await cases.open_case(Actor.system("lead_routing"), "lead_followup", entity_id=lead["entity_id"],
-                                     title=title, subjects=[("lead", str(lead["id"]), lead["reference"])],
-                                     queue_id=decision.team_id, sla=sla, assignee_id=decision.agent_id,
-                                     body=decision.explanation, audited_by_caller=trigger in ("intake", "import"))
+        case = await cases.open_case(
+            Actor.system("lead_routing"),
+            "lead_followup",
+            entity_id=lead["entity_id"],
+            title=title,
+            subjects=[("lead", str(lead["id"]), lead["reference"])],
+            queue_id=decision.team_id,
+            sla=sla,
+            assignee_id=decision.agent_id,
+            body=decision.explanation,
+            audited_by_caller=trigger in ("intake", "import"),
+        )
         lead["case_id"] = case["id"]
     if failed:
-        await cases.open_case(Actor.system("lead_routing"), "alert", entity_id=lead["entity_id"],
-                              title=f"Lead {lead['reference']} could not be routed",
-                              subjects=[("lead", str(lead["id"]), lead["reference"])], body=decision.explanation)
+        await cases.open_case(
+            Actor.system("lead_routing"),
+            "alert",
+            entity_id=lead["entity_id"],
+            title=f"Lead {lead['reference']} could not be routed",
+            subjects=[("lead", str(lead["id"]), lead["reference"])],
+            body=decision.explanation,
+        )
     if not new:
-        await conn.execute(_DECISION, lead["id"], *decision_record(actor, decision, trigger, previous_owner),
-                           decision.agent_id, decision.pool_id, now, lead["case_id"], actor.user_id, actor.label)
+        await conn.execute(
+            _DECISION,
+            lead["id"],
+            *decision_record(actor, decision, trigger, previous_owner),
+            decision.agent_id,
+            decision.pool_id,
+            now,
+            lead["case_id"],
+            actor.user_id,
+            actor.label,
+        )
 
 
 async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
@@ -184,14 +332,16 @@ async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
         rows = await fetch("SELECT lead FROM team WHERE id = $1", team_id)
         if rows and rows[0]["lead"]:
             return rows[0]["lead"]
-    rows = await fetch("SELECT lead FROM team WHERE entity = $1 AND kind = 'sales' AND lead IS NOT NULL ORDER BY id LIMIT 1",
-                       entity_id)
+    rows = await fetch(
+        "SELECT lead FROM team WHERE entity = $1 AND kind = 'sales' AND lead IS NOT NULL ORDER BY id LIMIT 1",
+        entity_id,
+    )
     return rows[0]["lead"] if rows else None
 
 
 async def handle_sla_breach(actor: Actor, case: dict) -> None:
-    """The follow-up of a lead is overdue: record the breach, re-route to the next eligible agent (never one who
-    already breached on this lead), tell the team lead. Runs in the escalation cron's transaction."""
+    """The follow-up of a lead is overdue: record the breach, re-route to the next eligible agent (never one
+    who already breached on this lead), tell the team lead. Runs in the escalation cron's transaction."""
     conn = current_connection()
     row = await conn.fetchrow("SELECT * FROM lead WHERE case_id = $1 FOR UPDATE", case["id"])
     if row is None or row["first_contact_at"] is not None or row["status"] not in OPEN_LEAD_STATUSES:
@@ -199,29 +349,72 @@ async def handle_sla_breach(actor: Actor, case: dict) -> None:
         return
     lead = dict(row)
     breached_by = lead["owner_id"]
-    earlier = {r["agent_id"] for r in await conn.fetch("SELECT agent_id FROM lead_sla_breach WHERE lead = $1", lead["id"])}
+    earlier = {
+        r["agent_id"]
+        for r in await conn.fetch("SELECT agent_id FROM lead_sla_breach WHERE lead = $1", lead["id"])
+    }
     exclude = frozenset({a for a in earlier | {breached_by} if a})
     decision = await route_lead(actor, lead, trigger="sla_breach", exclude=exclude)
     await conn.execute(
         "INSERT INTO lead_sla_breach (lead, agent_id, pool_id, case_reference, reassigned_to_id, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, now())", lead["id"], breached_by, lead["pool_id"], case["reference"], decision.agent_id)
+        "VALUES ($1, $2, $3, $4, $5, now())",
+        lead["id"],
+        breached_by,
+        lead["pool_id"],
+        case["reference"],
+        decision.agent_id,
+    )
     if decision.agent_id is None:  # nobody left: stop re-routing, the team lead takes it from the queue
         await cases.mark_escalated(case["id"])
-    names = {r["id"]: r["full_name"] for r in await conn.fetch(
-        "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])", [a for a in (breached_by, decision.agent_id) if a])}
-    today = await conn.fetchval("SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 day'",
-                                breached_by) if breached_by else 0
-    await add_activity(lead["id"], actor, "sla_breach", f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
-                    {"agent_id": breached_by, "reassigned_to": decision.agent_id})
-    await record_audit(actor, LeadsTag.LEAD_SLA_BREACH, target_type="lead", target_id=lead["reference"],
-                       entity_id=lead["entity_id"], before={"owner_id": breached_by},
-                       after={"owner_id": decision.agent_id}, case_id=case["reference"])
+    names = {
+        r["id"]: r["full_name"]
+        for r in await conn.fetch(
+            "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])",
+            [a for a in (breached_by, decision.agent_id) if a],
+        )
+    }
+    today = (
+        await conn.fetchval(
+            "SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 "
+            "day'",
+            breached_by,
+        )
+        if breached_by
+        else 0
+    )
+    await add_activity(
+        lead["id"],
+        actor,
+        "sla_breach",
+        f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
+        {"agent_id": breached_by, "reassigned_to": decision.agent_id},
+    )
+    await record_audit(
+        actor,
+        LeadsTag.LEAD_SLA_BREACH,
+        target_type="lead",
+        target_id=lead["reference"],
+        entity_id=lead["entity_id"],
+        before={"owner_id": breached_by},
+        after={"owner_id": decision.agent_id},
+        case_id=case["reference"],
+    )
     team_lead = await _team_lead(decision.team_id or (await _pool_team(lead["pool_id"])), lead["entity_id"])
     if team_lead:
-        await notify(team_lead, "lead_sla_breach", {
-            "reference": lead["reference"], "agent": names.get(breached_by, "nobody"),
-            "sla_minutes": round(decision.sla_seconds / 60, 1), "reassigned_to": names.get(decision.agent_id, ""),
-            "breaches_today": today}, f"/leads/{lead['reference']}", lead["entity_id"], decision.team_id)
+        await notify(
+            team_lead,
+            "lead_sla_breach",
+            {
+                "reference": lead["reference"],
+                "agent": names.get(breached_by, "nobody"),
+                "sla_minutes": round(decision.sla_seconds / 60, 1),
+                "reassigned_to": names.get(decision.agent_id, ""),
+                "breaches_today": today,
+            },
+            f"/leads/{lead['reference']}",
+            lead["entity_id"],
+            decision.team_id,
+        )
 
 
 async def _pool_team(pool_id: int | None) -> int | None:
@@ -232,7 +425,8 @@ async def _pool_team(pool_id: int | None) -> int | None:
 
 
 async def assign_manually(actor: Actor, reference: str, agent_id: int | None, reason: str) -> Decision:
-    """A team lead gives a lead to someone (or back to the unassigned queue); the decision is stored like any."""
+    """A team lead gives a lead to someone (or back to the unassigned queue); the decision is stored like
+    any."""
     if not reason.strip():
         raise ValidationFailed("Say why", field_errors={"reason": "A reason is required."})
     async with transaction():
@@ -246,22 +440,38 @@ async def assign_manually(actor: Actor, reference: str, agent_id: int | None, re
                      SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role WHERE ra."user" = u.id
                        AND ra.entity = $2 AND ra.status = 'active' AND 'leads:lead:work' = ANY(r.permissions)
                        AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now()))""",
-                agent_id, lead["entity_id"])
+                agent_id,
+                lead["entity_id"],
+            )
             if not rows:
-                raise ValidationFailed("That person cannot work leads here", field_errors={"agent": "Choose someone else."})
+                raise ValidationFailed(
+                    "That person cannot work leads here", field_errors={"agent": "Choose someone else."}
+                )
             name = rows[0]["full_name"]
-        decision = Decision(pool_id=lead["pool_id"], agent_id=agent_id, matched="manual",
-                            explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
-                            team_id=await _pool_team(lead["pool_id"]))
+        decision = Decision(
+            pool_id=lead["pool_id"],
+            agent_id=agent_id,
+            matched="manual",
+            explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
+            team_id=await _pool_team(lead["pool_id"]),
+        )
         await _apply(actor, lead, decision, "manual")
-        await record_audit(actor, LeadsTag.LEAD_ASSIGN, target_type="lead", target_id=reference, entity_id=lead["entity_id"],
-                           before={"owner_id": lead.get("owner_id")}, after={"owner_id": agent_id}, reason=reason.strip())
+        await record_audit(
+            actor,
+            LeadsTag.LEAD_ASSIGN,
+            target_type="lead",
+            target_id=reference,
+            entity_id=lead["entity_id"],
+            before={"owner_id": lead.get("owner_id")},
+            after={"owner_id": agent_id},
+            reason=reason.strip(),
+        )
     return decision
 
 
 async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) -> dict:
-    """What would happen to this lead now: its score (with each rule's points), the matched rule and pool, every
-    candidate with the reason, and the agent chosen. Nothing is saved and no counter moves."""
+    """What would happen to this lead now: its score (with each rule's points), the matched rule and pool,
+    every candidate with the reason, and the agent chosen. Nothing is saved and no counter moves."""
     actor.require(Permission.LEADS_ROUTING_MANAGE, entity_id)
     lead_in, errors = clean({"first_name": "Preview", **raw})
     if not raw.get("email") and not raw.get("phone"):
@@ -271,28 +481,65 @@ async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) 
 
     async def rule_doc(kind: str) -> dict | None:
         if use_drafts:
-            rows = await fetch("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
-                               "('draft', 'pending') ORDER BY version DESC LIMIT 1", kind, entity_id)
+            rows = await fetch(
+                "SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
+                "('draft', 'pending') ORDER BY version DESC LIMIT 1",
+                kind,
+                entity_id,
+            )
             if rows:
-                return dict(rows[0]) | {"rules": json.loads(rows[0]["rules"]) if isinstance(rows[0]["rules"], str) else rows[0]["rules"]}
+                return dict(rows[0]) | {
+                    "rules": json.loads(rows[0]["rules"])
+                    if isinstance(rows[0]["rules"], str)
+                    else rows[0]["rules"]
+                }
         return await published_rules(kind, entity_id)
 
-    lead = {**dataclasses.asdict(lead_in), "id": 0, "entity_id": entity_id, "signals": {}, "score": 0,
-            "email_key": lead_in.email_key}
+    lead = {
+        **dataclasses.asdict(lead_in),
+        "id": 0,
+        "entity_id": entity_id,
+        "signals": {},
+        "score": 0,
+        "email_key": lead_in.email_key,
+    }
     for signal in ("kyc_started", "demo_sessions"):
         if raw.get(signal):
-            lead["signals"][signal] = raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
+            lead["signals"][signal] = (
+                raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
+            )
     async with transaction():
         ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
         ctx = dataclasses.replace(ctx, scoring=await rule_doc("scoring"), routing=await rule_doc("routing"))
         score, contributions = score_for(lead, ctx)
         timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
-        facts = facts_for(lead, entity_code=ctx.entity_code, returning=ctx.returning_owner is not None,
-                          ib_referred=ctx.ib_referred, timezone=timezone, score=score)
-        decision = await decide(ctx.routing, facts, entity_id=entity_id, now=_now(), returning_owner_id=ctx.returning_owner,
-                                ib_manager_id=ctx.ib_manager, dry_run=True)
-    names = {r["id"]: r["full_name"] for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1",
-                                                           decision.agent_id or 0)}
-    return {"score": score, "contributions": contributions, "decision": decision,
-            "agent_name": names.get(decision.agent_id), "facts": dataclasses.asdict(facts) | {"region": facts.region},
-            "scoring_version": (ctx.scoring or {}).get("version"), "routing_version": (ctx.routing or {}).get("version")}
+        facts = facts_for(
+            lead,
+            entity_code=ctx.entity_code,
+            returning=ctx.returning_owner is not None,
+            ib_referred=ctx.ib_referred,
+            timezone=timezone,
+            score=score,
+        )
+        decision = await decide(
+            ctx.routing,
+            facts,
+            entity_id=entity_id,
+            now=_now(),
+            returning_owner_id=ctx.returning_owner,
+            ib_manager_id=ctx.ib_manager,
+            dry_run=True,
+        )
+    names = {
+        r["id"]: r["full_name"]
+        for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1", decision.agent_id or 0)
+    }
+    return {
+        "score": score,
+        "contributions": contributions,
+        "decision": decision,
+        "agent_name": names.get(decision.agent_id),
+        "facts": dataclasses.asdict(facts) | {"region": facts.region},
+        "scoring_version": (ctx.scoring or {}).get("version"),
+        "routing_version": (ctx.routing or {}).get("version"),
+    }

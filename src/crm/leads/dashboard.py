@@ -1,4 +1,5 @@
-"""The team lead's figures: speed to lead, open load, SLA breaches and conversion, over the actor's entities."""
+"""The team lead's figures: speed to lead, open load, SLA breaches and conversion, over the actor's
+entities."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ SELECT {key} AS key, {label} AS label, count(*) AS leads, count(l.first_contact_
        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_contact_at - l.created_at))
          FILTER (WHERE l.first_contact_at IS NOT NULL) AS p90_s
 FROM lead l {join}
-WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2) AND l.merged_into_id IS NULL
+WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2)
+    AND l.merged_into_id IS NULL
 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50
 """
 
@@ -45,7 +47,8 @@ SELECT coalesce(nullif(l.source, ''), '(direct)') AS source, count(*) AS leads,
        count(*) FILTER (WHERE l.status = 'funded') AS funded,
        count(*) FILTER (WHERE l.status = 'lost') AS lost
 FROM lead l
-WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2) AND l.merged_into_id IS NULL
+WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2)
+    AND l.merged_into_id IS NULL
 GROUP BY 1 ORDER BY 2 DESC LIMIT 50
 """
 
@@ -53,12 +56,33 @@ GROUP BY 1 ORDER BY 2 DESC LIMIT 50
 async def figures(actor: Actor, days: int = 30) -> dict:
     entities = actor.entities_with(Permission.LEADS_TEAM_VIEW) or [-1]
     days = max(1, min(days, 365))
-    by_agent = await fetch(_SPEED.format(key="l.owner_id", label="coalesce(u.full_name, '(unassigned)')",
-                                         join="LEFT JOIN staff_user u ON u.id = l.owner_id"), entities, days)
-    by_pool = await fetch(_SPEED.format(key="l.pool_id", label="coalesce(p.name, '(no pool)')",
-                                        join="LEFT JOIN lead_pool p ON p.id = l.pool_id"), entities, days)
-    conversion = [dict(r) | {"rate": (r["funded"] / r["leads"]) if r["leads"] else 0}
-                  for r in await fetch(_CONVERSION, entities, days)]
-    return {"days": days, "speed_by_agent": [dict(r) for r in by_agent], "speed_by_pool": [dict(r) for r in by_pool],
-            "load": [dict(r) for r in await fetch(_LOAD, entities, list(OPEN_LEAD_STATUSES))],
-            "breaches": [dict(r) for r in await fetch(_BREACHES, entities, days)], "conversion": conversion}
+    by_agent = await fetch(
+        _SPEED.format(
+            key="l.owner_id",
+            label="coalesce(u.full_name, '(unassigned)')",
+            join="LEFT JOIN staff_user u ON u.id = l.owner_id",
+        ),
+        entities,
+        days,
+    )
+    by_pool = await fetch(
+        _SPEED.format(
+            key="l.pool_id",
+            label="coalesce(p.name, '(no pool)')",
+            join="LEFT JOIN lead_pool p ON p.id = l.pool_id",
+        ),
+        entities,
+        days,
+    )
+    conversion = [
+        dict(r) | {"rate": (r["funded"] / r["leads"]) if r["leads"] else 0}
+        for r in await fetch(_CONVERSION, entities, days)
+    ]
+    return {
+        "days": days,
+        "speed_by_agent": [dict(r) for r in by_agent],
+        "speed_by_pool": [dict(r) for r in by_pool],
+        "load": [dict(r) for r in await fetch(_LOAD, entities, list(OPEN_LEAD_STATUSES))],
+        "breaches": [dict(r) for r in await fetch(_BREACHES, entities, days)],
+        "conversion": conversion,
+    }

@@ -1,7 +1,8 @@
-"""What the leads area does with its webhooks once the inbox holds them (crm.core.inbox): social-ad lead forms,
-telephony call records and inbound mail. Each event's shape is checked at the door by the same pure function the
-processor uses (`form_changes`, `call_record`, `inbound_message`), so a malformed event is refused with its field
-reasons at once and a stored one always parses; the processors then act in the inbox job's transaction.
+"""What the leads area does with its webhooks once the inbox holds them (crm.core.inbox): social-ad lead
+forms, telephony call records and inbound mail. Each event's shape is checked at the door by the same pure
+function the processor uses (`form_changes`, `call_record`, `inbound_message`), so a malformed event is
+refused with its field reasons at once and a stored one always parses; the processors then act in the inbox
+job's transaction.
 """
 
 from __future__ import annotations
@@ -21,13 +22,33 @@ from crm.leads.intake import intake
 from crm.leads.mail import receive_email
 from crm.leads.work import CALL_OUTCOMES, record_call
 
-FORM_FIELDS = {"email": "email", "phone_number": "phone", "phone": "phone", "first_name": "first_name",
-               "last_name": "last_name", "country": "country", "language": "language", "locale": "language",
-               "date_of_birth": "date_of_birth", "dob": "date_of_birth", "ib_code": "ib_code", "referral_code": "ib_code",
-               "utm_source": "utm_source", "utm_medium": "utm_medium", "utm_campaign": "utm_campaign",
-               "utm_content": "utm_content", "utm_term": "utm_term"}
-PLATFORMS = {"fb": "facebook", "ig": "instagram", "facebook": "facebook", "instagram": "instagram",
-             "tiktok": "tiktok", "linkedin": "linkedin"}
+FORM_FIELDS = {
+    "email": "email",
+    "phone_number": "phone",
+    "phone": "phone",
+    "first_name": "first_name",
+    "last_name": "last_name",
+    "country": "country",
+    "language": "language",
+    "locale": "language",
+    "date_of_birth": "date_of_birth",
+    "dob": "date_of_birth",
+    "ib_code": "ib_code",
+    "referral_code": "ib_code",
+    "utm_source": "utm_source",
+    "utm_medium": "utm_medium",
+    "utm_campaign": "utm_campaign",
+    "utm_content": "utm_content",
+    "utm_term": "utm_term",
+}
+PLATFORMS = {
+    "fb": "facebook",
+    "ig": "instagram",
+    "facebook": "facebook",
+    "instagram": "instagram",
+    "tiktok": "tiktok",
+    "linkedin": "linkedin",
+}
 MAX_ID = 120  # characters of a sender's own id (leadgen_id, call_id, Message-ID)
 
 
@@ -40,15 +61,20 @@ def _text(value: Any, limit: int = 500) -> str:
 
 # ---- lead forms ------------------------------------------------------------------------------------------
 
+
 def form_changes(payload: Any) -> tuple[list[dict], dict[str, str]]:
-    """The `leadgen` changes of a lead-form webhook body (`{"entry": [{"changes": [{"field": "leadgen", "value":
-    {...}}]}]}`), or the reason it has none."""
+    """The `leadgen` changes of a lead-form webhook body (`{"entry": [{"changes": [{"field": "leadgen",
+    "value": {...}}]}]}`), or the reason it has none."""
     entries = payload.get("entry") if isinstance(payload, dict) else None
     if not isinstance(entries, list):
         return [], {"entry": "A list of entries, each with its changes."}
-    changes = [c["value"] for e in entries if isinstance(e, dict) and isinstance(e.get("changes"), list)
-               for c in e["changes"] if isinstance(c, dict) and c.get("field") == "leadgen"
-               and isinstance(c.get("value"), dict)]
+    changes = [
+        c["value"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("changes"), list)
+        for c in e["changes"]
+        if isinstance(c, dict) and c.get("field") == "leadgen" and isinstance(c.get("value"), dict)
+    ]
     if not changes:
         return [], {"entry": "No leadgen changes in the body."}
     too_long = [c for c in changes if len(_text(c.get("leadgen_id"), 10_000)) > MAX_ID]
@@ -82,7 +108,8 @@ def lead_from_form(value: dict) -> dict:
 
 
 def form_event_id(changes: list[dict]) -> str | None:
-    """A batch whose leads all carry the platform's leadgen id is that batch of ids; otherwise the body's hash."""
+    """A batch whose leads all carry the platform's leadgen id is that batch of ids; otherwise the body's
+    hash."""
     ids = [_text(c.get("leadgen_id"), MAX_ID) for c in changes]
     return "leadgen:" + ",".join(sorted(ids)) if all(ids) and len(",".join(ids)) <= 180 else None
 
@@ -111,7 +138,9 @@ async def process_lead_form(event: InboxEvent) -> dict:
             async with savepoint():
                 result = await intake(actor, raw, channel="webhook", source=source, ip=event.meta.ip or "")
         except DomainError as exc:
-            refused.append({"leadgen_id": raw["external_id"], "error": exc.message, "fields": exc.field_errors})
+            refused.append(
+                {"leadgen_id": raw["external_id"], "error": exc.message, "fields": exc.field_errors}
+            )
             continue
         if result.created:
             created.append(result.lead["reference"])
@@ -121,6 +150,7 @@ async def process_lead_form(event: InboxEvent) -> dict:
 
 
 # ---- call records ----------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CallIn:
@@ -160,8 +190,12 @@ def call_record(payload: Any) -> tuple[CallIn | None, dict[str, str]]:
     if started_at is None:
         errors["started_at"] = "ISO 8601 with a time zone, e.g. 2026-11-23T10:00:00Z."
     duration = payload.get("duration_s") or 0
-    if isinstance(duration, bool) or not isinstance(duration, int | float) or not math.isfinite(duration) \
-            or not 0 <= duration <= 86_400:
+    if (
+        isinstance(duration, bool)
+        or not isinstance(duration, int | float)
+        or not math.isfinite(duration)
+        or not 0 <= duration <= 86_400
+    ):
         errors["duration_s"] = "Whole seconds, 0 to 86,400."
     outcome = _text(payload.get("outcome"), 40)
     if outcome not in CALL_OUTCOMES:
@@ -173,9 +207,18 @@ def call_record(payload: Any) -> tuple[CallIn | None, dict[str, str]]:
         errors["lead_reference"] = "Give the lead's reference or the phone number called."
     if errors:
         return None, errors
-    return CallIn(call_id, _text(payload.get("agent_email"), 254), _text(payload.get("lead_reference"), 20),
-                  _text(payload.get("phone"), 32), direction, started_at, int(duration), outcome,
-                  _text(payload.get("disposition"), 200), _text(payload.get("recording_url"), 500)), {}
+    return CallIn(
+        call_id,
+        _text(payload.get("agent_email"), 254),
+        _text(payload.get("lead_reference"), 20),
+        _text(payload.get("phone"), 32),
+        direction,
+        started_at,
+        int(duration),
+        outcome,
+        _text(payload.get("disposition"), 200),
+        _text(payload.get("recording_url"), 500),
+    ), {}
 
 
 async def process_call(event: InboxEvent) -> dict:
@@ -187,25 +230,42 @@ async def process_call(event: InboxEvent) -> dict:
     lead = await current_connection().fetchrow(
         "SELECT * FROM lead WHERE entity_id = $1 AND merged_into_id IS NULL AND "
         "(reference = $2 OR (phone = $3 AND $3 <> '')) ORDER BY id DESC LIMIT 1",
-        source["entity_id"], call.lead_reference, call.phone)
+        source["entity_id"],
+        call.lead_reference,
+        call.phone,
+    )
     if lead is None:
-        raise ValidationFailed("No lead matches lead_reference or phone", field_errors={"lead_reference": "Unknown."})
+        raise ValidationFailed(
+            "No lead matches lead_reference or phone", field_errors={"lead_reference": "Unknown."}
+        )
     actor = Actor.system(f"telephony:{source['name']}", event.meta)
     call_id, created = await record_call(
-        actor, dict(lead), agent_id=await active_staff_id(call.agent_email), provider=source["name"],
-        external_id=call.call_id, started_at=call.started_at, duration_s=call.duration_s, outcome=call.outcome,
-        direction=call.direction, disposition=call.disposition, recording_ref=call.recording_url)
+        actor,
+        dict(lead),
+        agent_id=await active_staff_id(call.agent_email),
+        provider=source["name"],
+        external_id=call.call_id,
+        started_at=call.started_at,
+        duration_s=call.duration_s,
+        outcome=call.outcome,
+        direction=call.direction,
+        disposition=call.disposition,
+        recording_ref=call.recording_url,
+    )
     return {"call": call_id, "created": created, "lead": lead["reference"]}
 
 
 # ---- inbound mail ----------------------------------------------------------------------------------------
 
+
 def inbound_message(payload: Any) -> tuple[dict, dict[str, str]]:
     """A mail provider's parsed message (`{"message_id", "from", "to", "subject", "text", "received_at"}`)."""
     if not isinstance(payload, dict):
         return {}, {"body": "A JSON object."}
-    message = {k: _text(payload.get(k), 20_000 if k == "text" else 1000)
-               for k in ("message_id", "from", "to", "subject", "text", "received_at")}
+    message = {
+        k: _text(payload.get(k), 20_000 if k == "text" else 1000)
+        for k in ("message_id", "from", "to", "subject", "text", "received_at")
+    }
     errors = {k: "Required." for k in ("from", "message_id") if not message[k]}
     if len(message["message_id"]) > MAX_ID:
         errors["message_id"] = f"At most {MAX_ID} characters."
@@ -217,7 +277,9 @@ async def process_email(event: InboxEvent) -> dict:
     message, errors = inbound_message(event.json())
     if errors:
         raise ValidationFailed("Not a mail message", field_errors=errors)
-    return await receive_email(Actor.system(f"email:{source['name']}", event.meta), source["entity_id"], message)
+    return await receive_email(
+        Actor.system(f"email:{source['name']}", event.meta), source["entity_id"], message
+    )
 
 
 LEAD_FORMS = register_provider(Provider("leads.form", "Lead-form webhook", process_lead_form))

@@ -10,8 +10,12 @@ CHANNEL = "crm:live:leads"
 @subscribe("live.leads", "lead.created", "lead.routed", "lead.updated", "lead.call_logged", max_attempts=3)
 async def push_lead_change(event: dict) -> dict:
     payload = event["payload"]
-    notice = {"reference": event["subject_id"], "entity_id": event["entity_id"], "event": event["name"],
-              "owner_id": payload.get("agent_id", payload.get("owner_id")),
-              "previous_owner_id": payload.get("previous_owner_id")}
+    notice = {
+        "reference": event["subject_id"],
+        "entity_id": event["entity_id"],
+        "event": event["name"],
+        "owner_id": payload.get("agent_id", payload.get("owner_id")),
+        "previous_owner_id": payload.get("previous_owner_id"),
+    }
     await publish(Settings.from_env().redis_url, CHANNEL, notice)
     return {"published": notice["reference"]}

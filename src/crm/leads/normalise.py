@@ -13,10 +13,32 @@ import pycountry
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 UTM_FIELDS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
-TEXT_LIMITS = {"first_name": 100, "last_name": 100, "source": 60, "campaign": 120, "ib_code": 40, "brand": 40,
-               "device_id": 128, "external_id": 120}
-FIELDS = ("first_name", "last_name", "email", "phone", "country", "language", "date_of_birth", "source", "campaign",
-          "ib_code", "brand", "device_id", "external_id", *UTM_FIELDS)
+TEXT_LIMITS = {
+    "first_name": 100,
+    "last_name": 100,
+    "source": 60,
+    "campaign": 120,
+    "ib_code": 40,
+    "brand": 40,
+    "device_id": 128,
+    "external_id": 120,
+}
+FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "language",
+    "date_of_birth",
+    "source",
+    "campaign",
+    "ib_code",
+    "brand",
+    "device_id",
+    "external_id",
+    *UTM_FIELDS,
+)
 
 
 @dataclass
@@ -63,7 +85,8 @@ def country_code(value: str) -> str | None:
 
 
 def language_code(value: str) -> str | None:
-    """ISO 639-1 (two letters) where one exists, else the alpha-3 code; accepts "es", "spa", "Spanish", "es-MX"."""
+    """ISO 639-1 (two letters) where one exists, else the alpha-3 code; accepts "es", "spa", "Spanish",
+    "es-MX"."""
     value = value.strip().replace("_", "-").split("-")[0]
     if not value:
         return None
@@ -121,8 +144,9 @@ def clean(raw: dict, *, today: dt.date | None = None) -> tuple[CleanLead, dict[s
                 region = phonenumbers.region_code_for_number(phonenumbers.parse(e164))
                 lead.country = region if region and region != "ZZ" else ""
         else:
-            errors["phone"] = ("This is not a valid phone number" +
-                               ("." if lead.country else ": add the country code (e.g. +44 …) or the country."))
+            errors["phone"] = "This is not a valid phone number" + (
+                "." if lead.country else ": add the country code (e.g. +44 …) or the country."
+            )
 
     language_raw = _text(raw, "language")
     if language_raw:

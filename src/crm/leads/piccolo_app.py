@@ -21,7 +21,28 @@ from crm.leads.tables import (
     SlaBreach,
 )
 
-APP_CONFIG = area_app_config("leads", [
-    IntakeSource, Lead, LeadActivity, LeadEmail, CallRecord, RuleSet, Pool, PoolMember, AgentSchedule, AgentDayOff,
-    AgentPresence, AgentLoad, RoutingDecision, SlaBreach, ReferralCode, LeadImport, DuplicateCandidate, EntityRule, RoutingReplay,
-], ["crm.core.cases.piccolo_app"])
+APP_CONFIG = area_app_config(
+    "leads",
+    [
+        IntakeSource,
+        Lead,
+        LeadActivity,
+        LeadEmail,
+        CallRecord,
+        RuleSet,
+        Pool,
+        PoolMember,
+        AgentSchedule,
+        AgentDayOff,
+        AgentPresence,
+        AgentLoad,
+        RoutingDecision,
+        SlaBreach,
+        ReferralCode,
+        LeadImport,
+        DuplicateCandidate,
+        EntityRule,
+        RoutingReplay,
+    ],
+    ["crm.core.cases.piccolo_app"],
+)

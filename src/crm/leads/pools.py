@@ -1,8 +1,9 @@
-"""Pools, their members (weight, capacity) and each agent's shifts and days off: the operational side of routing.
+"""Pools, their members (weight, capacity) and each agent's shifts and days off: the operational side of
+routing.
 
-These change during the day (someone is ill, a desk is swamped), so they take effect at once rather than through
-approval; each change is audited with before and after. The rules that choose pools are versioned and approved
-(rulesets.py)."""
+These change during the day (someone is ill, a desk is swamped), so they take effect at once rather than
+through approval; each change is audited with before and after. The rules that choose pools are versioned and
+approved (rulesets.py)."""
 
 from __future__ import annotations
 
@@ -26,13 +27,20 @@ SPAN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)\s*[-–]\s*([01]\d|2[0-4]):([0-5]
 
 async def pools_in(actor: Actor, entity_id: int) -> list[dict]:
     actor.require(Permission.LEADS_ROUTING_MANAGE, entity_id)
-    return [dict(r) for r in await fetch(
-        """SELECT p.*, t.name AS team_name, f.name AS fallback_name,
+    return [
+        dict(r)
+        for r in await fetch(
+            """SELECT p.*, t.name AS team_name, f.name AS fallback_name,
                   (SELECT count(*) FROM lead_pool_member m WHERE m.pool = p.id AND m.active) AS members,
                   (SELECT count(*) FROM lead l WHERE l.pool_id = p.id AND l.status = ANY($2::text[])
                      AND l.merged_into_id IS NULL) AS open_leads
-           FROM lead_pool p LEFT JOIN team t ON t.id = p.team_id LEFT JOIN lead_pool f ON f.id = p.fallback_pool_id
-           WHERE p.entity_id = $1 ORDER BY p.name""", entity_id, list(OPEN_LEAD_STATUSES))]
+           FROM lead_pool p LEFT JOIN team t ON t.id = p.team_id LEFT JOIN lead_pool f
+               ON f.id = p.fallback_pool_id
+           WHERE p.entity_id = $1 ORDER BY p.name""",
+            entity_id,
+            list(OPEN_LEAD_STATUSES),
+        )
+    ]
 
 
 async def pool(actor: Actor, pool_id: int) -> dict:
@@ -44,8 +52,11 @@ async def members(pool_row: dict) -> list[dict]:
     """Members with their live state: presence, shift now, open leads against capacity, eligibility."""
     _, live = await pool_candidates(pool_row["id"], pool_row["entity_id"], dt.datetime.now(dt.UTC))
     candidates = {c.agent_id: c for c in live}
-    rows = await fetch("""SELECT m.*, u.full_name, u.email FROM lead_pool_member m JOIN staff_user u ON u.id = m.agent_id
-                          WHERE m.pool = $1 ORDER BY u.full_name""", pool_row["id"])
+    rows = await fetch(
+        """SELECT m.*, u.full_name, u.email FROM lead_pool_member m JOIN staff_user u ON u.id = m.agent_id
+                          WHERE m.pool = $1 ORDER BY u.full_name""",
+        pool_row["id"],
+    )
     return [dict(r) | {"live": candidates.get(r["agent_id"])} for r in rows]
 
 
@@ -68,18 +79,31 @@ def _pool_fields(form: dict) -> dict:
         raise ValidationFailed("Please correct the pool", field_errors=errors)
     team = str(form.get("team") or "")
     fallback = str(form.get("fallback") or "")
-    return {"name": name, "sla_seconds": int(minutes * 60), "team_id": int(team) if team.isdigit() else None,
-            "fallback_pool_id": int(fallback) if fallback.isdigit() else None, "weighting": weighting,
-            "active": form.get("active") == "on" if form.get("active_sent") else True}
+    return {
+        "name": name,
+        "sla_seconds": int(minutes * 60),
+        "team_id": int(team) if team.isdigit() else None,
+        "fallback_pool_id": int(fallback) if fallback.isdigit() else None,
+        "weighting": weighting,
+        "active": form.get("active") == "on" if form.get("active_sent") else True,
+    }
 
 
 async def _check_links(entity_id: int, fields: dict, pool_id: int | None = None) -> None:
-    if fields["team_id"] and not await fetch("SELECT 1 FROM team WHERE id = $1 AND entity = $2", fields["team_id"], entity_id):
-        raise ValidationFailed("Choose a team of this entity", field_errors={"team": "Choose a team of this entity."})
+    if fields["team_id"] and not await fetch(
+        "SELECT 1 FROM team WHERE id = $1 AND entity = $2", fields["team_id"], entity_id
+    ):
+        raise ValidationFailed(
+            "Choose a team of this entity", field_errors={"team": "Choose a team of this entity."}
+        )
     if fields["fallback_pool_id"]:
         if fields["fallback_pool_id"] == pool_id or not await fetch(
-                "SELECT 1 FROM lead_pool WHERE id = $1 AND entity_id = $2", fields["fallback_pool_id"], entity_id):
-            raise ValidationFailed("Choose another pool of this entity", field_errors={"fallback": "Another pool of this entity."})
+            "SELECT 1 FROM lead_pool WHERE id = $1 AND entity_id = $2", fields["fallback_pool_id"], entity_id
+        ):
+            raise ValidationFailed(
+                "Choose another pool of this entity",
+                field_errors={"fallback": "Another pool of this entity."},
+            )
 
 
 async def create_pool(actor: Actor, entity_id: int, form: dict) -> int:
@@ -88,11 +112,26 @@ async def create_pool(actor: Actor, entity_id: int, form: dict) -> int:
     await _check_links(entity_id, fields)
     async with transaction():
         pool_id = await current_connection().fetchval(
-            "INSERT INTO lead_pool (entity_id, name, team_id, fallback_pool_id, sla_seconds, active, weighting) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id", entity_id, fields["name"], fields["team_id"],
-            fields["fallback_pool_id"], fields["sla_seconds"], fields["active"], fields["weighting"])
-        await record_audit(actor, LeadsTag.POOL_CREATE, target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
-                           entity_id=entity_id, after=fields)
+            "INSERT INTO lead_pool (entity_id, name, team_id, fallback_pool_id, sla_seconds, active, "
+            "weighting) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            entity_id,
+            fields["name"],
+            fields["team_id"],
+            fields["fallback_pool_id"],
+            fields["sla_seconds"],
+            fields["active"],
+            fields["weighting"],
+        )
+        await record_audit(
+            actor,
+            LeadsTag.POOL_CREATE,
+            target_type="lead_pool",
+            target_id=pool_id,
+            target_label=fields["name"],
+            entity_id=entity_id,
+            after=fields,
+        )
     return pool_id
 
 
@@ -102,14 +141,32 @@ async def update_pool(actor: Actor, pool_id: int, form: dict) -> None:
     await _check_links(current["entity_id"], fields, pool_id)
     async with transaction():
         await current_connection().execute(
-            "UPDATE lead_pool SET name = $2, team_id = $3, fallback_pool_id = $4, sla_seconds = $5, active = $6, "
-            "weighting = $7 WHERE id = $1", pool_id, fields["name"], fields["team_id"], fields["fallback_pool_id"],
-            fields["sla_seconds"], fields["active"], fields["weighting"])
-        await record_audit(actor, LeadsTag.POOL_UPDATE, target_type="lead_pool", target_id=pool_id, target_label=fields["name"],
-                           entity_id=current["entity_id"], before={k: current[k] for k in fields}, after=fields)
+            "UPDATE lead_pool SET name = $2, team_id = $3, fallback_pool_id = $4, sla_seconds = $5, active = "
+            "$6, "
+            "weighting = $7 WHERE id = $1",
+            pool_id,
+            fields["name"],
+            fields["team_id"],
+            fields["fallback_pool_id"],
+            fields["sla_seconds"],
+            fields["active"],
+            fields["weighting"],
+        )
+        await record_audit(
+            actor,
+            LeadsTag.POOL_UPDATE,
+            target_type="lead_pool",
+            target_id=pool_id,
+            target_label=fields["name"],
+            entity_id=current["entity_id"],
+            before={k: current[k] for k in fields},
+            after=fields,
+        )
 
 
-async def set_member(actor: Actor, pool_id: int, agent_id: int | None, weight, cap, active: bool = True) -> None:
+async def set_member(
+    actor: Actor, pool_id: int, agent_id: int | None, weight, cap, active: bool = True
+) -> None:
     """Add or change a member: weight 0-100 (0 pauses them), capacity 1-10,000 open leads."""
     current = await pool(actor, pool_id)
     errors = {}
@@ -128,23 +185,45 @@ async def set_member(actor: Actor, pool_id: int, agent_id: int | None, weight, c
     if agent_id is None:
         errors["agent"] = "Choose an agent."
     elif not await fetch(
-            """SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role WHERE ra."user" = $1 AND ra.entity = $2
-               AND ra.status = 'active' AND 'leads:lead:work' = ANY(r.permissions)""", agent_id, current["entity_id"]):
+        """SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role WHERE ra."user" = $1
+        AND ra.entity = $2
+               AND ra.status = 'active' AND 'leads:lead:work' = ANY(r.permissions)""",
+        agent_id,
+        current["entity_id"],
+    ):
         errors["agent"] = "This person cannot work leads in this entity."
     if errors:
         raise ValidationFailed("Please correct the member", field_errors=errors)
     async with transaction():
         conn = current_connection()
-        before = await conn.fetchrow("SELECT weight, max_open_leads, active FROM lead_pool_member WHERE pool = $1 AND agent_id = $2",
-                                     pool_id, agent_id)
+        before = await conn.fetchrow(
+            "SELECT weight, max_open_leads, active FROM lead_pool_member WHERE pool = $1 AND agent_id = $2",
+            pool_id,
+            agent_id,
+        )
         await conn.execute(
             "INSERT INTO lead_pool_member (pool, agent_id, weight, max_open_leads, assigned_count, active) "
-            "VALUES ($1, $2, $3, $4, coalesce((SELECT min(assigned_count) FROM lead_pool_member WHERE pool = $1), 0), $5) "
-            "ON CONFLICT (pool, agent_id) DO UPDATE SET weight = excluded.weight, max_open_leads = excluded.max_open_leads, "
-            "active = excluded.active", pool_id, agent_id, weight, cap, active)
-        await record_audit(actor, LeadsTag.POOL_MEMBER, target_type="lead_pool", target_id=pool_id, target_label=current["name"],
-                           entity_id=current["entity_id"], before=dict(before) if before else None,
-                           after={"agent_id": agent_id, "weight": weight, "max_open_leads": cap, "active": active})
+            "VALUES ($1, $2, $3, $4, coalesce((SELECT min(assigned_count) FROM lead_pool_member WHERE pool = "
+            "$1), 0), $5) "
+            "ON CONFLICT (pool, agent_id) DO UPDATE SET weight = excluded.weight, max_open_leads = "
+            "excluded.max_open_leads, "
+            "active = excluded.active",
+            pool_id,
+            agent_id,
+            weight,
+            cap,
+            active,
+        )
+        await record_audit(
+            actor,
+            LeadsTag.POOL_MEMBER,
+            target_type="lead_pool",
+            target_id=pool_id,
+            target_label=current["name"],
+            entity_id=current["entity_id"],
+            before=dict(before) if before else None,
+            after={"agent_id": agent_id, "weight": weight, "max_open_leads": cap, "active": active},
+        )
 
 
 def parse_hours(form: dict) -> dict:
@@ -173,41 +252,80 @@ def parse_hours(form: dict) -> dict:
 
 async def _managed_agent(actor: Actor, agent_id: int) -> dict:
     rows = await fetch(
-        """SELECT DISTINCT u.id, u.full_name, ra.entity FROM staff_user u JOIN role_assignment ra ON ra."user" = u.id
-           WHERE u.id = $1 AND ra.status = 'active'""", agent_id)
+        """SELECT DISTINCT u.id, u.full_name, ra.entity FROM staff_user u JOIN role_assignment ra
+        ON ra."user" = u.id
+           WHERE u.id = $1 AND ra.status = 'active'""",
+        agent_id,
+    )
     if not rows or not any(actor.can(Permission.LEADS_ROUTING_MANAGE, r["entity"]) for r in rows):
         raise NotFound("Agent")
-    return {"id": rows[0]["id"], "full_name": rows[0]["full_name"],
-            "entity_id": next(r["entity"] for r in rows if actor.can(Permission.LEADS_ROUTING_MANAGE, r["entity"]))}
+    return {
+        "id": rows[0]["id"],
+        "full_name": rows[0]["full_name"],
+        "entity_id": next(
+            r["entity"] for r in rows if actor.can(Permission.LEADS_ROUTING_MANAGE, r["entity"])
+        ),
+    }
 
 
 async def schedule(actor: Actor, agent_id: int) -> dict:
     agent = await _managed_agent(actor, agent_id)
     rows = await fetch("SELECT timezone, hours FROM agent_schedule WHERE agent_id = $1", agent_id)
-    days_off = await fetch("SELECT id, day, note FROM agent_day_off WHERE agent_id = $1 AND day >= current_date - 7 ORDER BY day",
-                           agent_id)
-    hours = json.loads(rows[0]["hours"]) if rows and isinstance(rows[0]["hours"], str) else (rows[0]["hours"] if rows else {})
+    days_off = await fetch(
+        "SELECT id, day, note FROM agent_day_off WHERE agent_id = $1 AND day >= current_date - 7 ORDER BY "
+        "day",
+        agent_id,
+    )
+    hours = (
+        json.loads(rows[0]["hours"])
+        if rows and isinstance(rows[0]["hours"], str)
+        else (rows[0]["hours"] if rows else {})
+    )
     timezone = rows[0]["timezone"] if rows else "UTC"
-    working, note = rules.on_shift(hours, timezone, {d["day"] for d in days_off}, dt.datetime.now(dt.UTC)) if hours \
+    working, note = (
+        rules.on_shift(hours, timezone, {d["day"] for d in days_off}, dt.datetime.now(dt.UTC))
+        if hours
         else (True, "no shift pattern (always on)")
-    return agent | {"timezone": timezone, "hours": hours, "days_off": [dict(d) for d in days_off],
-                    "on_shift": working, "shift_note": note}
+    )
+    return agent | {
+        "timezone": timezone,
+        "hours": hours,
+        "days_off": [dict(d) for d in days_off],
+        "on_shift": working,
+        "shift_note": note,
+    }
 
 
 async def set_schedule(actor: Actor, agent_id: int, form: dict) -> None:
     agent = await _managed_agent(actor, agent_id)
     timezone = str(form.get("timezone") or "UTC").strip()
     if rules.zone(timezone).key != timezone:
-        raise ValidationFailed("Unknown time zone", field_errors={"timezone": "An IANA zone, e.g. America/Mexico_City."})
+        raise ValidationFailed(
+            "Unknown time zone", field_errors={"timezone": "An IANA zone, e.g. America/Mexico_City."}
+        )
     hours = parse_hours(form)
     async with transaction():
-        before = await current_connection().fetchrow("SELECT timezone, hours FROM agent_schedule WHERE agent_id = $1", agent_id)
+        before = await current_connection().fetchrow(
+            "SELECT timezone, hours FROM agent_schedule WHERE agent_id = $1", agent_id
+        )
         await current_connection().execute(
-            "INSERT INTO agent_schedule (agent_id, timezone, hours) VALUES ($1, $2, $3::jsonb) ON CONFLICT (agent_id) "
-            "DO UPDATE SET timezone = excluded.timezone, hours = excluded.hours", agent_id, timezone, json.dumps(hours))
-        await record_audit(actor, LeadsTag.AGENT_SCHEDULE, target_type="staff_user", target_id=agent_id,
-                           target_label=agent["full_name"], entity_id=agent["entity_id"],
-                           before=dict(before) if before else None, after={"timezone": timezone, "hours": hours})
+            "INSERT INTO agent_schedule (agent_id, timezone, hours) VALUES ($1, $2, $3::jsonb) ON CONFLICT "
+            "(agent_id) "
+            "DO UPDATE SET timezone = excluded.timezone, hours = excluded.hours",
+            agent_id,
+            timezone,
+            json.dumps(hours),
+        )
+        await record_audit(
+            actor,
+            LeadsTag.AGENT_SCHEDULE,
+            target_type="staff_user",
+            target_id=agent_id,
+            target_label=agent["full_name"],
+            entity_id=agent["entity_id"],
+            before=dict(before) if before else None,
+            after={"timezone": timezone, "hours": hours},
+        )
 
 
 async def add_day_off(actor: Actor, agent_id: int, day: str, note: str = "") -> None:
@@ -217,10 +335,21 @@ async def add_day_off(actor: Actor, agent_id: int, day: str, note: str = "") -> 
     except ValueError:
         raise ValidationFailed("Bad date", field_errors={"day": "Pick a date."}) from None
     async with transaction():
-        await current_connection().execute("INSERT INTO agent_day_off (agent_id, day, note) VALUES ($1, $2, $3)",
-                                           agent_id, parsed, note.strip()[:120])
-        await record_audit(actor, LeadsTag.AGENT_DAY_OFF, target_type="staff_user", target_id=agent_id,
-                           target_label=agent["full_name"], entity_id=agent["entity_id"], after={"day": parsed, "note": note})
+        await current_connection().execute(
+            "INSERT INTO agent_day_off (agent_id, day, note) VALUES ($1, $2, $3)",
+            agent_id,
+            parsed,
+            note.strip()[:120],
+        )
+        await record_audit(
+            actor,
+            LeadsTag.AGENT_DAY_OFF,
+            target_type="staff_user",
+            target_id=agent_id,
+            target_label=agent["full_name"],
+            entity_id=agent["entity_id"],
+            after={"day": parsed, "note": note},
+        )
 
 
 async def agents_overview(actor: Actor, entity_id: int) -> list[dict]:
@@ -229,8 +358,12 @@ async def agents_overview(actor: Actor, entity_id: int) -> list[dict]:
     now = dt.datetime.now(dt.UTC)
     out = []
     for agent in await fetch(
-            """SELECT DISTINCT u.id FROM staff_user u JOIN role_assignment ra ON ra."user" = u.id JOIN role r ON r.id = ra.role
-               WHERE ra.entity = $1 AND ra.status = 'active' AND u.active AND 'leads:lead:work' = ANY(r.permissions)""", entity_id):
+        """SELECT DISTINCT u.id FROM staff_user u JOIN role_assignment ra ON ra."user" = u.id JOIN role r
+        ON r.id = ra.role
+               WHERE ra.entity = $1 AND ra.status = 'active' AND u.active
+                   AND 'leads:lead:work' = ANY(r.permissions)""",
+        entity_id,
+    ):
         candidate = await person(agent["id"], entity_id, now)
         if candidate:
             out.append(candidate)
@@ -241,7 +374,8 @@ PERFORMANCE_DAYS = 30
 PERFORMANCE_MIN_LEADS = 10  # fewer leads than this in the window: no judgement (factor 1)
 
 # Each member's conversion (leads they were routed from the pool in the window that reached registered, KYC or
-# funded) against the pool's average member, clamped to 0.25-2; 1 without enough leads. Written only if changed.
+# funded) against the pool's average member, clamped to 0.25-2; 1 without enough leads. Written only if
+# changed.
 _PERFORMANCE = """
 WITH stats AS (
     SELECT m.id, m.pool,
@@ -257,7 +391,8 @@ WITH stats AS (
     SELECT pool, avg(rate) AS average FROM rates WHERE rate IS NOT NULL GROUP BY pool
 ), factors AS (
     SELECT r.id, CASE WHEN r.rate IS NULL OR coalesce(a.average, 0) = 0 THEN 1.0
-                      ELSE round(least(2.0, greatest(0.25, r.rate / a.average))::numeric, 2)::float8 END AS factor
+                      ELSE round(least(2.0, greatest(0.25, r.rate / a.average))::numeric,
+                          2)::float8 END AS factor
     FROM rates r LEFT JOIN averages a ON a.pool = r.pool
 )
 UPDATE lead_pool_member m SET performance = f.factor FROM factors f
@@ -267,8 +402,8 @@ WHERE m.id = f.id AND m.performance IS DISTINCT FROM f.factor
 
 async def refresh_performance() -> int:
     """Cron (hourly): recompute every pool member's performance factor; returns how many changed. A computed
-    figure, not a rule: it is logged as an automation run, and the rule that uses it (a pool's sharing mode) is
-    audited where it is set."""
+    figure, not a rule: it is logged as an automation run, and the rule that uses it (a pool's sharing mode)
+    is audited where it is set."""
     async with transaction():
         status = await current_connection().execute(_PERFORMANCE, PERFORMANCE_DAYS, PERFORMANCE_MIN_LEADS)
     return int(status.rsplit(" ", 1)[1])

@@ -19,10 +19,14 @@ PAGE = 100
 CONTACT_FIELDS = {"email": "E-mail", "phone": "Phone"}
 
 _LIST = """
-SELECT l.id, l.reference, l.entity_id, l.first_name, l.last_name, l.email, l.phone, l.country, l.language, l.source,
-       l.campaign, l.status, l.score, l.owner_id, l.pool_id, l.created_at, l.routed_at, l.first_contact_at, l.case_id,
-       u.full_name AS owner_name, p.name AS pool_name, e.code AS entity_code, c.sla_due_at, c.reference AS case_reference,
-       (c.sla_due_at <= now() AND l.first_contact_at IS NULL AND c.status IN ('open', 'in_progress')) AS overdue
+SELECT l.id, l.reference, l.entity_id, l.first_name, l.last_name, l.email, l.phone, l.country, l.language,
+    l.source,
+       l.campaign, l.status, l.score, l.owner_id, l.pool_id, l.created_at, l.routed_at, l.first_contact_at,
+       l.case_id,
+       u.full_name AS owner_name, p.name AS pool_name, e.code AS entity_code, c.sla_due_at,
+       c.reference AS case_reference,
+       (c.sla_due_at <= now() AND l.first_contact_at IS NULL AND c.status IN ('open',
+           'in_progress')) AS overdue
 FROM lead l
 JOIN legal_entity e ON e.id = l.entity_id
 LEFT JOIN staff_user u ON u.id = l.owner_id
@@ -51,18 +55,29 @@ class LeadFilter:
             raw = (params.get(name) or "").strip()
             return int(raw) if raw.isdigit() else None
 
-        return cls(view=view, status=(params.get("status") or "open")[:20], source=(params.get("source") or "")[:60],
-                   country=(params.get("country") or "").upper()[:2], pool_id=number("pool_id"),
-                   owner_id=number("owner_id"), search=(params.get("q") or "").strip()[:60],
-                   before_id=number("before_id"))
+        return cls(
+            view=view,
+            status=(params.get("status") or "open")[:20],
+            source=(params.get("source") or "")[:60],
+            country=(params.get("country") or "").upper()[:2],
+            pool_id=number("pool_id"),
+            owner_id=number("owner_id"),
+            search=(params.get("q") or "").strip()[:60],
+            before_id=number("before_id"),
+        )
 
 
 def _where(actor: Actor, f: LeadFilter) -> tuple[str, list]:
     if f.view == "mine":
-        where, args = ["l.entity_id = ANY($1::int[])", "l.owner_id = $2"], [
-            actor.entities_with(Permission.LEADS_LEAD_VIEW) or [-1], actor.user_id]
+        where, args = (
+            ["l.entity_id = ANY($1::int[])", "l.owner_id = $2"],
+            [actor.entities_with(Permission.LEADS_LEAD_VIEW) or [-1], actor.user_id],
+        )
     else:
-        where, args = ["l.entity_id = ANY($1::int[])"], [actor.entities_with(Permission.LEADS_TEAM_VIEW) or [-1]]
+        where, args = (
+            ["l.entity_id = ANY($1::int[])"],
+            [actor.entities_with(Permission.LEADS_TEAM_VIEW) or [-1]],
+        )
         if f.view == "unassigned":
             where.append("l.owner_id IS NULL")
     where.append("l.merged_into_id IS NULL")
@@ -98,22 +113,35 @@ def _masked(row: dict) -> dict:
 
 async def list_leads(actor: Actor, f: LeadFilter) -> tuple[list[dict], int | None]:
     where, args = _where(actor, f)
-    order = "l.id DESC" if f.view != "mine" else "(l.first_contact_at IS NULL) DESC, c.sla_due_at NULLS LAST, l.id DESC"
-    rows = [_masked(dict(r)) for r in await fetch(_LIST.format(where=where, order=order, limit=PAGE + 1), *args)]  # noqa: S608
+    order = (
+        "l.id DESC"
+        if f.view != "mine"
+        else "(l.first_contact_at IS NULL) DESC, c.sla_due_at NULLS LAST, l.id DESC"
+    )
+    sql = _LIST.format(where=where, order=order, limit=PAGE + 1)
+    rows = [_masked(dict(r)) for r in await fetch(sql, *args)]
     return rows[:PAGE], (rows[PAGE - 1]["id"] if len(rows) > PAGE and f.view != "mine" else None)
+
+
+_COUNTS = """
+SELECT count(*) AS total, count(*) FILTER (WHERE l.first_contact_at IS NULL) AS waiting,
+       count(*) FILTER (WHERE c.sla_due_at <= now() AND l.first_contact_at IS NULL
+                        AND c.status IN ('open', 'in_progress')) AS overdue
+FROM lead l LEFT JOIN work_case c ON c.id = l.case_id WHERE {where}
+"""
 
 
 async def counts(actor: Actor, f: LeadFilter) -> dict:
     where, args = _where(actor, f)
-    row = (await fetch(f"""SELECT count(*) AS total, count(*) FILTER (WHERE l.first_contact_at IS NULL) AS waiting,
-        count(*) FILTER (WHERE c.sla_due_at <= now() AND l.first_contact_at IS NULL AND c.status IN ('open', 'in_progress')) AS overdue
-        FROM lead l LEFT JOIN work_case c ON c.id = l.case_id WHERE {where}""", *args))[0]  # noqa: S608
-    return dict(row)
+    return dict((await fetch(_COUNTS.format(where=where), *args))[0])
 
 
 async def active_reveals(actor: Actor, lead_id: int) -> dict[str, dt.datetime]:
-    rows = await fetch("SELECT field, expires_at FROM pii_reveal WHERE \"user\" = $1 AND lead_id = $2 AND expires_at > now()",
-                       actor.user_id, lead_id)
+    rows = await fetch(
+        'SELECT field, expires_at FROM pii_reveal WHERE "user" = $1 AND lead_id = $2 AND expires_at > now()',
+        actor.user_id,
+        lead_id,
+    )
     return {r["field"]: r["expires_at"] for r in rows}
 
 
@@ -123,40 +151,73 @@ def _json(value):
 
 async def lead_detail(actor: Actor, reference: str) -> dict:
     rows = await fetch(
-        """SELECT l.*, u.full_name AS owner_name, p.name AS pool_name, e.code AS entity_code, c.reference AS case_reference,
+        """SELECT l.*, u.full_name AS owner_name, p.name AS pool_name, e.code AS entity_code,
+        c.reference AS case_reference,
                   c.sla_due_at, c.status AS case_status, m.reference AS merged_into_reference
            FROM lead l JOIN legal_entity e ON e.id = l.entity_id LEFT JOIN staff_user u ON u.id = l.owner_id
            LEFT JOIN lead_pool p ON p.id = l.pool_id LEFT JOIN work_case c ON c.id = l.case_id
-           LEFT JOIN lead m ON m.id = l.merged_into_id WHERE l.reference = $1""", reference)
+           LEFT JOIN lead m ON m.id = l.merged_into_id WHERE l.reference = $1""",
+        reference,
+    )
     if not rows or not may_see(actor, dict(rows[0])):
         raise NotFound("Lead")
     lead = dict(rows[0])
     for name in ("utm", "signals", "score_detail"):
         lead[name] = _json(lead[name])
     revealed = await active_reveals(actor, lead["id"])
-    lead["contact"] = {name: {"label": label, "masked": name not in revealed, "empty": not lead[name],
-                              "value": lead[name] if name in revealed else mask(name, lead[name]),
-                              "expires_at": revealed.get(name)} for name, label in CONTACT_FIELDS.items()}
+    lead["contact"] = {
+        name: {
+            "label": label,
+            "masked": name not in revealed,
+            "empty": not lead[name],
+            "value": lead[name] if name in revealed else mask(name, lead[name]),
+            "expires_at": revealed.get(name),
+        }
+        for name, label in CONTACT_FIELDS.items()
+    }
     for name in CONTACT_FIELDS:
         lead.pop(name)
     lead.pop("email_key", None)
-    lead["timeline"] = [dict(r) | {"data": _json(r["data"])} for r in await fetch(
-        """SELECT a.*, e.direction AS email_direction, e.status AS email_status, e.body AS email_body,
+    lead["timeline"] = [
+        dict(r) | {"data": _json(r["data"])}
+        for r in await fetch(
+            """SELECT a.*, e.direction AS email_direction, e.status AS email_status, e.body AS email_body,
                   e.error AS email_error, e.sent_at AS email_sent_at, e.attempts AS email_attempts
-           FROM lead_activity a LEFT JOIN lead_email e ON a.kind = 'email' AND e.id = (a.data->>'email_id')::int
-           WHERE a.lead = $1 ORDER BY a.id DESC LIMIT 300""", lead["id"])]
-    lead["decisions"] = [dict(r) | {"candidates": _json(r["candidates"])} for r in await fetch(
-        """SELECT d.*, u.full_name AS agent_name, p.name AS pool_name FROM routing_decision d
+           FROM lead_activity a LEFT JOIN lead_email e ON a.kind = 'email'
+               AND e.id = (a.data->>'email_id')::int
+           WHERE a.lead = $1 ORDER BY a.id DESC LIMIT 300""",
+            lead["id"],
+        )
+    ]
+    lead["decisions"] = [
+        dict(r) | {"candidates": _json(r["candidates"])}
+        for r in await fetch(
+            """SELECT d.*, u.full_name AS agent_name, p.name AS pool_name FROM routing_decision d
            LEFT JOIN staff_user u ON u.id = d.agent_id LEFT JOIN lead_pool p ON p.id = d.pool_id
-           WHERE d.lead = $1 ORDER BY d.id DESC LIMIT 20""", lead["id"])]
-    lead["calls"] = [dict(r) for r in await fetch(
-        """SELECT c.*, u.full_name AS agent_name FROM call_record c LEFT JOIN staff_user u ON u.id = c.agent_id
-           WHERE c.lead = $1 ORDER BY c.started_at DESC LIMIT 100""", lead["id"])]
-    lead["duplicates"] = [dict(r) | {"reasons": _json(r["reasons"])} for r in await fetch(
-        """SELECT d.id, d.score, d.reasons, d.status, o.reference, o.status AS other_status, o.owner_id, o.created_at
+           WHERE d.lead = $1 ORDER BY d.id DESC LIMIT 20""",
+            lead["id"],
+        )
+    ]
+    lead["calls"] = [
+        dict(r)
+        for r in await fetch(
+            """SELECT c.*, u.full_name AS agent_name FROM call_record c LEFT JOIN staff_user u
+            ON u.id = c.agent_id
+           WHERE c.lead = $1 ORDER BY c.started_at DESC LIMIT 100""",
+            lead["id"],
+        )
+    ]
+    lead["duplicates"] = [
+        dict(r) | {"reasons": _json(r["reasons"])}
+        for r in await fetch(
+            """SELECT d.id, d.score, d.reasons, d.status, o.reference, o.status AS other_status, o.owner_id,
+            o.created_at
            FROM lead_duplicate d JOIN lead o ON o.id = CASE WHEN d.lead = $1 THEN d.other ELSE d.lead END
            WHERE (d.lead = $1 OR d.other = $1) AND d.status = 'open' AND o.merged_into_id IS NULL
-           ORDER BY d.score DESC LIMIT 20""", lead["id"])]
+           ORDER BY d.score DESC LIMIT 20""",
+            lead["id"],
+        )
+    ]
     lead["can_work"] = actor.can(Permission.LEADS_LEAD_WORK, lead["entity_id"]) and not lead["merged_into_id"]
     lead["can_reveal"] = actor.can(Permission.CLIENTS_PII_REVEAL, lead["entity_id"])
     lead["can_manage"] = actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"]) and lead["can_work"]
@@ -165,8 +226,13 @@ async def lead_detail(actor: Actor, reference: str) -> dict:
 
 async def agents_for(actor: Actor, entity_id: int) -> list[dict]:
     """Staff who may work leads in the entity (for manual assignment)."""
-    return [dict(r) for r in await fetch(
-        """SELECT DISTINCT u.id, u.full_name FROM staff_user u JOIN role_assignment ra ON ra."user" = u.id
+    return [
+        dict(r)
+        for r in await fetch(
+            """SELECT DISTINCT u.id, u.full_name FROM staff_user u JOIN role_assignment ra ON ra."user" = u.id
            JOIN role r ON r.id = ra.role WHERE ra.entity = $1 AND ra.status = 'active' AND u.active
              AND 'leads:lead:work' = ANY(r.permissions) AND ra.valid_from <= now()
-             AND (ra.valid_until IS NULL OR ra.valid_until > now()) ORDER BY u.full_name""", entity_id)]
+             AND (ra.valid_until IS NULL OR ra.valid_until > now()) ORDER BY u.full_name""",
+            entity_id,
+        )
+    ]

@@ -1,7 +1,7 @@
 """The scoring and routing rules, evaluated as pure functions of a lead's facts (no database here).
 
-Scoring rules (a rule set of kind "scoring"): `{"rules": [{"name", "field", "op", "value", "points"}]}`; the score
-is the sum of the points of every rule that holds, with each contribution kept for the lead's page.
+Scoring rules (a rule set of kind "scoring"): `{"rules": [{"name", "field", "op", "value", "points"}]}`; the
+score is the sum of the points of every rule that holds, with each contribution kept for the lead's page.
 
 Routing rules (kind "routing"):
     {"overrides": {"returning_client": true, "ib_manager": true, "vip_min_score": 80, "vip_pool_id": 3},
@@ -22,7 +22,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # Reference geography for region conditions (ISO 3166 alpha-2).
 REGIONS: dict[str, frozenset[str]] = {
-    "EU": frozenset("AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()),
+    "EU": frozenset(
+        "AT BE BG HR CY CZ DK EE FI FR DE GR HU IE IT LV LT LU MT NL PL PT RO SK SI ES SE".split()
+    ),
     "EEA_OTHER": frozenset("IS LI NO CH GB".split()),
     "MENA": frozenset("AE BH DZ EG IQ IL JO KW LB LY MA OM PS QA SA SY TN TR YE IR".split()),
     "LATAM": frozenset("AR BO BR CL CO CR CU DO EC SV GT HN MX NI PA PY PE PR UY VE".split()),
@@ -34,12 +36,31 @@ REGIONS: dict[str, frozenset[str]] = {
 
 SCORING_FIELDS: dict[str, str] = {
     # field: kind (text, bool, number)
-    "source": "text", "country": "text", "language": "text", "campaign": "text", "brand": "text",
-    "utm_medium": "text", "region": "text", "form_complete": "bool", "has_phone": "bool", "has_email": "bool",
-    "ib_referred": "bool", "kyc_started": "bool", "demo_sessions": "number", "returning_client": "bool",
+    "source": "text",
+    "country": "text",
+    "language": "text",
+    "campaign": "text",
+    "brand": "text",
+    "utm_medium": "text",
+    "region": "text",
+    "form_complete": "bool",
+    "has_phone": "bool",
+    "has_email": "bool",
+    "ib_referred": "bool",
+    "kyc_started": "bool",
+    "demo_sessions": "number",
+    "returning_client": "bool",
 }
-OPS = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is none of", "gte": "≥", "lte": "≤",
-       "true": "is yes", "false": "is no"}
+OPS = {
+    "eq": "is",
+    "ne": "is not",
+    "in": "is one of",
+    "not_in": "is none of",
+    "gte": "≥",
+    "lte": "≤",
+    "true": "is yes",
+    "false": "is no",
+}
 
 
 @dataclass(frozen=True)
@@ -108,8 +129,12 @@ class Contribution:
 
 def score(rules: list[dict], facts: Facts) -> tuple[int, list[Contribution]]:
     """The lead's score (clamped to 0..100) and the rules that contributed."""
-    contributions = [Contribution(r.get("name") or r["field"], int(r.get("points") or 0))
-                     for r in rules if r.get("field") in SCORING_FIELDS and _holds(facts.value(r["field"]), r.get("op", "eq"), r.get("value"))]
+    contributions = [
+        Contribution(r.get("name") or r["field"], int(r.get("points") or 0))
+        for r in rules
+        if r.get("field") in SCORING_FIELDS
+        and _holds(facts.value(r["field"]), r.get("op", "eq"), r.get("value"))
+    ]
     return max(0, min(100, sum(c.points for c in contributions))), contributions
 
 
@@ -180,13 +205,15 @@ def zone(name: str) -> ZoneInfo:
 
 
 def on_shift(hours: dict, timezone: str, days_off: set[dt.date], now: dt.datetime) -> tuple[bool, str]:
-    """Whether an agent works at `now` (UTC): today's spans in their time zone, or yesterday's span that runs past
-    midnight. A day off cancels the shifts that start on it."""
+    """Whether an agent works at `now` (UTC): today's spans in their time zone, or yesterday's span that runs
+    past midnight. A day off cancels the shifts that start on it."""
     local = now.astimezone(zone(timezone))
     minute = local.hour * 60 + local.minute
     today, yesterday = local.date(), local.date() - dt.timedelta(days=1)
-    for day, spans, after_midnight in ((today, hours.get(DAYS[today.weekday()]) or [], False),
-                                       (yesterday, hours.get(DAYS[yesterday.weekday()]) or [], True)):
+    for day, spans, after_midnight in (
+        (today, hours.get(DAYS[today.weekday()]) or [], False),
+        (yesterday, hours.get(DAYS[yesterday.weekday()]) or [], True),
+    ):
         for start_s, end_s in spans:
             start, end = _minutes(start_s), _minutes(end_s)
             crosses = end <= start
@@ -234,8 +261,14 @@ class Candidate:
         if self.open_leads >= self.max_open:
             problems.append(f"at capacity ({self.open_leads}/{self.max_open})")
         self.eligible = not problems
-        self.reason = "; ".join(problems) if problems else (
-            f"available, {self.shift_note or 'on shift'}, {self.open_leads}/{self.max_open} open, weight {self.weight}")
+        self.reason = (
+            "; ".join(problems)
+            if problems
+            else (
+                f"available, {self.shift_note or 'on shift'}, {self.open_leads}/{self.max_open} open, weight "
+                f"{self.weight}"
+            )
+        )
         return self
 
 
@@ -248,7 +281,8 @@ SHARING = {
 
 
 def share_key(candidate: Candidate, sharing: str = "manual") -> tuple:
-    """Smaller goes first. Ties go to whoever waited longest, then the lower id, so the choice is deterministic."""
+    """Smaller goes first. Ties go to whoever waited longest, then the lower id, so the choice is
+    deterministic."""
     epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
     weight = candidate.weight * (candidate.performance if sharing == "performance" else 1.0)
     share = (candidate.assigned_count + 1) / weight

@@ -27,9 +27,16 @@ def _json(value):
 
 
 async def versions(kind: str, entity_id: int) -> list[dict]:
-    return [dict(r) | {"rules": _json(r["rules"])} for r in await fetch(
-        "SELECT s.*, u.full_name AS author FROM lead_rule_set s LEFT JOIN staff_user u ON u.id = s.created_by_id "
-        "WHERE s.kind = $1 AND s.entity_id = $2 ORDER BY s.version DESC", kind, entity_id)]
+    return [
+        dict(r) | {"rules": _json(r["rules"])}
+        for r in await fetch(
+            "SELECT s.*, u.full_name AS author FROM lead_rule_set s LEFT JOIN staff_user u ON u.id = "
+            "s.created_by_id "
+            "WHERE s.kind = $1 AND s.entity_id = $2 ORDER BY s.version DESC",
+            kind,
+            entity_id,
+        )
+    ]
 
 
 async def rule_set(actor: Actor, set_id: int) -> dict:
@@ -39,10 +46,16 @@ async def rule_set(actor: Actor, set_id: int) -> dict:
 
 
 async def pools_of(entity_id: int) -> list[dict]:
-    return [dict(r) for r in await fetch("SELECT id, name, active FROM lead_pool WHERE entity_id = $1 ORDER BY name", entity_id)]
+    return [
+        dict(r)
+        for r in await fetch(
+            "SELECT id, name, active FROM lead_pool WHERE entity_id = $1 ORDER BY name", entity_id
+        )
+    ]
 
 
-# ---- checking a rules document ------------------------------------------------------------------------------
+# ---- checking a rules document -----------------------------------------------------------------------------
+
 
 def _codes(raw: Any, kind: str) -> list[str]:
     items = [v.strip() for v in (raw.split(",") if isinstance(raw, str) else raw or []) if str(v).strip()]
@@ -98,22 +111,31 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
                 hours = [start, end]
             ib = when.get("ib_referred")
             clean_when = {
-                "countries": _codes(when.get("countries"), "country"), "regions": _codes(when.get("regions"), "region"),
-                "languages": _codes(when.get("languages"), "language"), "sources": _codes(when.get("sources"), "text"),
+                "countries": _codes(when.get("countries"), "country"),
+                "regions": _codes(when.get("regions"), "region"),
+                "languages": _codes(when.get("languages"), "language"),
+                "sources": _codes(when.get("sources"), "text"),
                 "brands": _codes(when.get("brands"), "text"),
                 "score_min": _int(when.get("score_min"), 0, 100, "minimum score"),
                 "score_max": _int(when.get("score_max"), 0, 100, "maximum score"),
-                "ib_referred": None if ib in (None, "", "any") else ib in (True, "yes", "true", "1"), "hours": hours}
-            if clean_when["score_min"] is not None and clean_when["score_max"] is not None \
-                    and clean_when["score_min"] > clean_when["score_max"]:
+                "ib_referred": None if ib in (None, "", "any") else ib in (True, "yes", "true", "1"),
+                "hours": hours,
+            }
+            if (
+                clean_when["score_min"] is not None
+                and clean_when["score_max"] is not None
+                and clean_when["score_min"] > clean_when["score_max"]
+            ):
                 raise ValueError("the minimum score is above the maximum")
             name = " ".join(str(rule.get("name") or "").split())[:120] or f"Rule {n}"
             clean_rules.append({"name": name, "when": clean_when, "pool_id": pool_id})
         except ValueError as exc:
             errors[f"rule_{n}"] = f"Rule {n}: {exc}."
     overrides = doc.get("overrides") or {}
-    clean_overrides: dict[str, Any] = {"returning_client": bool(overrides.get("returning_client", True)),
-                                       "ib_manager": bool(overrides.get("ib_manager", True))}
+    clean_overrides: dict[str, Any] = {
+        "returning_client": bool(overrides.get("returning_client", True)),
+        "ib_manager": bool(overrides.get("ib_manager", True)),
+    }
     try:
         clean_overrides["vip_min_score"] = _int(overrides.get("vip_min_score"), 0, 100, "VIP score")
         vip_pool = _int(overrides.get("vip_pool_id"), 1, 2**31, "VIP pool")
@@ -143,7 +165,12 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
         errors["timezone"] = f"Unknown time zone {timezone!r} (e.g. Europe/Nicosia)."
     if errors:
         raise ValidationFailed("Please correct the rules", field_errors=errors)
-    return {"rules": clean_rules, "overrides": clean_overrides, "fallback_pool_id": fallback, "timezone": timezone}
+    return {
+        "rules": clean_rules,
+        "overrides": clean_overrides,
+        "fallback_pool_id": fallback,
+        "timezone": timezone,
+    }
 
 
 def check_scoring(doc: dict) -> dict:
@@ -168,8 +195,15 @@ def check_scoring(doc: dict) -> dict:
             value = rule.get("value")
             if op in ("in", "not_in") and isinstance(value, str):
                 value = [v.strip() for v in value.split(",") if v.strip()]
-            clean_rules.append({"name": " ".join(str(rule.get("name") or "").split())[:120] or f"{field} {rules.OPS[op]}",
-                                "field": field, "op": op, "value": value, "points": points})
+            clean_rules.append(
+                {
+                    "name": " ".join(str(rule.get("name") or "").split())[:120] or f"{field} {rules.OPS[op]}",
+                    "field": field,
+                    "op": op,
+                    "value": value,
+                    "points": points,
+                }
+            )
         except (TypeError, ValueError) as exc:
             errors[f"rule_{n}"] = f"Rule {n}: {exc}."
     if errors:
@@ -185,7 +219,8 @@ async def check(kind: str, entity_id: int, doc: dict) -> dict:
     raise ValidationFailed("Unknown kind of rules")
 
 
-# ---- drafts, submission, publication --------------------------------------------------------------------------
+# ---- drafts, submission, publication -----------------------------------------------------------------------
+
 
 async def save_draft(actor: Actor, kind: str, entity_id: int, doc: dict, note: str = "") -> dict:
     """Write the entity's draft (creating it from the published version's number + 1); a submitted draft is
@@ -194,40 +229,81 @@ async def save_draft(actor: Actor, kind: str, entity_id: int, doc: dict, note: s
     clean = await check(kind, entity_id, doc)
     async with transaction():
         conn = current_connection()
-        draft = await conn.fetchrow("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
-                                    "('draft', 'pending') ORDER BY version DESC LIMIT 1 FOR UPDATE", kind, entity_id)
+        draft = await conn.fetchrow(
+            "SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
+            "('draft', 'pending') ORDER BY version DESC LIMIT 1 FOR UPDATE",
+            kind,
+            entity_id,
+        )
         if draft and draft["status"] == "pending":
             raise Conflict("This draft is waiting for approval; it can change again once decided")
         if draft:
-            await conn.execute("UPDATE lead_rule_set SET rules = $2::jsonb, note = $3, created_by_id = $4 WHERE id = $1",
-                               draft["id"], json.dumps(clean), note[:2000], actor.user_id)
+            await conn.execute(
+                "UPDATE lead_rule_set SET rules = $2::jsonb, note = $3, created_by_id = $4 WHERE id = $1",
+                draft["id"],
+                json.dumps(clean),
+                note[:2000],
+                actor.user_id,
+            )
             set_id, version = draft["id"], draft["version"]
         else:
-            version = await conn.fetchval("SELECT coalesce(max(version), 0) + 1 FROM lead_rule_set WHERE kind = $1 "
-                                          "AND entity_id = $2", kind, entity_id)
+            version = await conn.fetchval(
+                "SELECT coalesce(max(version), 0) + 1 FROM lead_rule_set WHERE kind = $1 AND entity_id = $2",
+                kind,
+                entity_id,
+            )
             set_id = await conn.fetchval(
-                "INSERT INTO lead_rule_set (kind, entity_id, version, status, rules, note, created_by_id, created_at) "
+                "INSERT INTO lead_rule_set (kind, entity_id, version, status, rules, note, created_by_id, "
+                "created_at) "
                 "VALUES ($1, $2, $3, 'draft', $4::jsonb, $5, $6, now()) RETURNING id",
-                kind, entity_id, version, json.dumps(clean), note[:2000], actor.user_id)
-        await record_audit(actor, LeadsTag.RULES_DRAFT, target_type="lead_rule_set", target_id=set_id,
-                           target_label=f"{KINDS[kind]} v{version}", entity_id=entity_id, after=clean)
+                kind,
+                entity_id,
+                version,
+                json.dumps(clean),
+                note[:2000],
+                actor.user_id,
+            )
+        await record_audit(
+            actor,
+            LeadsTag.RULES_DRAFT,
+            target_type="lead_rule_set",
+            target_id=set_id,
+            target_label=f"{KINDS[kind]} v{version}",
+            entity_id=entity_id,
+            after=clean,
+        )
     return {"id": set_id, "version": version, "rules": clean}
 
 
 async def submit(actor: Actor, set_id: int, reason: str) -> int:
     """Ask for the draft to be published; the approval binds the exact rules submitted."""
     async with transaction():
-        row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, await current_connection().fetchrow(
-            "SELECT * FROM lead_rule_set WHERE id = $1 FOR UPDATE", set_id), "Rule set")
+        row = in_scope(
+            actor,
+            Permission.LEADS_ROUTING_MANAGE,
+            await current_connection().fetchrow(
+                "SELECT * FROM lead_rule_set WHERE id = $1 FOR UPDATE", set_id
+            ),
+            "Rule set",
+        )
         if row["status"] != "draft":
             raise Conflict(f"Only a draft can be submitted (this one is {row['status']})")
         doc = _json(row["rules"])
         request_id = await request_approval(
-            actor, "leads.rules.publish", entity_id=row["entity_id"], target_type="lead_rule_set", target_id=set_id,
-            target_label=f"{KINDS[row['kind']]} v{row['version']}", reason=reason,
-            payload={"rule_set_id": set_id, "kind": row["kind"], "version": row["version"], "rules": doc})
+            actor,
+            "leads.rules.publish",
+            entity_id=row["entity_id"],
+            target_type="lead_rule_set",
+            target_id=set_id,
+            target_label=f"{KINDS[row['kind']]} v{row['version']}",
+            reason=reason,
+            payload={"rule_set_id": set_id, "kind": row["kind"], "version": row["version"], "rules": doc},
+        )
         await current_connection().execute(
-            "UPDATE lead_rule_set SET status = 'pending', approval_request_id = $2 WHERE id = $1", set_id, request_id)
+            "UPDATE lead_rule_set SET status = 'pending', approval_request_id = $2 WHERE id = $1",
+            set_id,
+            request_id,
+        )
     return request_id
 
 
@@ -237,33 +313,62 @@ async def _publish(actor: Actor, request: dict) -> None:
     row = await conn.fetchrow("SELECT * FROM lead_rule_set WHERE id = $1 FOR UPDATE", p["rule_set_id"])
     if row is None or row["status"] != "pending":
         raise Conflict("This rule set is no longer waiting for approval")
-    current = await conn.fetchrow("SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status = 'published'",
-                                  row["kind"], row["entity_id"])
+    current = await conn.fetchrow(
+        "SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status = 'published'",
+        row["kind"],
+        row["entity_id"],
+    )
     if current:
         await conn.execute("UPDATE lead_rule_set SET status = 'retired' WHERE id = $1", current["id"])
-    await conn.execute("UPDATE lead_rule_set SET status = 'published', rules = $2::jsonb, published_at = now() WHERE id = $1",
-                       row["id"], json.dumps(p["rules"]))
-    await record_audit(actor, LeadsTag.RULES_PUBLISH, target_type="lead_rule_set", target_id=row["id"],
-                       target_label=f"{KINDS[row['kind']]} v{row['version']}", entity_id=row["entity_id"],
-                       before=_json(current["rules"]) if current else None, after=p["rules"], reason=request["reason"])
+    await conn.execute(
+        "UPDATE lead_rule_set SET status = 'published', rules = $2::jsonb, published_at = now() WHERE id = "
+        "$1",
+        row["id"],
+        json.dumps(p["rules"]),
+    )
+    await record_audit(
+        actor,
+        LeadsTag.RULES_PUBLISH,
+        target_type="lead_rule_set",
+        target_id=row["id"],
+        target_label=f"{KINDS[row['kind']]} v{row['version']}",
+        entity_id=row["entity_id"],
+        before=_json(current["rules"]) if current else None,
+        after=p["rules"],
+        reason=request["reason"],
+    )
 
 
 async def _back_to_draft(actor: Actor, request: dict) -> None:
-    await current_connection().execute("UPDATE lead_rule_set SET status = 'draft' WHERE id = $1 AND status = 'pending'",
-                                       request["payload"]["rule_set_id"])
+    await current_connection().execute(
+        "UPDATE lead_rule_set SET status = 'draft' WHERE id = $1 AND status = 'pending'",
+        request["payload"]["rule_set_id"],
+    )
 
 
-register_action(ActionKind(name="leads.rules.publish", label="Publish lead scoring or routing rules",
-                           approver_permission=Permission.LEADS_ROUTING_MANAGE, execute=_publish,
-                           on_reject=_back_to_draft))
+register_action(
+    ActionKind(
+        name="leads.rules.publish",
+        label="Publish lead scoring or routing rules",
+        approver_permission=Permission.LEADS_ROUTING_MANAGE,
+        execute=_publish,
+        on_reject=_back_to_draft,
+    )
+)
 
 
-# ---- which entity takes a lead (group-wide: brand and country → entity) --------------------------------------
+# ---- which entity takes a lead (group-wide: brand and country → entity) ------------------------------------
+
 
 async def entity_rules() -> list[dict]:
-    return [dict(r) | {"countries": _json(r["countries"])} for r in await fetch(
-        "SELECT r.*, e.code AS entity_code FROM lead_entity_rule r JOIN legal_entity e ON e.id = r.entity_id "
-        "ORDER BY r.position, r.id")]
+    return [
+        dict(r) | {"countries": _json(r["countries"])}
+        for r in await fetch(
+            "SELECT r.*, e.code AS entity_code FROM lead_entity_rule r JOIN legal_entity e ON e.id = "
+            "r.entity_id "
+            "ORDER BY r.position, r.id"
+        )
+    ]
 
 
 def check_entity_rules(rows: list[dict], entity_ids: set[int]) -> list[dict]:
@@ -274,9 +379,14 @@ def check_entity_rules(rows: list[dict], entity_ids: set[int]) -> list[dict]:
             entity_id = _int(row.get("entity_id"), 1, 2**31, "entity")
             if entity_id not in entity_ids:
                 raise ValueError("choose an active entity")
-            clean.append({"position": _int(row.get("position"), 0, 10_000, "position") or n * 10,
-                          "brand": str(row.get("brand") or "").strip()[:40],
-                          "countries": _codes(row.get("countries"), "country"), "entity_id": entity_id})
+            clean.append(
+                {
+                    "position": _int(row.get("position"), 0, 10_000, "position") or n * 10,
+                    "brand": str(row.get("brand") or "").strip()[:40],
+                    "countries": _codes(row.get("countries"), "country"),
+                    "entity_id": entity_id,
+                }
+            )
         except ValueError as exc:
             errors[f"row_{n}"] = f"Row {n}: {exc}."
     if errors:
@@ -285,8 +395,8 @@ def check_entity_rules(rows: list[dict], entity_ids: set[int]) -> list[dict]:
 
 
 async def propose_entity_rules(actor: Actor, rows: list[dict], reason: str) -> int:
-    """Entity rules decide between entities, so they are group-wide: proposed by someone who manages routing in
-    every entity, applied when another such person approves."""
+    """Entity rules decide between entities, so they are group-wide: proposed by someone who manages routing
+    in every entity, applied when another such person approves."""
     from crm.core.scope import group_level
 
     if not await group_level(actor, Permission.LEADS_ROUTING_MANAGE):
@@ -294,22 +404,48 @@ async def propose_entity_rules(actor: Actor, rows: list[dict], reason: str) -> i
     active = {r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")}
     clean = check_entity_rules(rows, active)
     async with transaction():
-        return await request_approval(actor, "leads.entity_rules.change", entity_id=None,
-                                      target_type="lead_entity_rule", target_id="all",
-                                      target_label="Which entity takes a lead", payload={"rules": clean}, reason=reason)
+        return await request_approval(
+            actor,
+            "leads.entity_rules.change",
+            entity_id=None,
+            target_type="lead_entity_rule",
+            target_id="all",
+            target_label="Which entity takes a lead",
+            payload={"rules": clean},
+            reason=reason,
+        )
 
 
 async def _apply_entity_rules(actor: Actor, request: dict) -> None:
     conn = current_connection()
-    before = [dict(r) | {"countries": _json(r["countries"])} for r in await conn.fetch(
-        "SELECT position, brand, countries, entity_id FROM lead_entity_rule ORDER BY position, id")]
+    before = [
+        dict(r) | {"countries": _json(r["countries"])}
+        for r in await conn.fetch(
+            "SELECT position, brand, countries, entity_id FROM lead_entity_rule ORDER BY position, id"
+        )
+    ]
     await conn.execute("DELETE FROM lead_entity_rule")
     rules_ = request["payload"]["rules"]
-    await conn.executemany("INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES ($1, $2, $3::jsonb, $4)",
-                           [(r["position"], r["brand"], json.dumps(r["countries"]), r["entity_id"]) for r in rules_])
-    await record_audit(actor, LeadsTag.ENTITY_RULES_CHANGE, target_type="lead_entity_rule", target_id="all",
-                       before=before, after=rules_, reason=request["reason"])
+    await conn.executemany(
+        "INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES ($1, $2, $3::jsonb, $4)",
+        [(r["position"], r["brand"], json.dumps(r["countries"]), r["entity_id"]) for r in rules_],
+    )
+    await record_audit(
+        actor,
+        LeadsTag.ENTITY_RULES_CHANGE,
+        target_type="lead_entity_rule",
+        target_id="all",
+        before=before,
+        after=rules_,
+        reason=request["reason"],
+    )
 
 
-register_action(ActionKind(name="leads.entity_rules.change", label="Change which entity takes a lead",
-                           approver_permission=Permission.LEADS_ROUTING_MANAGE, execute=_apply_entity_rules))
+register_action(
+    ActionKind(
+        name="leads.entity_rules.change",
+        label="Change which entity takes a lead",
+        approver_permission=Permission.LEADS_ROUTING_MANAGE,
+        execute=_apply_entity_rules,
+    )
+)

@@ -3,7 +3,8 @@ duplicates. Each lives in its own module:
 
 - context.py: references, a lead's routing context and scoring facts, who may see a lead, its timeline
 - intake.py: every channel's entry point, one transaction per lead
-- assignment.py: routing and its consequences (follow-up case, notifications, SLA breach), manual assignment, preview
+- assignment.py: routing and its consequences (follow-up case, notifications, SLA breach), manual
+  assignment, preview
 - work.py: pipeline, notes, calls, signals, presence, reveal
 - mail.py: e-mail to and from a lead (sent by a job, replies by webhook)
 - duplicates.py: duplicate candidates and merges (duplicate_evidence.py: the lookups and the score)
@@ -35,8 +36,32 @@ from crm.leads.work import (
 )
 
 __all__ = [
-    "CALL_OUTCOMES", "MERGE_FILL", "IntakeResult", "LeadContext", "add_note", "assign_manually", "dismiss_duplicate",
-    "duplicate_score", "facts_for", "intake_context", "find_duplicates", "handle_sla_breach", "intake", "intake_by_hand", "lead_context",
-    "log_call", "may_see", "merge", "presence_of", "preview", "record_call", "record_signals", "reference_for",
-    "reveal_contact", "route_lead", "score_for", "set_presence", "set_status",
+    "CALL_OUTCOMES",
+    "MERGE_FILL",
+    "IntakeResult",
+    "LeadContext",
+    "add_note",
+    "assign_manually",
+    "dismiss_duplicate",
+    "duplicate_score",
+    "facts_for",
+    "intake_context",
+    "find_duplicates",
+    "handle_sla_breach",
+    "intake",
+    "intake_by_hand",
+    "lead_context",
+    "log_call",
+    "may_see",
+    "merge",
+    "presence_of",
+    "preview",
+    "record_call",
+    "record_signals",
+    "reference_for",
+    "reveal_contact",
+    "route_lead",
+    "score_for",
+    "set_presence",
+    "set_status",
 ]

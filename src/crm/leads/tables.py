@@ -1,5 +1,6 @@
-"""Leads and their routing: intake sources, the lead and its timeline, calls, rule sets (scoring and routing, as
-versioned data), pools of agents with weights and capacity, shifts and presence, and every routing decision."""
+"""Leads and their routing: intake sources, the lead and its timeline, calls, rule sets (scoring and routing,
+as versioned data), pools of agents with weights and capacity, shifts and presence, and every routing
+decision."""
 
 from enum import StrEnum
 
@@ -29,11 +30,25 @@ class LeadStatus(StrEnum):
     LOST = "lost"
 
 
-PIPELINE = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.INTERESTED, LeadStatus.REGISTERED, LeadStatus.KYC,
-            LeadStatus.FUNDED)
+PIPELINE = (
+    LeadStatus.NEW,
+    LeadStatus.CONTACTED,
+    LeadStatus.INTERESTED,
+    LeadStatus.REGISTERED,
+    LeadStatus.KYC,
+    LeadStatus.FUNDED,
+)
 OPEN_LEAD_STATUSES = ("new", "contacted", "interested", "registered", "kyc")
-LOST_REASONS = ("not_interested", "unreachable", "wrong_number", "duplicate", "fraud_suspected", "underage",
-                "restricted_country", "other")
+LOST_REASONS = (
+    "not_interested",
+    "unreachable",
+    "wrong_number",
+    "duplicate",
+    "fraud_suspected",
+    "underage",
+    "restricted_country",
+    "other",
+)
 
 
 class IntakeSource(Table, tablename="lead_source"):
@@ -41,16 +56,20 @@ class IntakeSource(Table, tablename="lead_source"):
 
     name = Varchar(length=80, unique=True)
     kind = Varchar(length=20)  # api, webhook, telephony, email
-    entity_id = Integer(null=True, default=None)  # leads with no entity rule land here; None = by country rules
+    entity_id = Integer(
+        null=True, default=None
+    )  # leads with no entity rule land here; None = by country rules
     source_label = Varchar(length=60, default="")  # the lead's `source` when the payload gives none
     api_key_hash = Varchar(length=64, null=True, default=None, unique=True)
     key_prefix = Varchar(length=12, default="")
     secret = Varchar(length=128, default="")  # HMAC key for webhooks (needed in clear to verify)
-    # After a rotation the previous secret stays valid until `previous_secret_until`, so senders can switch over.
+    # After a rotation the previous secret stays valid until `previous_secret_until`, so senders can switch
+    # over.
     previous_secret = Varchar(length=128, default="")
     previous_secret_until = Timestamptz(null=True, default=None)
-    # How webhooks of this source are signed (crm.core.inbox.signatures): "timestamped" (X-Crm-Signature, replay
-    # window) or "body" (X-Hub-Signature-256, for senders that cannot send a timestamp: deduplicated by event id).
+    # How webhooks of this source are signed (crm.core.inbox.signatures): "timestamped" (X-Crm-Signature,
+    # replay window) or "body" (X-Hub-Signature-256, for senders that cannot send a timestamp: deduplicated by
+    # event id).
     signature_scheme = Varchar(length=20, default="timestamped")
     active = Boolean(default=True)
     created_by_id = Integer(null=True, default=None)
@@ -125,8 +144,8 @@ class CallRecord(Table, tablename="call_record"):
 
 
 class LeadEmail(Table, tablename="lead_email"):
-    """An e-mail to a lead (written by an agent, sent by the `leads.send_email` job) or from one (received by the
-    inbound mail webhook). Outbound: queued → sent, or failed after the job's last try."""
+    """An e-mail to a lead (written by an agent, sent by the `leads.send_email` job) or from one (received by
+    the inbound mail webhook). Outbound: queued → sent, or failed after the job's last try."""
 
     lead = ForeignKey(Lead, index=True)
     direction = Varchar(length=3)  # out, in
@@ -143,7 +162,8 @@ class LeadEmail(Table, tablename="lead_email"):
 
 
 class RuleSet(Table, tablename="lead_rule_set"):
-    """One version of the scoring or routing rules of an entity: draft → pending approval → published → retired."""
+    """One version of the scoring or routing rules of an entity: draft → pending approval → published →
+    retired."""
 
     kind = Varchar(length=20)  # scoring, routing
     entity_id = Integer(index=True)
@@ -204,9 +224,9 @@ class AgentPresence(Table, tablename="agent_presence"):
 
 
 class AgentLoad(Table, tablename="agent_load"):
-    """Each agent's open leads, kept by a trigger on `lead` (every insert, owner, status or merge change), so a
-    router reads it in one indexed row and locks it to claim: the lock serialises everyone routing to that agent,
-    from any pool, and the locked row is always the latest count (see `routing._CLAIM`)."""
+    """Each agent's open leads, kept by a trigger on `lead` (every insert, owner, status or merge change), so
+    a router reads it in one indexed row and locks it to claim: the lock serialises everyone routing to that
+    agent, from any pool, and the locked row is always the latest count (see `routing._CLAIM`)."""
 
     agent_id = Integer(unique=True)
     open_leads = Integer(default=0)
@@ -284,7 +304,8 @@ class EntityRule(Table, tablename="lead_entity_rule"):
 
 
 class RoutingReplay(Table, tablename="lead_routing_replay"):
-    """A what-if: the last N days of leads run through a draft (or published) rule set, as a background job."""
+    """A what-if: the last N days of leads run through a draft (or published) rule set, as a background
+    job."""
 
     entity_id = Integer()
     rule_set_id = Integer(null=True, default=None)

@@ -1,5 +1,5 @@
-"""The door every webhook comes through: read the raw body (bounded), verify its signature against the sender's
-active secrets, check its shape, store it in the inbox and answer, all before any business work.
+"""The door every webhook comes through: read the raw body (bounded), verify its signature against the
+sender's active secrets, check its shape, store it in the inbox and answer, all before any business work.
 
     202 {"event": 17, "status": "received"}     stored; processed by a job (outcome on the inbox screen)
     200 {"event": 17, "status": "duplicate"}    a replay of an event already stored: nothing is done
@@ -28,7 +28,9 @@ ShapeCheck = Callable[[Any], tuple[str | None, dict[str, str]]]
 
 
 def answer(status: int, error: str, fields: dict | None = None) -> Response:
-    return Response({"error": error, "fields": fields or {}}, status_code=status, media_type="application/json")
+    return Response(
+        {"error": error, "fields": fields or {}}, status_code=status, media_type="application/json"
+    )
 
 
 def webhook_errors() -> dict:
@@ -51,7 +53,8 @@ async def _raw_body(request: Request) -> bytes | None:
 
 @dataclass(frozen=True)
 class Sender:
-    """Who a webhook claims to come from here: the endpoint's name, its entity, its scheme and active secrets."""
+    """Who a webhook claims to come from here: the endpoint's name, its entity, its scheme and active
+    secrets."""
 
     endpoint: str
     entity_id: int | None
@@ -60,7 +63,8 @@ class Sender:
 
 
 async def accept(request: Request, *, provider: str, sender: Sender | None, check: ShapeCheck) -> Response:
-    """Verify, check, store and answer one webhook request (`sender` None: unknown endpoint, nothing stored)."""
+    """Verify, check, store and answer one webhook request (`sender` None: unknown endpoint, nothing
+    stored)."""
     body = await _raw_body(request)
     if body is None:
         return answer(413, f"The body is larger than {inbox.MAX_BODY:,} bytes.")
@@ -70,8 +74,15 @@ async def accept(request: Request, *, provider: str, sender: Sender | None, chec
     verification = scheme.verify(body, request.headers, sender.secrets)
     meta: RequestMeta = request.scope["state"]["meta"]
     actor = Actor.system(f"webhook:{sender.endpoint}", meta)
-    common = {"provider": provider, "endpoint": sender.endpoint, "entity_id": sender.entity_id, "body": body,
-              "headers": request.headers, "scheme": scheme.name, "verification": verification}
+    common = {
+        "provider": provider,
+        "endpoint": sender.endpoint,
+        "entity_id": sender.entity_id,
+        "body": body,
+        "headers": request.headers,
+        "scheme": scheme.name,
+        "verification": verification,
+    }
     if not verification.ok:
         await inbox.receive(actor, **common, event_id=None)
         return answer(401, f"Bad signature: {verification.reason} (sign with {scheme.header}).")
@@ -81,9 +92,14 @@ async def accept(request: Request, *, provider: str, sender: Sender | None, chec
         await inbox.receive(actor, **common, event_id=None, refusal=exc.message)
         return answer(400, exc.message)
     if errors:
-        await inbox.receive(actor, **common, event_id=None, refusal="; ".join(f"{k}: {v}" for k, v in errors.items()))
+        await inbox.receive(
+            actor, **common, event_id=None, refusal="; ".join(f"{k}: {v}" for k, v in errors.items())
+        )
         return answer(422, "The event is not of the expected shape", errors)
     sender_id = request.headers.get(EVENT_ID_HEADER, "").strip()[:200]
     receipt = await inbox.receive(actor, **common, event_id=sender_id or event_id)
-    return Response({"event": receipt.id, "status": receipt.status},
-                    status_code=200 if receipt.status == "duplicate" else 202, media_type="application/json")
+    return Response(
+        {"event": receipt.id, "status": receipt.status},
+        status_code=200 if receipt.status == "duplicate" else 202,
+        media_type="application/json",
+    )

@@ -14,7 +14,9 @@ async def _sender(name: str, kind: str) -> Sender | None:
     source = await sources.source_named(name, kind)
     if source is None:
         return None
-    return Sender(source["name"], source["entity_id"], source["signature_scheme"], sources.active_secrets(source))
+    return Sender(
+        source["name"], source["entity_id"], source["signature_scheme"], sources.active_secrets(source)
+    )
 
 
 def _form(payload) -> tuple[str | None, dict[str, str]]:
@@ -36,21 +38,27 @@ def _mail(payload) -> tuple[str | None, dict[str, str]]:
 async def lead_form_webhook(request: Request, name: FromPath[str]) -> Response:
     """`{"object": "page", "entry": [{"changes": [{"field": "leadgen", "value": {"leadgen_id", "platform",
     "campaign_name", "field_data": [{"name": "email", "values": ["…"]}]}}]}]}`."""
-    return await accept(request, provider=inbound.LEAD_FORMS.name, sender=await _sender(name, "webhook"), check=_form)
+    return await accept(
+        request, provider=inbound.LEAD_FORMS.name, sender=await _sender(name, "webhook"), check=_form
+    )
 
 
 @post("/calls/{name:str}", status_code=202)
 async def call_webhook(request: Request, name: FromPath[str]) -> Response:
-    """`{"call_id", "agent_email", "lead_reference" or "phone", "direction", "started_at" (ISO 8601 with zone),
-    "duration_s", "outcome", "disposition", "recording_url"}`."""
-    return await accept(request, provider=inbound.CALL_RECORDS.name, sender=await _sender(name, "telephony"),
-                        check=_call)
+    """`{"call_id", "agent_email", "lead_reference" or "phone", "direction", "started_at" (ISO 8601 with
+    zone), "duration_s", "outcome", "disposition", "recording_url"}`."""
+    return await accept(
+        request, provider=inbound.CALL_RECORDS.name, sender=await _sender(name, "telephony"), check=_call
+    )
 
 
 @post("/email/{name:str}", status_code=202)
 async def inbound_email_webhook(request: Request, name: FromPath[str]) -> Response:
-    """A mail provider's parsed inbound message: `{"message_id", "from", "to", "subject", "text", "received_at"}`."""
-    return await accept(request, provider=inbound.INBOUND_MAIL.name, sender=await _sender(name, "email"), check=_mail)
+    """A mail provider's parsed inbound message: `{"message_id", "from", "to", "subject", "text",
+    "received_at"}`."""
+    return await accept(
+        request, provider=inbound.INBOUND_MAIL.name, sender=await _sender(name, "email"), check=_mail
+    )
 
 
 handlers = [lead_form_webhook, call_webhook, inbound_email_webhook]

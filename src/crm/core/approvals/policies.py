@@ -59,10 +59,14 @@ def choose_tier(tiers: list[Tier], amount: Decimal | None) -> Tier:
     return eligible[-1] if eligible else tiers[0]
 
 
-async def requirement_for(kind: str, entity_id: int | None, amount: Decimal | None, default_approvals: int) -> Requirement:
-    """The entity's own active policy for the kind, else the group default, else the kind's built-in default."""
+async def requirement_for(
+    kind: str, entity_id: int | None, amount: Decimal | None, default_approvals: int
+) -> Requirement:
+    """The entity's own active policy for the kind, else the group default, else the kind's built-in
+    default."""
     rows = await ApprovalPolicy.select().where(
-        (ApprovalPolicy.kind == kind) & ApprovalPolicy.active.eq(True)
+        (ApprovalPolicy.kind == kind)
+        & ApprovalPolicy.active.eq(True)
         & (ApprovalPolicy.entity_id.is_null() | (ApprovalPolicy.entity_id == entity_id))
     )
     if not rows:
@@ -70,15 +74,21 @@ async def requirement_for(kind: str, entity_id: int | None, amount: Decimal | No
     policy = sorted(rows, key=lambda r: r["entity_id"] is None)[0]  # the entity's own wins
     tiers = json.loads(policy["tiers"]) if isinstance(policy["tiers"], str) else policy["tiers"]
     tier = choose_tier(parse_tiers(tiers), amount)
-    return Requirement(tier.approvals, tier.require_role, policy["expiry_hours"], policy["id"], policy["version"])
+    return Requirement(
+        tier.approvals, tier.require_role, policy["expiry_hours"], policy["id"], policy["version"]
+    )
 
 
 async def holds_role(user_id: int, role_slug: str, entity_id: int | None) -> bool:
     rows = await fetch(
         """SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
-           WHERE ra."user" = $1 AND r.slug = $2 AND ra.status = 'active' AND ($3::int IS NULL OR ra.entity = $3)
+           WHERE ra."user" = $1 AND r.slug = $2 AND ra.status = 'active'
+             AND ($3::int IS NULL OR ra.entity = $3)
              AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now()) LIMIT 1""",
-        user_id, role_slug, entity_id)
+        user_id,
+        role_slug,
+        entity_id,
+    )
     return bool(rows)
 
 
@@ -93,7 +103,14 @@ def tiers_from_form(form: dict) -> list[dict]:
     """Tier rows posted as above_N / approvals_N / role_N; blank rows are skipped."""
     rows = []
     for n in range(1, 6):
-        above, count, role = (form.get(f"above_{n}", ""), form.get(f"approvals_{n}", ""), form.get(f"role_{n}", ""))
+        above, count, role = (
+            form.get(f"above_{n}", ""),
+            form.get(f"approvals_{n}", ""),
+            form.get(f"role_{n}", ""),
+        )
         if above or count or role:
             rows.append({"above": above or "0", "approvals": count or "1", "require_role": role or None})
-    return [{"above": str(t.above), "approvals": t.approvals, "require_role": t.require_role} for t in parse_tiers(rows)]
+    return [
+        {"above": str(t.above), "approvals": t.approvals, "require_role": t.require_role}
+        for t in parse_tiers(rows)
+    ]

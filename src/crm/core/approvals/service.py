@@ -66,15 +66,26 @@ def payload_hash(payload: Any) -> str:
 
 def _audit_fields(request: dict) -> dict:
     return {
-        "target_type": "approval_request", "target_id": request["id"],
+        "target_type": "approval_request",
+        "target_id": request["id"],
         "target_label": f"{request['kind']} {request['target_type']}:{request['target_id']}",
-        "entity_id": request["entity_id"], "case_id": request["case_id"],
+        "entity_id": request["entity_id"],
+        "case_id": request["case_id"],
     }
 
 
 async def request_approval(
-    actor: Actor, kind: str, *, entity_id: int | None, target_type: str, target_id: Any, target_label: str,
-    payload: dict, reason: str, case_id: str | None = None, expires_in: dt.timedelta | None = dt.timedelta(days=7),
+    actor: Actor,
+    kind: str,
+    *,
+    entity_id: int | None,
+    target_type: str,
+    target_id: Any,
+    target_label: str,
+    payload: dict,
+    reason: str,
+    case_id: str | None = None,
+    expires_in: dt.timedelta | None = dt.timedelta(days=7),
     amount: Decimal | None = None,
 ) -> int:
     """Record a pending request in the caller's transaction; returns its id.
@@ -91,18 +102,38 @@ async def request_approval(
     payload = normalise(payload)
     rows = await ApprovalRequest.insert(
         ApprovalRequest(
-            kind=kind, entity_id=entity_id, target_type=target_type, target_id=str(target_id),
-            target_label=target_label[:200], payload=payload, payload_hash=payload_hash(payload),
-            maker_id=actor.user_id, maker_label=actor.label, status=ApprovalStatus.PENDING,
-            required_approvals=need.approvals, approver_permission=spec.approver_permission.value,
-            reason=reason.strip(), case_id=case_id, amount=amount, required_role=need.require_role,
-            policy_id=need.policy_id, policy_version=need.policy_version,
+            kind=kind,
+            entity_id=entity_id,
+            target_type=target_type,
+            target_id=str(target_id),
+            target_label=target_label[:200],
+            payload=payload,
+            payload_hash=payload_hash(payload),
+            maker_id=actor.user_id,
+            maker_label=actor.label,
+            status=ApprovalStatus.PENDING,
+            required_approvals=need.approvals,
+            approver_permission=spec.approver_permission.value,
+            reason=reason.strip(),
+            case_id=case_id,
+            amount=amount,
+            required_role=need.require_role,
+            policy_id=need.policy_id,
+            policy_version=need.policy_version,
             expires_at=dt.datetime.now(dt.UTC) + expires_in if expires_in else None,
         )
     ).returning(ApprovalRequest.id)
     request_id = rows[0]["id"]
-    request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
-    await record_audit(actor, ApprovalsTag.REQUEST_CREATE, after={"payload": payload}, reason=reason, **_audit_fields(request))
+    request = (
+        await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    )
+    await record_audit(
+        actor,
+        ApprovalsTag.REQUEST_CREATE,
+        after={"payload": payload},
+        reason=reason,
+        **_audit_fields(request),
+    )
     return request_id
 
 
@@ -120,7 +151,9 @@ async def _locked_pending(request_id: int) -> dict:
     if request["status"] != ApprovalStatus.PENDING:
         raise Conflict(f"This request is already {request['status']}")
     if request["expires_at"] and request["expires_at"] <= dt.datetime.now(dt.UTC):
-        await ApprovalRequest.update({ApprovalRequest.status: ApprovalStatus.EXPIRED}).where(ApprovalRequest.id == request_id)
+        await ApprovalRequest.update({ApprovalRequest.status: ApprovalStatus.EXPIRED}).where(
+            ApprovalRequest.id == request_id
+        )
         raise Conflict("This request has expired")
     return request
 
@@ -131,7 +164,8 @@ async def _all_entity_ids() -> list[int]:
 
 async def may_decide(actor: Actor, request: dict, entity_ids: list[int] | None = None) -> bool:
     """Entity requests need the approver permission in that entity; group-wide ones (entity None, e.g. a role
-    definition that applies everywhere) need it in every active entity: only group-level oversight decides them."""
+    definition that applies everywhere) need it in every active entity: only group-level oversight decides
+    them."""
     permission = request["approver_permission"]
     if request["entity_id"] is not None:
         return actor.can(permission, request["entity_id"])
@@ -154,24 +188,40 @@ async def approve(actor: Actor, request_id: int, seen_payload_hash: str, reason:
         if seen_payload_hash != request["payload_hash"]:
             raise Conflict("The request changed after you opened it; review it again")
         already = await ApprovalDecision.exists().where(
-            (ApprovalDecision.request == request_id) & (ApprovalDecision.approver_id == actor.user_id)
+            (ApprovalDecision.request == request_id)
+            & (ApprovalDecision.approver_id == actor.user_id)
             & (ApprovalDecision.payload_hash == request["payload_hash"])
         )
         if already:
             raise SegregationOfDuties("You have already approved this request")
         await ApprovalDecision.insert(
-            ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
-                             decision="approve", reason=reason.strip(), payload_hash=request["payload_hash"])
+            ApprovalDecision(
+                request=request_id,
+                approver_id=actor.user_id,
+                approver_label=actor.label,
+                decision="approve",
+                reason=reason.strip(),
+                payload_hash=request["payload_hash"],
+            )
         )
-        await record_audit(actor, ApprovalsTag.REQUEST_APPROVE, reason=reason or None, **_audit_fields(request))
-        approvers = [d["approver_id"] for d in await ApprovalDecision.select(ApprovalDecision.approver_id).where(
-            (ApprovalDecision.request == request_id) & (ApprovalDecision.decision == "approve")
-            & (ApprovalDecision.payload_hash == request["payload_hash"])
-        )]
+        await record_audit(
+            actor, ApprovalsTag.REQUEST_APPROVE, reason=reason or None, **_audit_fields(request)
+        )
+        approvers = [
+            d["approver_id"]
+            for d in await ApprovalDecision.select(ApprovalDecision.approver_id).where(
+                (ApprovalDecision.request == request_id)
+                & (ApprovalDecision.decision == "approve")
+                & (ApprovalDecision.payload_hash == request["payload_hash"])
+            )
+        ]
         if not await _satisfied(request, approvers):
             return ApprovalStatus.PENDING
         await ApprovalRequest.update(
-            {ApprovalRequest.status: ApprovalStatus.APPROVED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
+            {
+                ApprovalRequest.status: ApprovalStatus.APPROVED,
+                ApprovalRequest.decided_at: dt.datetime.now(dt.UTC),
+            }
         ).where(ApprovalRequest.id == request_id)
         await action_kind(request["kind"]).execute(actor, request)
         return ApprovalStatus.APPROVED
@@ -193,16 +243,27 @@ async def _satisfied(request: dict, approvers: list[int]) -> bool:
 async def reject(actor: Actor, request_id: int, reason: str) -> None:
     """Refuse the request (a reason is required) and let the area undo any pending state."""
     if not reason.strip():
-        raise ValidationFailed("A reason is required to reject", field_errors={"reason": "Say why you reject it."})
+        raise ValidationFailed(
+            "A reason is required to reject", field_errors={"reason": "Say why you reject it."}
+        )
     async with transaction():
         request = await _locked_pending(request_id)
         await _check_checker(actor, request)
         await ApprovalDecision.insert(
-            ApprovalDecision(request=request_id, approver_id=actor.user_id, approver_label=actor.label,
-                             decision="reject", reason=reason.strip(), payload_hash=request["payload_hash"])
+            ApprovalDecision(
+                request=request_id,
+                approver_id=actor.user_id,
+                approver_label=actor.label,
+                decision="reject",
+                reason=reason.strip(),
+                payload_hash=request["payload_hash"],
+            )
         )
         await ApprovalRequest.update(
-            {ApprovalRequest.status: ApprovalStatus.REJECTED, ApprovalRequest.decided_at: dt.datetime.now(dt.UTC)}
+            {
+                ApprovalRequest.status: ApprovalStatus.REJECTED,
+                ApprovalRequest.decided_at: dt.datetime.now(dt.UTC),
+            }
         ).where(ApprovalRequest.id == request_id)
         await record_audit(actor, ApprovalsTag.REQUEST_REJECT, reason=reason, **_audit_fields(request))
         spec = action_kind(request["kind"])
@@ -221,23 +282,37 @@ async def amend_payload(actor: Actor, request_id: int, payload: dict, reason: st
             {ApprovalRequest.payload: payload, ApprovalRequest.payload_hash: payload_hash(payload)}
         ).where(ApprovalRequest.id == request_id)
         await record_audit(
-            actor, ApprovalsTag.REQUEST_AMEND, before={"payload": request["payload"]}, after={"payload": payload},
-            reason=reason, **_audit_fields(request),
+            actor,
+            ApprovalsTag.REQUEST_AMEND,
+            before={"payload": request["payload"]},
+            after={"payload": payload},
+            reason=reason,
+            **_audit_fields(request),
         )
 
 
 async def pending_for(actor: Actor) -> list[dict]:
     """Pending requests this actor could decide, and their own pending requests, newest first."""
-    rows = await ApprovalRequest.select().where(ApprovalRequest.status == ApprovalStatus.PENDING).order_by(
-        ApprovalRequest.id, ascending=False
-    ).limit(200).output(load_json=True)
+    rows = (
+        await ApprovalRequest.select()
+        .where(ApprovalRequest.status == ApprovalStatus.PENDING)
+        .order_by(ApprovalRequest.id, ascending=False)
+        .limit(200)
+        .output(load_json=True)
+    )
     entity_ids = await _all_entity_ids()
     return [r for r in rows if r["maker_id"] == actor.user_id or await may_decide(actor, r, entity_ids)]
 
 
 async def get_request(actor: Actor, request_id: int) -> tuple[dict, list[dict]]:
-    request = await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    request = (
+        await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
+    )
     if request is None or not (request["maker_id"] == actor.user_id or await may_decide(actor, request)):
         raise NotFound("Approval request")
-    decisions = await ApprovalDecision.select().where(ApprovalDecision.request == request_id).order_by(ApprovalDecision.id)
+    decisions = (
+        await ApprovalDecision.select()
+        .where(ApprovalDecision.request == request_id)
+        .order_by(ApprovalDecision.id)
+    )
     return request, decisions

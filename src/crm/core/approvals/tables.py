@@ -56,8 +56,8 @@ class ApprovalDecision(Table, tablename="approval_decision"):
 class ApprovalPolicy(Table, tablename="approval_policy"):
     """How many checkers an action kind needs in an entity (entity None: the default for every entity).
 
-    `tiers` is a list of {"above": "1000", "approvals": 2, "require_role": "compliance_officer"}: the tier with
-    the highest `above` below the request's amount applies (amount-less requests use the lowest tier).
+    `tiers` is a list of {"above": "1000", "approvals": 2, "require_role": "compliance_officer"}: the tier
+    with the highest `above` below the request's amount applies (amount-less requests use the lowest tier).
     """
 
     kind = Varchar(length=60)

@@ -15,9 +15,25 @@ GENESIS_HASH = "0" * 64
 
 # Every column the hash covers, in a fixed order. Adding a column means a new chain format; never reorder.
 HASHED_FIELDS = (
-    "occurred_at", "actor_id", "actor_label", "on_behalf_of_id", "on_behalf_of_label", "action",
-    "target_type", "target_id", "target_label", "entity_id", "client_id", "before", "after", "reason",
-    "case_id", "ip", "user_agent", "request_id", "session_id",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "on_behalf_of_id",
+    "on_behalf_of_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "entity_id",
+    "client_id",
+    "before",
+    "after",
+    "reason",
+    "case_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "session_id",
 )
 
 
@@ -70,21 +86,21 @@ def canonical_content(row: Mapping[str, Any]) -> str:
 
 
 def canonical_rest(values: list) -> str:
-    """canonical_content without its opening `["<occurred_at>",`: the writer's part, for values in HASHED_FIELDS
-    order after occurred_at (PostgreSQL adds the time it takes under the chain lock; see audit/service.py)."""
+    """canonical_content without its opening `["<occurred_at>",`: the writer's part, for values in
+    HASHED_FIELDS order after occurred_at (PostgreSQL adds the time it takes under the chain lock; see
+    audit/service.py)."""
     return _encode(values)[1:]
 
 
 def canonical_from_values(values: list) -> str:
-    """canonical_content for values already in HASHED_FIELDS order with occurred_at as ISO text (the verifier)."""
+    """canonical_content for values already in HASHED_FIELDS order with occurred_at as ISO text (the
+    verifier)."""
     return _encode(values)
 
 
-# The same ISO-8601 text as datetime.isoformat(timespec="microseconds") for a UTC time, made by PostgreSQL so the
-# verifier does not build a datetime per row.
-SQL_ISO_OCCURRED_AT = (
-    "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
-)
+# The same ISO-8601 text as datetime.isoformat(timespec="microseconds") for a UTC time, made by PostgreSQL so
+# the verifier does not build a datetime per row.
+SQL_ISO_OCCURRED_AT = "to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'"
 
 
 def chain_hash(prev_hash: str, seq: int, content: str) -> str:

@@ -20,7 +20,8 @@ from crm.core.permissions import Permission
 
 PAGE_SIZE = 50
 COLUMNS = (
-    "seq, occurred_at, actor_id, actor_label, on_behalf_of_label, action, target_type, target_id, target_label, "
+    "seq, occurred_at, actor_id, actor_label, on_behalf_of_label, action, target_type, target_id, "
+    "target_label, "
     "entity_id, client_id, before, after, reason, case_id, ip, user_agent, request_id, session_id"
 )
 
@@ -66,9 +67,15 @@ class AuditFilter:
         from urllib.parse import urlencode
 
         values = {
-            "client_id": self.client_id, "actor_id": self.actor_id, "entity_id": self.entity_id,
-            "action": self.action, "target_type": self.target_type, "target_id": self.target_id,
-            "case_id": self.case_id, "date_from": self.date_from, "date_to": self.date_to,
+            "client_id": self.client_id,
+            "actor_id": self.actor_id,
+            "entity_id": self.entity_id,
+            "action": self.action,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "case_id": self.case_id,
+            "date_from": self.date_from,
+            "date_to": self.date_to,
         } | override
         return urlencode({k: v for k, v in values.items() if v not in (None, "")})
 
@@ -77,11 +84,15 @@ async def _seq_bounds(date_from: dt.date | None, date_to: dt.date | None) -> tup
     low = high = None
     if date_from:
         start = dt.datetime.combine(date_from, dt.time(), dt.UTC)
-        rows = await fetch("SELECT seq FROM audit_record WHERE occurred_at >= $1 ORDER BY occurred_at LIMIT 1", start)
+        rows = await fetch(
+            "SELECT seq FROM audit_record WHERE occurred_at >= $1 ORDER BY occurred_at LIMIT 1", start
+        )
         low = rows[0]["seq"] if rows else 2**62
     if date_to:
         end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
-        rows = await fetch("SELECT seq FROM audit_record WHERE occurred_at < $1 ORDER BY occurred_at DESC LIMIT 1", end)
+        rows = await fetch(
+            "SELECT seq FROM audit_record WHERE occurred_at < $1 ORDER BY occurred_at DESC LIMIT 1", end
+        )
         high = rows[0]["seq"] if rows else 0
     return low, high
 
@@ -91,7 +102,9 @@ async def _holds_everywhere(actor: Actor) -> bool:
     return bool(active) and all(actor.can(Permission.AUDIT_RECORD_VIEW, e) for e in active)
 
 
-async def search_audit(actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE) -> tuple[list[dict], int | None]:
+async def search_audit(
+    actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE
+) -> tuple[list[dict], int | None]:
     """One page of rows (newest first) and the `before_seq` of the next page, or None at the end."""
     if f.errors:
         raise ValidationFailed("Please correct the filters", field_errors=f.errors)
@@ -130,7 +143,9 @@ async def search_audit(actor: Actor, f: AuditFilter, *, limit: int = PAGE_SIZE) 
     if f.before_seq is not None:
         add("seq < ?", f.before_seq)
     args.append(limit + 1)
-    sql = f"SELECT {COLUMNS} FROM audit_record WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}"  # noqa: S608
+    sql = (
+        f"SELECT {COLUMNS} FROM audit_record WHERE {' AND '.join(where)} ORDER BY seq DESC LIMIT ${len(args)}"  # noqa: S608
+    )
     rows = [dict(r) for r in await fetch(sql, *args)]
     for row in rows:
         for name in ("before", "after"):
@@ -146,16 +161,48 @@ async def rows_for_case(actor: Actor, case_id: str) -> list[dict]:
 
 
 EXPORT_LIMIT = 100_000
-EXPORT_COLUMNS = ("seq", "occurred_at", "actor_id", "actor_label", "on_behalf_of_label", "action", "target_type",
-                  "target_id", "target_label", "entity_id", "client_id", "before", "after", "reason", "case_id", "ip",
-                  "user_agent", "request_id", "session_id")
+EXPORT_COLUMNS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "on_behalf_of_label",
+    "action",
+    "target_type",
+    "target_id",
+    "target_label",
+    "entity_id",
+    "client_id",
+    "before",
+    "after",
+    "reason",
+    "case_id",
+    "ip",
+    "user_agent",
+    "request_id",
+    "session_id",
+)
 
 
 async def export_csv(actor: Actor, f: AuditFilter) -> str:
     """The rows the actor may see under the filter, as CSV (formula-safe); the export is itself audited."""
     rows, _ = await search_audit(actor, f, limit=EXPORT_LIMIT)
     async with transaction():
-        await record_audit(actor, AuditTag.RECORD_EXPORT, target_type="audit_export",
-                           after={"filters": f.query_string(), "rows": len(rows)})
-    return csv_text(EXPORT_COLUMNS, ([json.dumps(row[c], sort_keys=True) if c in ("before", "after") and row[c] is not None
-                                     else row[c] for c in EXPORT_COLUMNS] for row in rows))
+        await record_audit(
+            actor,
+            AuditTag.RECORD_EXPORT,
+            target_type="audit_export",
+            after={"filters": f.query_string(), "rows": len(rows)},
+        )
+    return csv_text(
+        EXPORT_COLUMNS,
+        (
+            [
+                json.dumps(row[c], sort_keys=True)
+                if c in ("before", "after") and row[c] is not None
+                else row[c]
+                for c in EXPORT_COLUMNS
+            ]
+            for row in rows
+        ),
+    )

@@ -8,21 +8,24 @@ from crm.core.audit.chain import HASHED_FIELDS, canonical_rest, json_text
 from crm.core.context import Actor
 from crm.core.db import current_connection
 
-# One statement: lock the chain head, take the time under the lock (so time order is chain order), hash the row
-# exactly as `chain.chain_hash(prev, seq, canonical_content(row))` does (PostgreSQL's sha256 over the same UTF-8
-# text: the canonical JSON array with occurred_at first, its rest built by Python as $19), append, move the head.
+# One statement: lock the chain head, take the time under the lock (so time order is chain order), hash the
+# row exactly as `chain.chain_hash(prev, seq, canonical_content(row))` does (PostgreSQL's sha256 over the same
+# UTF-8 text: the canonical JSON array with occurred_at first, its rest built by Python as $19), append, move
+# the head.
 _APPEND = """
 WITH head AS (SELECT seq, row_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE),
 stamped AS (
     SELECT head.seq + 1 AS seq, head.row_hash AS prev_hash, t.at,
-           '["' || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00",' || $19::text AS content
+           '["' || to_char(t.at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00",'
+               || $19::text AS content
     FROM head, LATERAL (SELECT clock_timestamp() AS at) t
 ), ins AS (
     INSERT INTO audit_record (
         seq, occurred_at, actor_id, actor_label, on_behalf_of_id, on_behalf_of_label, action, target_type,
         target_id, target_label, entity_id, client_id, before, after, reason, case_id, ip, user_agent,
         request_id, session_id, prev_hash, row_hash)
-    SELECT s.seq, s.at, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, s.prev_hash,
+    SELECT s.seq, s.at, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+        s.prev_hash,
            encode(sha256(convert_to(s.prev_hash || E'\\n' || s.seq || E'\\n' || s.content, 'UTF8')), 'hex')
     FROM stamped s
     RETURNING seq, row_hash

@@ -1,5 +1,5 @@
-"""Audit action tags of the core's parts, as `area:subject:action` (one StrEnum per area; areas keep theirs in their
-own `tags.py`). `record_audit` takes one of these; a test walks every call and checks the form."""
+"""Audit action tags of the core's parts, as `area:subject:action` (one StrEnum per area; areas keep theirs in
+their own `tags.py`). `record_audit` takes one of these; a test walks every call and checks the form."""
 
 from enum import StrEnum
 

@@ -49,26 +49,42 @@ class Checkpoint:
         return f"crm-audit-checkpoint\n{self.seq}\n{self.head_hash}\n{self.created_at}".encode()
 
 
-async def _verify_range(conn: asyncpg.Connection, first: int, last: int, expected_prev: str, batch: int) -> dict:
+async def _verify_range(
+    conn: asyncpg.Connection, first: int, last: int, expected_prev: str, batch: int
+) -> dict:
     """Check rows first..last: contiguous sequence, each link to the previous hash, each row's own hash."""
     expected_seq, checked = first, 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         cursor = await conn.cursor(
-            f"SELECT {_COLUMNS} FROM audit_record WHERE seq BETWEEN $1 AND $2 ORDER BY seq", first, last  # noqa: S608
+            f"SELECT {_COLUMNS} FROM audit_record WHERE seq BETWEEN $1 AND $2 ORDER BY seq",  # noqa: S608
+            first,
+            last,
         )
         while rows := await cursor.fetch(batch):
             for row in rows:
                 values = list(row)
                 seq, prev_hash, row_hash = values[0], values[1], values[2]
                 if seq != expected_seq:
-                    return {"checked": checked, "bad": expected_seq, "problem": f"row {expected_seq} is missing (next is {seq})"}
+                    return {
+                        "checked": checked,
+                        "bad": expected_seq,
+                        "problem": f"row {expected_seq} is missing (next is {seq})",
+                    }
                 if prev_hash != expected_prev:
                     return {"checked": checked, "bad": seq, "problem": "link to the previous row is broken"}
                 if chain_hash(prev_hash, seq, canonical_from_values(values[3:])) != row_hash:
-                    return {"checked": checked, "bad": seq, "problem": "content does not match its hash (row was edited)"}
+                    return {
+                        "checked": checked,
+                        "bad": seq,
+                        "problem": "content does not match its hash (row was edited)",
+                    }
                 expected_prev, expected_seq, checked = row_hash, seq + 1, checked + 1
     if expected_seq != last + 1:
-        return {"checked": checked, "bad": expected_seq, "problem": f"row {expected_seq} is missing (the chain head says {last})"}
+        return {
+            "checked": checked,
+            "bad": expected_seq,
+            "problem": f"row {expected_seq} is missing (the chain head says {last})",
+        }
     return {"checked": checked, "bad": None, "problem": None, "last_hash": expected_prev}
 
 
@@ -86,7 +102,11 @@ def _verify_range_in_process(dsn: str, first: int, last: int, expected_prev: str
 
 
 async def verify_chain(
-    conn: asyncpg.Connection, *, dsn: str | None = None, workers: int = 1, min_rows_per_worker: int = 100_000,
+    conn: asyncpg.Connection,
+    *,
+    dsn: str | None = None,
+    workers: int = 1,
+    min_rows_per_worker: int = 100_000,
     batch: int = 5_000,
 ) -> VerifyResult:
     """Walk the chain up to its head; name the first row whose link or content does not check out.
@@ -102,7 +122,9 @@ async def verify_chain(
     bounds = [(total * i // parts + 1, total * (i + 1) // parts) for i in range(parts)]
     starts = [GENESIS_HASH]
     for first, _ in bounds[1:]:
-        starts.append(await conn.fetchval("SELECT row_hash FROM audit_record WHERE seq = $1", first - 1) or "")
+        starts.append(
+            await conn.fetchval("SELECT row_hash FROM audit_record WHERE seq = $1", first - 1) or ""
+        )
     if parts == 1:
         results = [await _verify_range(conn, 1, total, GENESIS_HASH, batch)] if total else []
     else:
@@ -112,10 +134,12 @@ async def verify_chain(
 
         loop = asyncio.get_running_loop()
         with ProcessPoolExecutor(parts, mp_context=multiprocessing.get_context("spawn")) as pool:
-            results = await asyncio.gather(*(
-                loop.run_in_executor(pool, _verify_range_in_process, dsn, first, last, start, batch)
-                for (first, last), start in zip(bounds, starts, strict=True)
-            ))
+            results = await asyncio.gather(
+                *(
+                    loop.run_in_executor(pool, _verify_range_in_process, dsn, first, last, start, batch)
+                    for (first, last), start in zip(bounds, starts, strict=True)
+                )
+            )
     checked = 0
     for result in results:
         checked += result["checked"]

@@ -39,7 +39,9 @@ def case_kind(name: str) -> CaseKind:
     try:
         return _KINDS[name]
     except KeyError:
-        raise ValidationFailed(f"Unknown case kind {name!r}", field_errors={"kind": "Choose a kind of case."}) from None
+        raise ValidationFailed(
+            f"Unknown case kind {name!r}", field_errors={"kind": "Choose a kind of case."}
+        ) from None
 
 
 def find_case_kind(name: str) -> CaseKind | None:
@@ -52,4 +54,6 @@ def case_kinds() -> list[CaseKind]:
 
 GENERAL = register_case_kind(CaseKind("general", "General", 3, dt.timedelta(days=2)))
 ALERT = register_case_kind(CaseKind("alert", "Alert", 2, dt.timedelta(hours=4), "compliance"))
-ACCESS_REVIEW = register_case_kind(CaseKind("access_review", "Access review", 3, dt.timedelta(days=3), "admin"))
+ACCESS_REVIEW = register_case_kind(
+    CaseKind("access_review", "Access review", 3, dt.timedelta(days=3), "admin")
+)

@@ -7,13 +7,25 @@ from crm.settings import Settings
 CHANNEL = "crm:live:cases"
 
 
-@subscribe("live.cases", "case.created", "case.assigned", "case.updated", "case.resolved", "case.escalated",
-           max_attempts=3)
+@subscribe(
+    "live.cases",
+    "case.created",
+    "case.assigned",
+    "case.updated",
+    "case.resolved",
+    "case.escalated",
+    max_attempts=3,
+)
 async def push_case_change(event: dict) -> dict:
     """Tell every open queue that a case changed (ids only; each stream decides what its user may see)."""
     payload = event["payload"]
-    notice = {"reference": payload.get("reference"), "entity_id": event["entity_id"],
-              "queue_id": payload.get("queue_id"), "assignee_id": payload.get("assignee_id"), "event": event["name"],
-              "occurred_at": event["occurred_at"].isoformat()}
+    notice = {
+        "reference": payload.get("reference"),
+        "entity_id": event["entity_id"],
+        "queue_id": payload.get("queue_id"),
+        "assignee_id": payload.get("assignee_id"),
+        "event": event["name"],
+        "occurred_at": event["occurred_at"].isoformat(),
+    }
     await publish(Settings.from_env().redis_url, CHANNEL, notice)
     return {"published": notice["reference"], "case_id": notice["reference"]}

@@ -44,9 +44,15 @@ class CaseFilter:
             raw = (params.get(name) or "").strip()
             return int(raw) if raw.isdigit() else None
 
-        return cls(kind=(params.get("kind") or "")[:60], status=params.get("status", "active")[:20],
-                   priority=number("priority"), entity_id=number("entity_id"), queue_id=number("queue_id"),
-                   assignee_id=number("assignee_id"), overdue=params.get("overdue") in ("1", "on", "true"))
+        return cls(
+            kind=(params.get("kind") or "")[:60],
+            status=params.get("status", "active")[:20],
+            priority=number("priority"),
+            entity_id=number("entity_id"),
+            queue_id=number("queue_id"),
+            assignee_id=number("assignee_id"),
+            overdue=params.get("overdue") in ("1", "on", "true"),
+        )
 
 
 def _where(actor: Actor, f: CaseFilter) -> tuple[str, list]:
@@ -76,7 +82,9 @@ def _where(actor: Actor, f: CaseFilter) -> tuple[str, list]:
     return " AND ".join(where), args
 
 
-async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE) -> list[dict]:
+async def list_cases(
+    actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE
+) -> list[dict]:
     """Cases in the entities where the actor may view cases, narrowed by the filter."""
     where, args = _where(actor, f)
     return [dict(r) for r in await fetch(_LIST.format(where=where, order=order, limit=int(limit)), *args)]
@@ -85,7 +93,8 @@ async def list_cases(actor: Actor, f: CaseFilter, *, order: str = "c.priority, c
 _COUNTS = """
 SELECT count(*) AS total,
        count(*) FILTER (WHERE c.assignee_id IS NULL AND c.status = 'open') AS unassigned,
-       count(*) FILTER (WHERE c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')) AS overdue,
+       count(*) FILTER (WHERE c.sla_due_at <= now() AND c.status IN ('open', 'in_progress',
+           'waiting')) AS overdue,
        count(*) FILTER (WHERE c.priority <= 2 AND c.status IN ('open', 'in_progress', 'waiting')) AS urgent
 FROM work_case c WHERE {where}
 """
@@ -104,7 +113,8 @@ async def queues_for(actor: Actor) -> list[dict]:
         """SELECT t.id, t.name, t.kind, e.code AS entity_code,
                   count(c.id) FILTER (WHERE c.status IN ('open', 'in_progress', 'waiting')) AS active,
                   count(c.id) FILTER (WHERE c.status = 'open' AND c.assignee_id IS NULL) AS unassigned,
-                  count(c.id) FILTER (WHERE c.status IN ('open', 'in_progress', 'waiting') AND c.sla_due_at <= now()) AS overdue
+                  count(c.id) FILTER (WHERE c.status IN ('open', 'in_progress', 'waiting')
+                      AND c.sla_due_at <= now()) AS overdue
            FROM team t JOIN legal_entity e ON e.id = t.entity
            LEFT JOIN work_case c ON c.queue_id = t.id
            WHERE t.entity = ANY($1::int[]) AND t.active
@@ -143,7 +153,8 @@ async def case_detail(actor: Actor, reference: str) -> dict:
 async def count_my_open(actor: Actor) -> int:
     return await WorkCase.count().where(
         WorkCase.entity_id.is_in(actor.entities_with(Permission.CASES_CASE_VIEW) or [-1])
-        & (WorkCase.assignee_id == actor.user_id) & WorkCase.status.is_in(["open", "in_progress", "waiting"])
+        & (WorkCase.assignee_id == actor.user_id)
+        & WorkCase.status.is_in(["open", "in_progress", "waiting"])
     )
 
 
@@ -152,7 +163,10 @@ async def workers_in(entity_id: int) -> list[dict]:
     rows = await fetch(
         """SELECT DISTINCT u.id, u.full_name FROM staff_user u
            JOIN role_assignment ra ON ra."user" = u.id JOIN role r ON r.id = ra.role
-           WHERE ra.entity = $1 AND ra.status = 'active' AND u.active AND 'cases:case:work' = ANY(r.permissions)
+           WHERE ra.entity = $1 AND ra.status = 'active' AND u.active
+               AND 'cases:case:work' = ANY(r.permissions)
              AND ra.valid_from <= now() AND (ra.valid_until IS NULL OR ra.valid_until > now())
-           ORDER BY u.full_name""", entity_id)
+           ORDER BY u.full_name""",
+        entity_id,
+    )
     return [dict(r) for r in rows]

@@ -42,19 +42,28 @@ def _now() -> dt.datetime:
 
 async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
     await current_connection().execute(
-        "INSERT INTO case_entry (\"case\", kind, author_id, author_label, body, data, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())", case["id"], kind, actor.user_id, actor.label, body,
-        json.dumps(normalise(data or {})))
+        'INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at) '
+        "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())",
+        case["id"],
+        kind,
+        actor.user_id,
+        actor.label,
+        body,
+        json.dumps(normalise(data or {})),
+    )
 
 
-# One round trip: the case (its reference from its id, refused if the queue is another entity's), its subjects,
-# the "opened" timeline entry and the `case.created` event with its deliveries (the outbox's own fragment).
+# One round trip: the case (its reference from its id, refused if the queue is another entity's), its
+# subjects, the "opened" timeline entry and the `case.created` event with its deliveries (the outbox's own
+# fragment).
 _OPEN = f"""
 WITH id AS (SELECT nextval(pg_get_serial_sequence('work_case', 'id')) AS id),
 opened AS (
-    INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id, sla_due_at,
+    INSERT INTO work_case (id, reference, kind, title, entity_id, priority, queue_id, status, assignee_id,
+        sla_due_at,
                            escalated_at, created_by_id, created_at, updated_at, resolution, resolved_at)
-    SELECT id.id, 'CASE-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, now(), now(), '', NULL
+    SELECT id.id, 'CASE-' || lpad(id.id::text, 6, '0'), $1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, now(),
+        now(), '', NULL
     FROM id WHERE $5::int IS NULL OR EXISTS (SELECT 1 FROM team WHERE team.id = $5 AND team.entity = $3)
     RETURNING *
 ), subjects AS (
@@ -64,35 +73,71 @@ opened AS (
 ), entry AS (
     INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at)
     SELECT opened.id, 'opened', $9, $13, $14, $15::jsonb, now() FROM opened
-), {outbox_sql("event", name="'case.created'", entity="opened.entity_id", subject_type="'case'",
-               subject_id="opened.reference", actor="$9::int", targets="$16", source="FROM opened",
-               payload="jsonb_build_object('case_id', opened.id, 'reference', opened.reference, 'queue_id', "
-                       "opened.queue_id, 'assignee_id', opened.assignee_id, 'status', opened.status)")}
+), {
+    outbox_sql(
+        "event",
+        name="'case.created'",
+        entity="opened.entity_id",
+        subject_type="'case'",
+        subject_id="opened.reference",
+        actor="$9::int",
+        targets="$16",
+        source="FROM opened",
+        payload="jsonb_build_object('case_id', opened.id, 'reference', opened.reference, 'queue_id', "
+        "opened.queue_id, 'assignee_id', opened.assignee_id, 'status', opened.status)",
+    )
+}
 SELECT opened.*, {notify_sql("event", "$16")} IS NULL AS quiet FROM opened
 """  # noqa: S608 (SQL fragments of the owning modules)
 
 
 async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
-    await emit(actor, name, entity_id=case["entity_id"], subject_type="case", subject_id=case["reference"],
-               payload={"case_id": case["id"], "reference": case["reference"], "queue_id": case["queue_id"],
-                        "assignee_id": case["assignee_id"], "status": case["status"], **payload})
+    await emit(
+        actor,
+        name,
+        entity_id=case["entity_id"],
+        subject_type="case",
+        subject_id=case["reference"],
+        payload={
+            "case_id": case["id"],
+            "reference": case["reference"],
+            "queue_id": case["queue_id"],
+            "assignee_id": case["assignee_id"],
+            "status": case["status"],
+            **payload,
+        },
+    )
 
 
 async def _default_queue(kind_team: str | None, entity_id: int) -> int | None:
     if kind_team is None:
         return None
-    rows = await fetch("SELECT id FROM team WHERE entity = $1 AND kind = $2 AND active ORDER BY id LIMIT 1", entity_id, kind_team)
+    rows = await fetch(
+        "SELECT id FROM team WHERE entity = $1 AND kind = $2 AND active ORDER BY id LIMIT 1",
+        entity_id,
+        kind_team,
+    )
     return rows[0]["id"] if rows else None
 
 
 async def open_case(
-    actor: Actor, kind: str, *, entity_id: int, title: str, subjects: Iterable[tuple[str, str, str]] = (),
-    priority: int | None = None, queue_id: int | None = None, sla: dt.timedelta | None = None, body: str = "",
-    assignee_id: int | None = None, audited_by_caller: bool = False,
+    actor: Actor,
+    kind: str,
+    *,
+    entity_id: int,
+    title: str,
+    subjects: Iterable[tuple[str, str, str]] = (),
+    priority: int | None = None,
+    queue_id: int | None = None,
+    sla: dt.timedelta | None = None,
+    body: str = "",
+    assignee_id: int | None = None,
+    audited_by_caller: bool = False,
 ) -> dict:
-    """Open a case in the caller's transaction (areas and jobs call this; staff use the form), optionally already
-    assigned (the caller has checked that the assignee may work it). `audited_by_caller=True` when the caller's
-    own audit row of the same transaction names the case (its `case_id`), so the chain gets one row, not two."""
+    """Open a case in the caller's transaction (areas and jobs call this; staff use the form), optionally
+    already assigned (the caller has checked that the assignee may work it). `audited_by_caller=True` when the
+    caller's own audit row of the same transaction names the case (its `case_id`), so the chain gets one row,
+    not two."""
     spec = case_kind(kind)
     if not actor.is_system and not actor.can(Permission.CASES_CASE_WORK, entity_id):
         raise PermissionDenied("You cannot open cases in this entity")
@@ -105,31 +150,69 @@ async def open_case(
     queue_id = queue_id or await _default_queue(spec.queue_team_kind, entity_id)
     subjects = [(t, str(i), label[:200]) for t, i, label in subjects]
     row = await current_connection().fetchrow(
-        _OPEN, kind, title, entity_id, priority, queue_id, CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
-        assignee_id, _now() + (sla or spec.sla), actor.user_id, [s[0] for s in subjects], [s[1] for s in subjects],
-        [s[2] for s in subjects], actor.label, body, json.dumps({"priority": priority, "queue_id": queue_id}),
-        subscribers_of("case.created"))
+        _OPEN,
+        kind,
+        title,
+        entity_id,
+        priority,
+        queue_id,
+        CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
+        assignee_id,
+        _now() + (sla or spec.sla),
+        actor.user_id,
+        [s[0] for s in subjects],
+        [s[1] for s in subjects],
+        [s[2] for s in subjects],
+        actor.label,
+        body,
+        json.dumps({"priority": priority, "queue_id": queue_id}),
+        subscribers_of("case.created"),
+    )
     if row is None:  # the statement refuses a queue of another entity
-        raise ValidationFailed("That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."})
+        raise ValidationFailed(
+            "That queue belongs to another entity", field_errors={"queue": "Choose a team of this entity."}
+        )
     case = dict(row)
     case.pop("quiet")
     reference = case["reference"]
     if audited_by_caller:
         return case
-    await record_audit(actor, CasesTag.CASE_OPEN, target_type="case", target_id=reference, target_label=title,
-                       entity_id=entity_id, after={"kind": kind, "priority": priority, "queue_id": queue_id,
-                                                   "assignee_id": assignee_id, "subjects": subjects}, case_id=reference)
+    await record_audit(
+        actor,
+        CasesTag.CASE_OPEN,
+        target_type="case",
+        target_id=reference,
+        target_label=title,
+        entity_id=entity_id,
+        after={
+            "kind": kind,
+            "priority": priority,
+            "queue_id": queue_id,
+            "assignee_id": assignee_id,
+            "subjects": subjects,
+        },
+        case_id=reference,
+    )
     return case
 
 
-async def create_case(actor: Actor, *, kind: str, entity_id: int | None, title: str, priority: int | None = None,
-                      queue_id: int | None = None, body: str = "") -> dict:
+async def create_case(
+    actor: Actor,
+    *,
+    kind: str,
+    entity_id: int | None,
+    title: str,
+    priority: int | None = None,
+    queue_id: int | None = None,
+    body: str = "",
+) -> dict:
     """A case a member of staff opens from the form, in its own transaction."""
     if entity_id is None:
         raise ValidationFailed("Choose an entity", field_errors={"entity": "Choose an entity."})
     async with transaction():
-        return await open_case(actor, kind, entity_id=entity_id, title=title, priority=priority, queue_id=queue_id,
-                               body=body)
+        return await open_case(
+            actor, kind, entity_id=entity_id, title=title, priority=priority, queue_id=queue_id, body=body
+        )
 
 
 async def _locked(actor: Actor, reference: str, permission: Permission = Permission.CASES_CASE_WORK) -> dict:
@@ -151,40 +234,70 @@ async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: 
         if case["status"] not in OPEN_STATUSES:
             raise Conflict("This case is closed")
         if assignee_id is not None and not await _may_work(assignee_id, case["entity_id"]):
-            raise ValidationFailed("That person cannot work cases in this entity", field_errors={"assignee": "Choose someone else."})
+            raise ValidationFailed(
+                "That person cannot work cases in this entity",
+                field_errors={"assignee": "Choose someone else."},
+            )
         status = CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN
-        await WorkCase.update({WorkCase.assignee_id: assignee_id, WorkCase.status: status, WorkCase.updated_at: _now()}).where(
-            WorkCase.id == case["id"])
+        await WorkCase.update(
+            {WorkCase.assignee_id: assignee_id, WorkCase.status: status, WorkCase.updated_at: _now()}
+        ).where(WorkCase.id == case["id"])
         before = {"assignee_id": case["assignee_id"], "status": case["status"]}
         case |= {"assignee_id": assignee_id, "status": status}
         await _entry(case, actor, "assignment", reason, {"from": before["assignee_id"], "to": assignee_id})
-        await record_audit(actor, CasesTag.CASE_ASSIGN, target_type="case", target_id=reference, entity_id=case["entity_id"],
-                           before=before, after={"assignee_id": assignee_id, "status": status}, reason=reason or None,
-                           case_id=reference)
+        await record_audit(
+            actor,
+            CasesTag.CASE_ASSIGN,
+            target_type="case",
+            target_id=reference,
+            entity_id=case["entity_id"],
+            before=before,
+            after={"assignee_id": assignee_id, "status": status},
+            reason=reason or None,
+            case_id=reference,
+        )
         await _event(actor, "case.assigned", case)
     return case
 
 
 _HAND_OVER = """
-UPDATE work_case c SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, c.queue_id), updated_at = now()
+UPDATE work_case c SET assignee_id = $2, status = $3, sla_due_at = $4, queue_id = coalesce($5, c.queue_id),
+    updated_at = now()
 FROM (SELECT id, assignee_id FROM work_case WHERE id = $1) before
 WHERE c.id = before.id
 RETURNING c.*, before.assignee_id AS previous_assignee_id
 """
 
 
-async def hand_over(actor: Actor, case_id: int, *, assignee_id: int | None, sla_due_at: dt.datetime,
-                    queue_id: int | None, reason: str) -> dict:
+async def hand_over(
+    actor: Actor,
+    case_id: int,
+    *,
+    assignee_id: int | None,
+    sla_due_at: dt.datetime,
+    queue_id: int | None,
+    reason: str,
+) -> dict:
     """An area moves its own case to someone else (or back to the queue) with a new SLA, in the caller's
     transaction and without the actor's case permissions (e.g. a lead re-routed on an SLA breach): the same
     timeline entry, audit row and `case.assigned` event as `assign`."""
     status = CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN
-    case = dict(await current_connection().fetchrow(_HAND_OVER, case_id, assignee_id, status, sla_due_at, queue_id))
+    case = dict(
+        await current_connection().fetchrow(_HAND_OVER, case_id, assignee_id, status, sla_due_at, queue_id)
+    )
     previous = case.pop("previous_assignee_id")
     await _entry(case, actor, "assignment", reason, {"from": previous, "to": assignee_id})
-    await record_audit(actor, CasesTag.CASE_ASSIGN, target_type="case", target_id=case["reference"],
-                       entity_id=case["entity_id"], before={"assignee_id": previous}, after={"assignee_id": assignee_id},
-                       reason=reason, case_id=case["reference"])
+    await record_audit(
+        actor,
+        CasesTag.CASE_ASSIGN,
+        target_type="case",
+        target_id=case["reference"],
+        entity_id=case["entity_id"],
+        before={"assignee_id": previous},
+        after={"assignee_id": assignee_id},
+        reason=reason,
+        case_id=case["reference"],
+    )
     await _event(actor, "case.assigned", case)
     return case
 
@@ -208,7 +321,8 @@ RETURNING *
 
 
 async def take_next(actor: Actor, queue_id: int) -> dict | None:
-    """Assign the oldest highest-priority open case of a queue to the actor; two people never get the same one."""
+    """Assign the oldest highest-priority open case of a queue to the actor; two people never get the same
+    one."""
     entities = actor.entities_with(Permission.CASES_CASE_WORK)
     if not entities:
         raise PermissionDenied("You cannot work cases")
@@ -218,8 +332,15 @@ async def take_next(actor: Actor, queue_id: int) -> dict | None:
             return None
         case = dict(row)
         await _entry(case, actor, "assignment", "took it from the queue", {"from": None, "to": actor.user_id})
-        await record_audit(actor, CasesTag.CASE_TAKE, target_type="case", target_id=case["reference"],
-                           entity_id=case["entity_id"], after={"assignee_id": actor.user_id}, case_id=case["reference"])
+        await record_audit(
+            actor,
+            CasesTag.CASE_TAKE,
+            target_type="case",
+            target_id=case["reference"],
+            entity_id=case["entity_id"],
+            after={"assignee_id": actor.user_id},
+            case_id=case["reference"],
+        )
         await _event(actor, "case.assigned", case)
     return case
 
@@ -232,44 +353,78 @@ async def add_note(actor: Actor, reference: str, body: str) -> None:
         case = await _locked(actor, reference)
         await _entry(case, actor, "note", body[:10_000])
         await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
-        await record_audit(actor, CasesTag.CASE_NOTE, target_type="case", target_id=reference,
-                           entity_id=case["entity_id"], after={"length": len(body)}, case_id=reference)
+        await record_audit(
+            actor,
+            CasesTag.CASE_NOTE,
+            target_type="case",
+            target_id=reference,
+            entity_id=case["entity_id"],
+            after={"length": len(body)},
+            case_id=reference,
+        )
         await _event(actor, "case.updated", case, change="note")
 
 
 async def attach(actor: Actor, reference: str, filename: str, content: bytes, note: str = "") -> dict:
-    """Keep a file on the case's timeline (stored with its SHA-256, audited, shown to whoever may see the case)."""
+    """Keep a file on the case's timeline (stored with its SHA-256, audited, shown to whoever may see the
+    case)."""
     async with transaction():
         case = await _locked(actor, reference)
         info = await store(filename, content, entity_id=case["entity_id"], uploaded_by_id=actor.user_id)
-        data = {"file_id": info.id, "filename": info.filename, "size": info.size, "sha256": info.sha256,
-                "content_type": info.content_type}
+        data = {
+            "file_id": info.id,
+            "filename": info.filename,
+            "size": info.size,
+            "sha256": info.sha256,
+            "content_type": info.content_type,
+        }
         await _entry(case, actor, "attachment", note.strip()[:2000], data)
         await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
-        await record_audit(actor, CasesTag.CASE_ATTACH, target_type="case", target_id=reference,
-                           entity_id=case["entity_id"], after=data, case_id=reference)
+        await record_audit(
+            actor,
+            CasesTag.CASE_ATTACH,
+            target_type="case",
+            target_id=reference,
+            entity_id=case["entity_id"],
+            after=data,
+            case_id=reference,
+        )
         await _event(actor, "case.updated", case, change="attachment")
     return data
 
 
 async def attachment(actor: Actor, reference: str, file_id: int) -> dict:
-    """A file attached to a case the actor may see; the download is audited (attachments may hold client data)."""
+    """A file attached to a case the actor may see; the download is audited (attachments may hold client
+    data)."""
     async with transaction():
         rows = await fetch(
             """SELECT c.entity_id FROM case_entry e JOIN work_case c ON c.id = e."case"
-               WHERE c.reference = $1 AND e.kind = 'attachment' AND (e.data->>'file_id')::int = $2""", reference, file_id)
+               WHERE c.reference = $1 AND e.kind = 'attachment' AND (e.data->>'file_id')::int = $2""",
+            reference,
+            file_id,
+        )
         in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Attachment")
         stored = await load(file_id)
         if stored is None:
             raise NotFound("Attachment")
-        await record_audit(actor, CasesTag.ATTACHMENT_DOWNLOAD, target_type="stored_file", target_id=file_id,
-                           target_label=stored["filename"], entity_id=rows[0]["entity_id"],
-                           after={"sha256": stored["sha256"]}, case_id=reference)
+        await record_audit(
+            actor,
+            CasesTag.ATTACHMENT_DOWNLOAD,
+            target_type="stored_file",
+            target_id=file_id,
+            target_label=stored["filename"],
+            entity_id=rows[0]["entity_id"],
+            after={"sha256": stored["sha256"]},
+            case_id=reference,
+        )
     return stored
 
 
-async def set_status(actor: Actor, reference: str, status: str, *, resolution: str = "", reason: str = "") -> dict:
-    """Move the case along open → in progress → waiting → resolved/closed; resolving needs a resolution code."""
+async def set_status(
+    actor: Actor, reference: str, status: str, *, resolution: str = "", reason: str = ""
+) -> dict:
+    """Move the case along open → in progress → waiting → resolved/closed; resolving needs a resolution
+    code."""
     if status not in set(CaseStatus):
         raise ValidationFailed("Unknown status", field_errors={"status": "Choose a status."})
     closing = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
@@ -281,18 +436,33 @@ async def set_status(actor: Actor, reference: str, status: str, *, resolution: s
             return case
         if case["status"] == CaseStatus.CLOSED:
             raise Conflict("This case is closed")
-        changes = {WorkCase.status: status, WorkCase.updated_at: _now(),
-                   WorkCase.resolution: resolution if closing else "",
-                   WorkCase.resolved_at: _now() if closing else None}
+        changes = {
+            WorkCase.status: status,
+            WorkCase.updated_at: _now(),
+            WorkCase.resolution: resolution if closing else "",
+            WorkCase.resolved_at: _now() if closing else None,
+        }
         await WorkCase.update(changes).where(WorkCase.id == case["id"])
         before = {"status": case["status"], "resolution": case["resolution"]}
         case |= {"status": status, "resolution": resolution if closing else ""}
-        await _entry(case, actor, "decision" if closing else "status", reason, {"from": before["status"], "to": status,
-                                                                                 "resolution": case["resolution"]})
-        await record_audit(actor, CasesTag.CASE_RESOLVE if closing else CasesTag.CASE_STATUS, target_type="case",
-                           target_id=reference, entity_id=case["entity_id"], before=before,
-                           after={"status": status, "resolution": case["resolution"]}, reason=reason or None,
-                           case_id=reference)
+        await _entry(
+            case,
+            actor,
+            "decision" if closing else "status",
+            reason,
+            {"from": before["status"], "to": status, "resolution": case["resolution"]},
+        )
+        await record_audit(
+            actor,
+            CasesTag.CASE_RESOLVE if closing else CasesTag.CASE_STATUS,
+            target_type="case",
+            target_id=reference,
+            entity_id=case["entity_id"],
+            before=before,
+            after={"status": status, "resolution": case["resolution"]},
+            reason=reason or None,
+            case_id=reference,
+        )
         await _event(actor, "case.resolved" if closing else "case.updated", case, change="status")
     return case
 
@@ -306,8 +476,8 @@ FOR UPDATE OF c SKIP LOCKED
 
 
 async def escalate_overdue() -> int:
-    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event; a kind
-    with its own `on_breach` (e.g. lead follow-ups, which reassign) handles its cases instead."""
+    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event;
+    a kind with its own `on_breach` (e.g. lead follow-ups, which reassign) handles its cases instead."""
     require_loaded("escalating cases")  # every area's case kinds and their breach handlers
     actor = Actor.system("escalate_overdue_cases")
     async with transaction():
@@ -320,9 +490,17 @@ async def escalate_overdue() -> int:
                 await spec.on_breach(actor, case)
                 continue
             await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
-            await _entry(case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id})
-            await record_audit(actor, CasesTag.CASE_ESCALATE, target_type="case", target_id=case["reference"],
-                               entity_id=case["entity_id"], after={"sla_due_at": case["sla_due_at"], "lead_id": lead_id},
-                               case_id=case["reference"])
+            await _entry(
+                case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id}
+            )
+            await record_audit(
+                actor,
+                CasesTag.CASE_ESCALATE,
+                target_type="case",
+                target_id=case["reference"],
+                entity_id=case["entity_id"],
+                after={"sla_due_at": case["sla_due_at"], "lead_id": lead_id},
+                case_id=case["reference"],
+            )
             await _event(actor, "case.escalated", case, lead_id=lead_id)
     return len(rows)

@@ -1,4 +1,5 @@
-"""The operator's side of background work: the automation-run log and the dead letters, retried or discarded."""
+"""The operator's side of background work: the automation-run log and the dead letters, retried or
+discarded."""
 
 from __future__ import annotations
 
@@ -27,15 +28,21 @@ class RunFilter:
     @classmethod
     def from_params(cls, params: dict[str, str]) -> RunFilter:
         raw = (params.get("before_id") or "").strip()
-        return cls(automation=(params.get("automation") or "")[:80], outcome=(params.get("outcome") or "")[:20],
-                   subject_id=(params.get("subject_id") or "")[:64], case_id=(params.get("case_id") or "")[:32],
-                   before_id=int(raw) if raw.isdigit() else None)
+        return cls(
+            automation=(params.get("automation") or "")[:80],
+            outcome=(params.get("outcome") or "")[:20],
+            subject_id=(params.get("subject_id") or "")[:64],
+            case_id=(params.get("case_id") or "")[:32],
+            before_id=int(raw) if raw.isdigit() else None,
+        )
 
 
 def _scope(actor: Actor, permission: Permission, column: str) -> tuple[str, list]:
     """Rows of the actor's entities; rows with no entity only for staff holding the permission everywhere."""
-    return (f"({column} = ANY($1::int[]) OR ({column} IS NULL AND $2))",
-            [actor.entities_with(permission) or [-1], False])
+    return (
+        f"({column} = ANY($1::int[]) OR ({column} IS NULL AND $2))",
+        [actor.entities_with(permission) or [-1], False],
+    )
 
 
 async def search_runs(actor: Actor, f: RunFilter) -> tuple[list[dict], int | None]:
@@ -43,16 +50,25 @@ async def search_runs(actor: Actor, f: RunFilter) -> tuple[list[dict], int | Non
     clause, args = _scope(actor, Permission.SYSTEM_AUTOMATION_VIEW, "entity_id")
     args[1] = await group_level(actor, Permission.SYSTEM_AUTOMATION_VIEW)
     where = [clause]
-    for column, value in (("automation", f.automation), ("outcome", f.outcome), ("subject_id", f.subject_id),
-                          ("case_id", f.case_id)):
+    for column, value in (
+        ("automation", f.automation),
+        ("outcome", f.outcome),
+        ("subject_id", f.subject_id),
+        ("case_id", f.case_id),
+    ):
         if value:
             args.append(value)
             where.append(f"{column} = ${len(args)}")
     if f.before_id is not None:
         args.append(f.before_id)
         where.append(f"id < ${len(args)}")
-    rows = [dict(r) for r in await fetch(
-        f"SELECT * FROM automation_run WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {PAGE + 1}", *args)]  # noqa: S608
+    rows = [
+        dict(r)
+        for r in await fetch(
+            f"SELECT * FROM automation_run WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT {PAGE + 1}",  # noqa: S608
+            *args,
+        )
+    ]
     for row in rows:
         for name in ("input", "output"):
             row[name] = json.loads(row[name]) if isinstance(row[name], str) else row[name]
@@ -77,7 +93,9 @@ async def dead_letters(actor: Actor) -> list[dict]:
 async def _locked_dead(actor: Actor, delivery_id: int) -> dict:
     row = await current_connection().fetchrow(
         "SELECT d.*, e.entity_id, e.name FROM event_delivery d JOIN domain_event e ON e.id = d.event "
-        "WHERE d.id = $1 FOR UPDATE OF d", delivery_id)
+        "WHERE d.id = $1 FOR UPDATE OF d",
+        delivery_id,
+    )
     row = await in_group_scope(actor, Permission.SYSTEM_JOBS_MANAGE, row, "Dead letter")
     if row["status"] != "dead":
         raise Conflict(f"This delivery is {row['status']}, not dead")
@@ -101,15 +119,26 @@ async def _decide(actor: Actor, delivery_id: int, reason: str, decision: str) ->
         row = await _locked_dead(actor, delivery_id)
         if decision == "retry":
             await current_connection().execute(
-                "UPDATE event_delivery SET status = 'pending', attempts = 0, next_attempt_at = now() WHERE id = $1",
-                delivery_id)
+                "UPDATE event_delivery SET status = 'pending', attempts = 0, next_attempt_at = now() WHERE "
+                "id = $1",
+                delivery_id,
+            )
             await current_connection().execute("SELECT pg_notify('crm_events', $1)", str(row["event"]))
         else:
-            await current_connection().execute("UPDATE event_delivery SET status = 'discarded' WHERE id = $1", delivery_id)
-        await record_audit(actor, SystemTag.DELIVERY_RETRY if decision == "retry" else SystemTag.DELIVERY_DISCARD, target_type="event_delivery", target_id=delivery_id,
-                           target_label=f"{row['subscriber']} on {row['name']}", entity_id=row["entity_id"],
-                           before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
-                           after={"status": "pending" if decision == "retry" else "discarded"}, reason=reason)
+            await current_connection().execute(
+                "UPDATE event_delivery SET status = 'discarded' WHERE id = $1", delivery_id
+            )
+        await record_audit(
+            actor,
+            SystemTag.DELIVERY_RETRY if decision == "retry" else SystemTag.DELIVERY_DISCARD,
+            target_type="event_delivery",
+            target_id=delivery_id,
+            target_label=f"{row['subscriber']} on {row['name']}",
+            entity_id=row["entity_id"],
+            before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
+            after={"status": "pending" if decision == "retry" else "discarded"},
+            reason=reason,
+        )
 
 
 _DEAD_JOBS = """
@@ -136,18 +165,35 @@ async def decide_dead_job(actor: Actor, dead_id: int, reason: str, decision: str
     if decision not in ("retry", "discard"):
         raise ValidationFailed("Retry or discard?")
     async with transaction():
-        row = await in_group_scope(actor, Permission.SYSTEM_JOBS_MANAGE, await current_connection().fetchrow(
-            "SELECT * FROM dead_job WHERE id = $1 FOR UPDATE", dead_id), "Dead job")
+        row = await in_group_scope(
+            actor,
+            Permission.SYSTEM_JOBS_MANAGE,
+            await current_connection().fetchrow("SELECT * FROM dead_job WHERE id = $1 FOR UPDATE", dead_id),
+            "Dead job",
+        )
         if row["status"] != "dead":
             raise Conflict(f"This job is {row['status']}, not dead")
         meta = json.loads(row["meta"]) if isinstance(row["meta"], str) else row["meta"]
         kwargs = json.loads(row["kwargs"]) if isinstance(row["kwargs"], str) else row["kwargs"]
         status = "retried" if decision == "retry" else "discarded"
         if decision == "retry":
-            await enqueue(actor, row["job_name"], entity_id=row["entity_id"], subject_type=meta.get("subject_type", ""),
-                          subject_id=meta.get("subject_id", ""), **kwargs)
+            await enqueue(
+                actor,
+                row["job_name"],
+                entity_id=row["entity_id"],
+                subject_type=meta.get("subject_type", ""),
+                subject_id=meta.get("subject_id", ""),
+                **kwargs,
+            )
         await current_connection().execute("UPDATE dead_job SET status = $2 WHERE id = $1", dead_id, status)
-        await record_audit(actor, SystemTag.JOB_RETRY if decision == "retry" else SystemTag.JOB_DISCARD, target_type="dead_job", target_id=dead_id,
-                           target_label=f"{row['job_name']} ({row['job_id']})", entity_id=row["entity_id"],
-                           before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
-                           after={"status": status}, reason=reason)
+        await record_audit(
+            actor,
+            SystemTag.JOB_RETRY if decision == "retry" else SystemTag.JOB_DISCARD,
+            target_type="dead_job",
+            target_id=dead_id,
+            target_label=f"{row['job_name']} ({row['job_id']})",
+            entity_id=row["entity_id"],
+            before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
+            after={"status": status},
+            reason=reason,
+        )

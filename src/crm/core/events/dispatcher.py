@@ -33,23 +33,46 @@ LIMIT $1
 FOR UPDATE OF d SKIP LOCKED
 """
 
+
 def backoff(attempt: int) -> dt.timedelta:
     """2 s, 4 s, 8 s ... capped at one hour."""
     return dt.timedelta(seconds=min(3600, 2**attempt))
 
 
-async def _log_run(automation: str, trigger: str, event: dict, output: dict | None, outcome: str, error: str,
-                   attempt: int, started: dt.datetime, elapsed_ms: int) -> None:
-    await log_run(automation, trigger, entity_id=event.get("entity_id"), subject_type=event.get("subject_type") or "",
-                  subject_id=str(event.get("subject_id") or ""), output=output,
-                  input={"event": event["name"], "event_id": event["id"], "payload": event["payload"]},
-                  outcome=outcome, error=error, attempt=attempt, started=started, duration_ms=elapsed_ms)
+async def _log_run(
+    automation: str,
+    trigger: str,
+    event: dict,
+    output: dict | None,
+    outcome: str,
+    error: str,
+    attempt: int,
+    started: dt.datetime,
+    elapsed_ms: int,
+) -> None:
+    await log_run(
+        automation,
+        trigger,
+        entity_id=event.get("entity_id"),
+        subject_type=event.get("subject_type") or "",
+        subject_id=str(event.get("subject_id") or ""),
+        output=output,
+        input={"event": event["name"], "event_id": event["id"], "payload": event["payload"]},
+        outcome=outcome,
+        error=error,
+        attempt=attempt,
+        started=started,
+        duration_ms=elapsed_ms,
+    )
 
 
 async def _deliver(row: asyncpg.Record) -> None:
     """Run one delivery inside a savepoint; record success, retry or dead letter."""
     conn = current_connection()
-    event = {k: row[k] for k in ("id", "name", "entity_id", "subject_type", "subject_id", "actor_id", "occurred_at")}
+    event = {
+        k: row[k]
+        for k in ("id", "name", "entity_id", "subject_type", "subject_id", "actor_id", "occurred_at")
+    }
     event["payload"] = json.loads(row["payload"]) if isinstance(row["payload"], str) else row["payload"]
     spec = subscriber(row["subscriber"])
     attempt = row["attempts"] + 1
@@ -64,20 +87,42 @@ async def _deliver(row: asyncpg.Record) -> None:
         dead = attempt >= (spec.max_attempts if spec else 1)
         error = "".join(traceback.format_exception_only(exc)).strip()
         await conn.execute(
-            "UPDATE event_delivery SET attempts = $2, last_error = $3, status = $4, next_attempt_at = $5 WHERE id = $1",
-            row["delivery_id"], attempt, error[:4000], "dead" if dead else "pending",
+            "UPDATE event_delivery SET attempts = $2, last_error = $3, status = $4, next_attempt_at = $5 "
+            "WHERE id = $1",
+            row["delivery_id"],
+            attempt,
+            error[:4000],
+            "dead" if dead else "pending",
             dt.datetime.now(dt.UTC) + backoff(attempt),
         )
-        await _log_run(row["subscriber"], f"event:{event['id']}", event, None, "dead" if dead else "failed",
-                       error, attempt, started, elapsed)
-        log.warning("subscriber %s failed on event %s (attempt %s): %s", row["subscriber"], event["id"], attempt, error)
+        await _log_run(
+            row["subscriber"],
+            f"event:{event['id']}",
+            event,
+            None,
+            "dead" if dead else "failed",
+            error,
+            attempt,
+            started,
+            elapsed,
+        )
+        log.warning(
+            "subscriber %s failed on event %s (attempt %s): %s",
+            row["subscriber"],
+            event["id"],
+            attempt,
+            error,
+        )
         return
     elapsed = int((time.perf_counter() - clock) * 1000)
     await conn.execute(
         "UPDATE event_delivery SET status = 'done', attempts = $2, handled_at = now() WHERE id = $1",
-        row["delivery_id"], attempt,
+        row["delivery_id"],
+        attempt,
     )
-    await _log_run(row["subscriber"], f"event:{event['id']}", event, output, "ok", "", attempt, started, elapsed)
+    await _log_run(
+        row["subscriber"], f"event:{event['id']}", event, output, "ok", "", attempt, started, elapsed
+    )
 
 
 async def dispatch_pending(batch: int = 50, max_batches: int | None = None) -> int:

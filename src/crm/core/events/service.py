@@ -59,19 +59,30 @@ def unsubscribe(name: str) -> None:
 
 
 def subscribers_of(event_name: str) -> list[str]:
-    """The names of every subscriber of an event. Deliveries are created for the subscribers known to the emitting
-    process, so it refuses to answer before the entry point loaded every area (crm.core.registry)."""
+    """The names of every subscriber of an event. Deliveries are created for the subscribers known to the
+    emitting process, so it refuses to answer before the entry point loaded every area (crm.core.registry)."""
     require_loaded(f"emitting {event_name!r}")
     return [s.name for s in _SUBSCRIBERS.values() if s.wants(event_name)]
 
 
-def outbox_sql(cte: str, *, name: str, entity: str, subject_type: str, subject_id: str, payload: str, actor: str,
-               targets: str, source: str = "") -> str:
-    """The outbox write as two CTEs, for statements that write an event together with its change in one round trip
-    (emit itself, a case's opening, a notification, a lead's intake): `<cte>` inserts the event (RETURNING id) and
-    `<cte>_deliveries` one pending delivery per name in `targets` (a text[] expression, from `subscribers_of`).
-    The other arguments are SQL expressions; `source` is the FROM (and WHERE) they read, e.g. "FROM saved".
-    Follow with `notify_sql(cte, targets)` in the final SELECT. The one definition of how an event is stored."""
+def outbox_sql(
+    cte: str,
+    *,
+    name: str,
+    entity: str,
+    subject_type: str,
+    subject_id: str,
+    payload: str,
+    actor: str,
+    targets: str,
+    source: str = "",
+) -> str:
+    """The outbox write as two CTEs, for statements that write an event together with its change in one round
+    trip (emit itself, a case's opening, a notification, a lead's intake): `<cte>` inserts the event
+    (RETURNING id) and `<cte>_deliveries` one pending delivery per name in `targets` (a text[] expression,
+    from `subscribers_of`). The other arguments are SQL expressions; `source` is the FROM (and WHERE) they
+    read, e.g. "FROM saved". Follow with `notify_sql(cte, targets)` in the final SELECT. The one definition of
+    how an event is stored."""
     return f"""{cte} AS (
     INSERT INTO domain_event (name, entity_id, subject_type, subject_id, payload, actor_id, occurred_at)
     SELECT {name}, {entity}, {subject_type}, {subject_id}, {payload}, {actor}, now() {source}
@@ -84,25 +95,44 @@ def outbox_sql(cte: str, *, name: str, entity: str, subject_type: str, subject_i
 
 def notify_sql(cte: str, targets: str) -> str:
     """Wake the dispatcher at commit (PostgreSQL sends a NOTIFY only then) if the event has any delivery."""
-    return (f"(SELECT pg_notify('{CHANNEL}', {cte}.id::text) FROM {cte} "  # noqa: S608 (names, not input)
-            f"WHERE cardinality({targets}::text[]) > 0)")
+    return (
+        f"(SELECT pg_notify('{CHANNEL}', {cte}.id::text) FROM {cte} "  # noqa: S608 (names, not input)
+        f"WHERE cardinality({targets}::text[]) > 0)"
+    )
 
 
 _EMIT = f"""
-WITH {outbox_sql("event", name="$1", entity="$2::int", subject_type="$3", subject_id="$4", payload="$5::jsonb",
-                 actor="$6::int", targets="$7")}
+WITH {
+    outbox_sql(
+        "event",
+        name="$1",
+        entity="$2::int",
+        subject_type="$3",
+        subject_id="$4",
+        payload="$5::jsonb",
+        actor="$6::int",
+        targets="$7",
+    )
+}
 SELECT id, {notify_sql("event", "$7")} FROM event
 """  # noqa: S608 (SQL fragments of the owning modules)
 
 
 async def emit(
-    actor: Actor, name: str, *, entity_id: int | None = None, subject_type: str = "", subject_id: Any = "",
+    actor: Actor,
+    name: str,
+    *,
+    entity_id: int | None = None,
+    subject_type: str = "",
+    subject_id: Any = "",
     payload: dict | None = None,
 ) -> int:
     """Record event `name` (e.g. "case.created") in the current transaction; returns its id.
 
-    One round trip writes the event, one delivery per subscriber, and the NOTIFY (sent by PostgreSQL at commit)."""
+    One round trip writes the event, one delivery per subscriber, and the NOTIFY (sent by PostgreSQL at
+    commit)."""
     body = json.dumps(normalise(payload or {}))
     targets = subscribers_of(name)
-    return await current_connection().fetchval(_EMIT, name, entity_id, subject_type, str(subject_id), body,
-                                               actor.user_id, targets)
+    return await current_connection().fetchval(
+        _EMIT, name, entity_id, subject_type, str(subject_id), body, actor.user_id, targets
+    )

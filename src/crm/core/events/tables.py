@@ -59,7 +59,8 @@ class AutomationRun(Table, tablename="automation_run"):
 
 
 class DeadJob(Table, tablename="dead_job"):
-    """A background job that failed every attempt: shown in the dead-letter view, retried or discarded there."""
+    """A background job that failed every attempt: shown in the dead-letter view, retried or discarded
+    there."""
 
     job_name = Varchar(length=80)
     job_id = Varchar(length=120, unique=True)

@@ -1,5 +1,6 @@
-"""Stored files: case attachments now, KYC evidence later. Content lives in PostgreSQL, so a file and the record
-that points at it commit (and are backed up) together; the SHA-256 is kept for evidence and deduplication."""
+"""Stored files: case attachments now, KYC evidence later. Content lives in PostgreSQL, so a file and the
+record that points at it commit (and are backed up) together; the SHA-256 is kept for evidence and
+deduplication."""
 
 from piccolo.columns import Bytea, Integer, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow

@@ -3,11 +3,11 @@
 The HTTP side (crm/webhooks) reads the raw body, verifies its signature (signatures.py) and calls `receive`,
 which stores the event under its (provider, event id) and, in the same transaction, queues the `inbox.process`
 job; the sender gets its answer at once. A replay finds the stored row and queues nothing. The job runs the
-provider's registered processor in a savepoint of one transaction with the row locked, so the processor's writes
-and the row's outcome commit together: a worker killed half-way leaves the event as received, to be done again.
-A processor returns its outcome (items it refused under "refused"); a `DomainError` means the event can never
-succeed as sent (failed, not retried); anything else is retried with backoff. Staff re-run a failed event from
-the inbox screen (`rerun`, audited).
+provider's registered processor in a savepoint of one transaction with the row locked, so the processor's
+writes and the row's outcome commit together: a worker killed half-way leaves the event as received, to be
+done again. A processor returns its outcome (items it refused under "refused"); a `DomainError` means the
+event can never succeed as sent (failed, not retried); anything else is retried with backoff. Staff re-run a
+failed event from the inbox screen (`rerun`, audited).
 """
 
 from __future__ import annotations
@@ -49,7 +49,9 @@ class InboxEvent:
     body: bytes
     received_at: dt.datetime
     attempts: int
-    meta: RequestMeta  # the sender's request (IP, user agent, request id), for the audit rows processing writes
+    meta: (
+        RequestMeta  # the sender's request (IP, user agent, request id), for the audit rows processing writes
+    )
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -87,7 +89,8 @@ class Receipt:
 
 
 def body_event_id(body: bytes) -> str:
-    """The event id of a sender that gives none: the body's hash (a replay of the same bytes is the same event)."""
+    """The event id of a sender that gives none: the body's hash (a replay of the same bytes is the same
+    event)."""
     return "sha256:" + hashlib.sha256(body).hexdigest()
 
 
@@ -96,8 +99,10 @@ def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 _STORE = """
-INSERT INTO webhook_event (provider, endpoint, event_id, entity_id, received_at, remote_ip, request_id, headers, body,
-                           body_sha256, body_size, signature_scheme, verified, verification, status, attempts, outcome,
+INSERT INTO webhook_event (provider, endpoint, event_id, entity_id, received_at, remote_ip, request_id,
+    headers, body,
+                           body_sha256, body_size, signature_scheme, verified, verification, status, attempts,
+                           outcome,
                            error, processed_at)
 VALUES ($1, $2, $3, $4, now(), $14, $15, $5::jsonb, $6, $7, $8, $9, $10, $11, $12, 0, '{}'::jsonb, $13, NULL)
 ON CONFLICT (provider, event_id) DO NOTHING
@@ -105,9 +110,19 @@ RETURNING id
 """
 
 
-async def receive(actor: Actor, *, provider: str, endpoint: str, entity_id: int | None, body: bytes,
-                  headers: Mapping[str, str], scheme: str, verification: Verification, event_id: str | None,
-                  refusal: str = "") -> Receipt:
+async def receive(
+    actor: Actor,
+    *,
+    provider: str,
+    endpoint: str,
+    entity_id: int | None,
+    body: bytes,
+    headers: Mapping[str, str],
+    scheme: str,
+    verification: Verification,
+    event_id: str | None,
+    refusal: str = "",
+) -> Receipt:
     """Store one webhook request and, if it was verified and is new, queue its processing.
 
     A request that failed verification, or that the door found malformed (`refusal`), is kept as rejected
@@ -121,31 +136,66 @@ async def receive(actor: Actor, *, provider: str, endpoint: str, entity_id: int 
     async with transaction():
         conn = current_connection()
         row_id = await conn.fetchval(
-            _STORE, provider, endpoint[:120], stored_id, entity_id, json.dumps(kept_headers(headers)), kept, digest,
-            len(body), scheme, verification.ok, verification.reason, InboxStatus.RECEIVED if accepted else
-            InboxStatus.REJECTED, refusal[:2000], (actor.meta.ip or "")[:45], actor.meta.request_id[:64])
+            _STORE,
+            provider,
+            endpoint[:120],
+            stored_id,
+            entity_id,
+            json.dumps(kept_headers(headers)),
+            kept,
+            digest,
+            len(body),
+            scheme,
+            verification.ok,
+            verification.reason,
+            InboxStatus.RECEIVED if accepted else InboxStatus.REJECTED,
+            refusal[:2000],
+            (actor.meta.ip or "")[:45],
+            actor.meta.request_id[:64],
+        )
         if row_id is None:  # seen before: the replay is answered and nothing more happens
-            earlier = await conn.fetchval("SELECT id FROM webhook_event WHERE provider = $1 AND event_id = $2",
-                                          provider, stored_id)
+            earlier = await conn.fetchval(
+                "SELECT id FROM webhook_event WHERE provider = $1 AND event_id = $2", provider, stored_id
+            )
             return Receipt(earlier, "duplicate", stored_id)
         if not accepted:
             return Receipt(row_id, "rejected", stored_id)
-        await enqueue(actor, "inbox.process", entity_id=entity_id, subject_type="webhook_event", subject_id=row_id,
-                      inbox_id=row_id)
+        await enqueue(
+            actor,
+            "inbox.process",
+            entity_id=entity_id,
+            subject_type="webhook_event",
+            subject_id=row_id,
+            inbox_id=row_id,
+        )
     return Receipt(row_id, "received", stored_id)
 
 
 def _event(row) -> InboxEvent:
     headers = row["headers"]
     headers = json.loads(headers) if isinstance(headers, str) else dict(headers)
-    meta = RequestMeta(ip=row["remote_ip"] or None, user_agent=headers.get("user-agent"),
-                       request_id=row["request_id"] or f"inbox-{row['id']}")
-    return InboxEvent(row["id"], row["provider"], row["endpoint"], row["event_id"], row["entity_id"], headers,
-                      bytes(row["body"]), row["received_at"], row["attempts"], meta)
+    meta = RequestMeta(
+        ip=row["remote_ip"] or None,
+        user_agent=headers.get("user-agent"),
+        request_id=row["request_id"] or f"inbox-{row['id']}",
+    )
+    return InboxEvent(
+        row["id"],
+        row["provider"],
+        row["endpoint"],
+        row["event_id"],
+        row["entity_id"],
+        headers,
+        bytes(row["body"]),
+        row["received_at"],
+        row["attempts"],
+        meta,
+    )
 
 
 _FINISH = """
-UPDATE webhook_event SET status = $2, attempts = attempts + 1, outcome = $3::jsonb, error = $4, processed_at = now()
+UPDATE webhook_event SET status = $2, attempts = attempts + 1, outcome = $3::jsonb, error = $4,
+    processed_at = now()
 WHERE id = $1
 """
 
@@ -154,7 +204,8 @@ _DONE_STATUSES = (InboxStatus.DONE, InboxStatus.PARTIAL, InboxStatus.REJECTED)
 
 @job("inbox.process", max_attempts=5, timeout_s=300, retry_delay_s=5)
 async def process(run: JobRun, inbox_id: int) -> dict:
-    """Run the provider's processor on one stored event (a processed one is left alone: running twice is safe)."""
+    """Run the provider's processor on one stored event (a processed one is left alone: running twice is
+    safe)."""
     failure: BaseException | None = None
     async with transaction():
         conn = current_connection()
@@ -169,10 +220,22 @@ async def process(run: JobRun, inbox_id: int) -> dict:
             outcome, failure = {"error": exc.message, "fields": exc.field_errors}, exc
         except Exception as exc:  # anything else may pass next time: record it, then let the job retry
             outcome, failure = {}, exc
-        status = (InboxStatus.FAILED if failure is not None else
-                  InboxStatus.PARTIAL if outcome.get("refused") else InboxStatus.DONE)
-        error = "" if failure is None else (failure.message if isinstance(failure, DomainError)
-                                            else f"{type(failure).__name__}: {failure}")
+        status = (
+            InboxStatus.FAILED
+            if failure is not None
+            else InboxStatus.PARTIAL
+            if outcome.get("refused")
+            else InboxStatus.DONE
+        )
+        error = (
+            ""
+            if failure is None
+            else (
+                failure.message
+                if isinstance(failure, DomainError)
+                else f"{type(failure).__name__}: {failure}"
+            )
+        )
         await conn.execute(_FINISH, inbox_id, status, json.dumps(outcome, default=str), error[:4000])
     output = {"inbox_id": inbox_id, "provider": row["provider"], "status": status, **outcome}
     if failure is not None and not isinstance(failure, DomainError):
@@ -183,12 +246,16 @@ async def process(run: JobRun, inbox_id: int) -> dict:
 
 
 async def _locked(actor: Actor, inbox_id: int, permission: Permission) -> dict:
-    row = await current_connection().fetchrow("SELECT * FROM webhook_event WHERE id = $1 FOR UPDATE", inbox_id)
+    row = await current_connection().fetchrow(
+        "SELECT * FROM webhook_event WHERE id = $1 FOR UPDATE", inbox_id
+    )
     return await in_group_scope(actor, permission, row, "Webhook event")
 
 
 async def _may(actor: Actor, permission: Permission, entity_id: int | None) -> bool:
-    return sees(actor, permission, entity_id) if entity_id is not None else await group_level(actor, permission)
+    return (
+        sees(actor, permission, entity_id) if entity_id is not None else await group_level(actor, permission)
+    )
 
 
 async def rerun(actor: Actor, inbox_id: int, reason: str) -> None:
@@ -200,13 +267,27 @@ async def rerun(actor: Actor, inbox_id: int, reason: str) -> None:
         if row["status"] not in (InboxStatus.FAILED, InboxStatus.PARTIAL):
             raise Conflict(f"Only failed or partly refused events are run again; this one is {row['status']}")
         await current_connection().execute(
-            "UPDATE webhook_event SET status = 'received', error = '' WHERE id = $1", inbox_id)
-        await enqueue(actor, "inbox.process", entity_id=row["entity_id"], subject_type="webhook_event",
-                      subject_id=inbox_id, inbox_id=inbox_id)
-        await record_audit(actor, SystemTag.WEBHOOK_RERUN, target_type="webhook_event", target_id=inbox_id,
-                           target_label=f"{row['provider']} {row['event_id']}", entity_id=row["entity_id"],
-                           before={"status": row["status"], "error": row["error"]}, after={"status": "received"},
-                           reason=reason.strip())
+            "UPDATE webhook_event SET status = 'received', error = '' WHERE id = $1", inbox_id
+        )
+        await enqueue(
+            actor,
+            "inbox.process",
+            entity_id=row["entity_id"],
+            subject_type="webhook_event",
+            subject_id=inbox_id,
+            inbox_id=inbox_id,
+        )
+        await record_audit(
+            actor,
+            SystemTag.WEBHOOK_RERUN,
+            target_type="webhook_event",
+            target_id=inbox_id,
+            target_label=f"{row['provider']} {row['event_id']}",
+            entity_id=row["entity_id"],
+            before={"status": row["status"], "error": row["error"]},
+            after={"status": "received"},
+            reason=reason.strip(),
+        )
 
 
 async def reveal_body(actor: Actor, inbox_id: int, reason: str) -> bytes:
@@ -217,9 +298,16 @@ async def reveal_body(actor: Actor, inbox_id: int, reason: str) -> bytes:
         row = await _locked(actor, inbox_id, Permission.SYSTEM_AUTOMATION_VIEW)
         if not await _may(actor, Permission.CLIENTS_PII_REVEAL, row["entity_id"]):
             raise NotFound("Webhook event")
-        await record_audit(actor, SystemTag.WEBHOOK_REVEAL, target_type="webhook_event", target_id=inbox_id,
-                           target_label=f"{row['provider']} {row['event_id']}", entity_id=row["entity_id"],
-                           after={"sha256": row["body_sha256"]}, reason=reason.strip())
+        await record_audit(
+            actor,
+            SystemTag.WEBHOOK_REVEAL,
+            target_type="webhook_event",
+            target_id=inbox_id,
+            target_label=f"{row['provider']} {row['event_id']}",
+            entity_id=row["entity_id"],
+            after={"sha256": row["body_sha256"]},
+            reason=reason.strip(),
+        )
     return bytes(row["body"])
 
 
@@ -227,7 +315,8 @@ PAGE = 100
 
 
 _LIST = """
-SELECT id, provider, endpoint, event_id, entity_id, received_at, body_size, signature_scheme, verified, verification,
+SELECT id, provider, endpoint, event_id, entity_id, received_at, body_size, signature_scheme, verified,
+    verification,
        status, attempts, error, processed_at
 FROM webhook_event WHERE {where} ORDER BY id DESC LIMIT {limit}
 """
@@ -242,7 +331,8 @@ class InboxFilter:
 
 
 async def search(actor: Actor, f: InboxFilter) -> tuple[list[dict], int | None]:
-    """Inbox rows the actor may see (their entities; rows of no entity for group-level staff), newest first."""
+    """Inbox rows the actor may see (their entities; rows of no entity for group-level staff), newest
+    first."""
     entities = actor.entities_with(Permission.SYSTEM_AUTOMATION_VIEW)
     args: list[Any] = [entities or [-1], await group_level(actor, Permission.SYSTEM_AUTOMATION_VIEW)]
     where = ["(entity_id = ANY($1::int[]) OR (entity_id IS NULL AND $2))"]
@@ -261,12 +351,15 @@ async def search(actor: Actor, f: InboxFilter) -> tuple[list[dict], int | None]:
 async def get(actor: Actor, inbox_id: int) -> dict:
     """One event without its body (see `reveal_body`), with whether the actor may reveal or re-run it."""
     rows = await fetch("SELECT * FROM webhook_event WHERE id = $1", inbox_id)
-    row = await in_group_scope(actor, Permission.SYSTEM_AUTOMATION_VIEW, rows[0] if rows else None, "Webhook event")
+    row = await in_group_scope(
+        actor, Permission.SYSTEM_AUTOMATION_VIEW, rows[0] if rows else None, "Webhook event"
+    )
     row.pop("body")
     for name in ("headers", "outcome"):
         row[name] = json.loads(row[name]) if isinstance(row[name], str) else row[name]
     row["label"] = _PROVIDERS[row["provider"]].label if row["provider"] in _PROVIDERS else row["provider"]
     row["may_reveal"] = await _may(actor, Permission.CLIENTS_PII_REVEAL, row["entity_id"])
-    row["may_rerun"] = (row["status"] in (InboxStatus.FAILED, InboxStatus.PARTIAL)
-                        and await _may(actor, Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]))
+    row["may_rerun"] = row["status"] in (InboxStatus.FAILED, InboxStatus.PARTIAL) and await _may(
+        actor, Permission.SYSTEM_JOBS_MANAGE, row["entity_id"]
+    )
     return row

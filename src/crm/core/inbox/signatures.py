@@ -1,11 +1,12 @@
 """Webhook signature schemes, checked on the raw bytes against every active secret (so a secret can be rotated
 while senders still use the old one).
 
-- `TimestampedHmac` (the default, Stripe's scheme): `<header>: t=<unix time>,v1=<hex>[,v1=<hex>]`, the HMAC-SHA256
-  of `"<t>." + raw body`; a timestamp further than `tolerance_s` from now is refused, so a captured request cannot
-  be replayed later, and the inbox's unique event id refuses it within the window.
-- `BodyHmac` (for providers that cannot send a timestamp, e.g. social-ad lead forms): `sha256=<hex>` of the raw body.
-  Nothing dates it, so the inbox dedupes on the sender's event id, or on the body's hash when there is none.
+- `TimestampedHmac` (the default, Stripe's scheme): `<header>: t=<unix time>,v1=<hex>[,v1=<hex>]`, the
+  HMAC-SHA256 of `"<t>." + raw body`; a timestamp further than `tolerance_s` from now is refused, so a
+  captured request cannot be replayed later, and the inbox's unique event id refuses it within the window.
+- `BodyHmac` (for providers that cannot send a timestamp, e.g. social-ad lead forms): `sha256=<hex>` of the
+  raw body. Nothing dates it, so the inbox dedupes on the sender's event id, or on the body's hash when
+  there is none.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ class SignatureScheme(Protocol):
     name: str
     header: str
 
-    def verify(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str],
-               now: float | None = None) -> Verification: ...
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float | None = None
+    ) -> Verification: ...
 
     def sign(self, secret: str, body: bytes, timestamp: int | None = None) -> str: ...
 
@@ -60,8 +62,9 @@ class TimestampedHmac:
         t = int(time.time()) if timestamp is None else timestamp
         return f"t={t},v1={_mac(secret, f'{t}.'.encode() + body)}"
 
-    def verify(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str],
-               now: float | None = None) -> Verification:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float | None = None
+    ) -> Verification:
         raw = headers.get(self.header.lower()) or headers.get(self.header) or ""
         if not raw:
             return Verification(False, f"no {self.header} header")
@@ -73,7 +76,9 @@ class TimestampedHmac:
         t = int(stamps[0])
         skew = abs((time.time() if now is None else now) - t)
         if skew > self.tolerance_s:
-            return Verification(False, f"timestamp {int(skew)} s from now (tolerance {self.tolerance_s} s)", timestamp=t)
+            return Verification(
+                False, f"timestamp {int(skew)} s from now (tolerance {self.tolerance_s} s)", timestamp=t
+            )
         index = _matching(secrets, f"{t}.".encode() + body, offered)
         if index is None:
             return Verification(False, "signature does not match", timestamp=t)
@@ -89,8 +94,9 @@ class BodyHmac:
     def sign(self, secret: str, body: bytes, timestamp: int | None = None) -> str:
         return self.prefix + _mac(secret, body)
 
-    def verify(self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str],
-               now: float | None = None) -> Verification:
+    def verify(
+        self, body: bytes, headers: Mapping[str, str], secrets: Sequence[str], now: float | None = None
+    ) -> Verification:
         raw = (headers.get(self.header.lower()) or headers.get(self.header) or "").strip()
         if not raw:
             return Verification(False, f"no {self.header} header")
@@ -99,8 +105,11 @@ class BodyHmac:
         index = _matching(secrets, body, [raw.removeprefix(self.prefix)])
         if index is None:
             return Verification(False, "signature does not match")
-        return Verification(True, "signature ok (no timestamp: deduplicated by event id)"
-                            + (" (previous secret)" if index else ""), index)
+        return Verification(
+            True,
+            "signature ok (no timestamp: deduplicated by event id)" + (" (previous secret)" if index else ""),
+            index,
+        )
 
 
 SCHEMES: dict[str, SignatureScheme] = {"timestamped": TimestampedHmac(), "body": BodyHmac()}

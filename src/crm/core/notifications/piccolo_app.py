@@ -6,5 +6,6 @@ from crm.core.notifications.tables import (
 )
 from crm.core.piccolo_apps import area_app_config
 
-APP_CONFIG = area_app_config("notifications", [Notification, NotificationPreference, NotificationDelivery,
-                                               NotificationTemplate])
+APP_CONFIG = area_app_config(
+    "notifications", [Notification, NotificationPreference, NotificationDelivery, NotificationTemplate]
+)

@@ -67,12 +67,21 @@ async def current(key: str, *, cached: bool = False) -> dict:
     reuses a read for a few seconds: a saved change reaches other processes within CACHE_SECONDS."""
     if cached and key in _cache and time.monotonic() - _cache[key][0] < CACHE_SECONDS:
         return _cache[key][1]
-    rows = await fetch("SELECT * FROM notification_template WHERE key = $1 ORDER BY version DESC LIMIT 1", key)
+    rows = await fetch(
+        "SELECT * FROM notification_template WHERE key = $1 ORDER BY version DESC LIMIT 1", key
+    )
     if rows:
         wording = dict(rows[0])
     else:
         spec = template_spec(key)
-        wording = {"key": key, "version": 0, "title": spec.title, "body": spec.body, "created_at": None, "reason": ""}
+        wording = {
+            "key": key,
+            "version": 0,
+            "title": spec.title,
+            "body": spec.body,
+            "created_at": None,
+            "reason": "",
+        }
     _cache[key] = (time.monotonic(), wording)
     return wording
 
@@ -126,29 +135,57 @@ async def save(actor: Actor, key: str, title: str, body: str, reason: str) -> in
     check(spec, title, body)
     async with transaction():
         rows = await NotificationTemplate.raw(
-            "SELECT coalesce(max(version), 0) AS v FROM notification_template WHERE key = {}", key)
+            "SELECT coalesce(max(version), 0) AS v FROM notification_template WHERE key = {}", key
+        )
         before = await current(key)
         version = rows[0]["v"] + 1
-        await NotificationTemplate.insert(NotificationTemplate(key=key, version=version, title=title, body=body,
-                                                               created_by_id=actor.user_id, reason=reason.strip()))
+        await NotificationTemplate.insert(
+            NotificationTemplate(
+                key=key,
+                version=version,
+                title=title,
+                body=body,
+                created_by_id=actor.user_id,
+                reason=reason.strip(),
+            )
+        )
         _cache.pop(key, None)
-        await record_audit(actor, SystemTag.TEMPLATE_EDIT, target_type="notification_template", target_id=key,
-                           target_label=spec.label, before={"version": before["version"], "title": before["title"],
-                                                            "body": before["body"]},
-                           after={"version": version, "title": title, "body": body}, reason=reason.strip())
+        await record_audit(
+            actor,
+            SystemTag.TEMPLATE_EDIT,
+            target_type="notification_template",
+            target_id=key,
+            target_label=spec.label,
+            before={"version": before["version"], "title": before["title"], "body": before["body"]},
+            after={"version": version, "title": title, "body": body},
+            reason=reason.strip(),
+        )
     return version
 
 
 async def versions(key: str) -> list[dict]:
-    return await NotificationTemplate.select().where(NotificationTemplate.key == key).order_by(
-        NotificationTemplate.version, ascending=False)
+    return (
+        await NotificationTemplate.select()
+        .where(NotificationTemplate.key == key)
+        .order_by(NotificationTemplate.version, ascending=False)
+    )
 
 
-CASE_ASSIGNED = register_template(TemplateSpec(
-    "case_assigned", "Case assigned to you", "{{ reference }} was assigned to you",
-    "{{ title }} ({{ kind }}, priority {{ priority }}).",
-    sample={"reference": "CASE-000123", "title": "Deposit spike", "kind": "alert", "priority": "high"}))
-CASE_ESCALATED = register_template(TemplateSpec(
-    "case_escalated", "Case past its SLA (to the team lead)", "{{ reference }} is past its SLA",
-    "A case in your team's queue is overdue: {{ title }}.",
-    sample={"reference": "CASE-000123", "title": "Deposit spike", "kind": "alert", "priority": "high"}))
+CASE_ASSIGNED = register_template(
+    TemplateSpec(
+        "case_assigned",
+        "Case assigned to you",
+        "{{ reference }} was assigned to you",
+        "{{ title }} ({{ kind }}, priority {{ priority }}).",
+        sample={"reference": "CASE-000123", "title": "Deposit spike", "kind": "alert", "priority": "high"},
+    )
+)
+CASE_ESCALATED = register_template(
+    TemplateSpec(
+        "case_escalated",
+        "Case past its SLA (to the team lead)",
+        "{{ reference }} is past its SLA",
+        "A case in your team's queue is overdue: {{ title }}.",
+        sample={"reference": "CASE-000123", "title": "Deposit spike", "kind": "alert", "priority": "high"},
+    )
+)

@@ -1,1 +1,2 @@
-"""The organisation every area stands on: legal entities, teams, staff users, roles and their scoped assignments."""
+"""The organisation every area stands on: legal entities, teams, staff users, roles and their scoped
+assignments."""

@@ -31,21 +31,36 @@ def _snapshot(row: dict) -> dict:
     return {k: row.get(k) for k in ("user", "role", "entity", "team", "valid_from", "valid_until", "status")}
 
 
-async def grant_role(actor: Actor, *, user_id: int, role_id: int, entity_id: int | None, team_id: int | None,
-                     valid_until: str | None, reason: str, case_id: str | None = None) -> tuple[int, str]:
+async def grant_role(
+    actor: Actor,
+    *,
+    user_id: int,
+    role_id: int,
+    entity_id: int | None,
+    team_id: int | None,
+    valid_until: str | None,
+    reason: str,
+    case_id: str | None = None,
+) -> tuple[int, str]:
     """Grant a role in an entity. Privileged roles stay pending until a second admin approves.
 
     A privileged role must have an end date (no permanent "temporary super admin") of at most 30 days.
     Returns (assignment id, status).
     """
     if entity_id is None or not actor.can(Permission.ACCESS_ASSIGNMENT_MANAGE, entity_id):
-        raise ValidationFailed("Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."})
+        raise ValidationFailed(
+            "Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."}
+        )
     if not reason.strip():
-        raise ValidationFailed("A reason is required", field_errors={"reason": "Say why this access is needed."})
+        raise ValidationFailed(
+            "A reason is required", field_errors={"reason": "Say why this access is needed."}
+        )
     until = _parse_until(valid_until)
     now = dt.datetime.now(dt.UTC)
     if until is not None and until <= now:
-        raise ValidationFailed("End date is in the past", field_errors={"valid_until": "Choose a future end."})
+        raise ValidationFailed(
+            "End date is in the past", field_errors={"valid_until": "Choose a future end."}
+        )
     async with transaction():
         user = await StaffUser.select().where(StaffUser.id == user_id).first()
         role = await Role.select().where(Role.id == role_id).first()
@@ -54,61 +69,106 @@ async def grant_role(actor: Actor, *, user_id: int, role_id: int, entity_id: int
             raise NotFound("User, role or entity")
         if not user["active"]:
             raise ValidationFailed("This user is deactivated")
-        if team_id is not None and not await Team.exists().where((Team.id == team_id) & (Team.entity == entity_id)):
+        if team_id is not None and not await Team.exists().where(
+            (Team.id == team_id) & (Team.entity == entity_id)
+        ):
             raise ValidationFailed("Unknown team", field_errors={"team": "Choose a team of this entity."})
         if role["privileged"] and (until is None or until - now > MAX_ELEVATION):
             raise ValidationFailed(
-                "Privileged roles need an end date", field_errors={"valid_until": "Set an end within 30 days."}
+                "Privileged roles need an end date",
+                field_errors={"valid_until": "Set an end within 30 days."},
             )
         status = AssignmentStatus.PENDING if role["privileged"] else AssignmentStatus.ACTIVE
-        rows = await RoleAssignment.insert(RoleAssignment(
-            user=user_id, role=role_id, entity=entity_id, team=team_id, valid_until=until, status=status,
-            requested_by=actor.user_id, reason=reason.strip(),
-        )).returning(RoleAssignment.id)
+        rows = await RoleAssignment.insert(
+            RoleAssignment(
+                user=user_id,
+                role=role_id,
+                entity=entity_id,
+                team=team_id,
+                valid_until=until,
+                status=status,
+                requested_by=actor.user_id,
+                reason=reason.strip(),
+            )
+        ).returning(RoleAssignment.id)
         assignment_id = rows[0]["id"]
         label = f"{role['name']} for {user['full_name']} in {entity['code']}"
-        snapshot = {"user": user_id, "role": role["slug"], "entity": entity_id, "team": team_id, "valid_until": until}
+        snapshot = {
+            "user": user_id,
+            "role": role["slug"],
+            "entity": entity_id,
+            "team": team_id,
+            "valid_until": until,
+        }
         if role["privileged"]:
             request_id = await request_approval(
-                actor, "access.assignment.grant", entity_id=entity_id, target_type="role_assignment",
-                target_id=assignment_id, target_label=label, payload={"assignment_id": assignment_id, **snapshot},
-                reason=reason, case_id=case_id,
+                actor,
+                "access.assignment.grant",
+                entity_id=entity_id,
+                target_type="role_assignment",
+                target_id=assignment_id,
+                target_label=label,
+                payload={"assignment_id": assignment_id, **snapshot},
+                reason=reason,
+                case_id=case_id,
             )
             await RoleAssignment.update({RoleAssignment.approval_request_id: request_id}).where(
                 RoleAssignment.id == assignment_id
             )
         await record_audit(
-            actor, AccessTag.ASSIGNMENT_REQUEST if role["privileged"] else AccessTag.ASSIGNMENT_GRANT,
-            target_type="staff_user", target_id=user_id, target_label=label, entity_id=entity_id,
-            after={**snapshot, "assignment_id": assignment_id, "status": status}, reason=reason, case_id=case_id,
+            actor,
+            AccessTag.ASSIGNMENT_REQUEST if role["privileged"] else AccessTag.ASSIGNMENT_GRANT,
+            target_type="staff_user",
+            target_id=user_id,
+            target_label=label,
+            entity_id=entity_id,
+            after={**snapshot, "assignment_id": assignment_id, "status": status},
+            reason=reason,
+            case_id=case_id,
         )
     return assignment_id, status
 
 
 async def _activate(actor: Actor, request: dict) -> None:
     assignment_id = request["payload"]["assignment_id"]
-    rows = await RoleAssignment.update({RoleAssignment.status: AssignmentStatus.ACTIVE}).where(
-        (RoleAssignment.id == assignment_id) & (RoleAssignment.status == AssignmentStatus.PENDING)
-    ).returning(*RoleAssignment.all_columns())
+    rows = (
+        await RoleAssignment.update({RoleAssignment.status: AssignmentStatus.ACTIVE})
+        .where((RoleAssignment.id == assignment_id) & (RoleAssignment.status == AssignmentStatus.PENDING))
+        .returning(*RoleAssignment.all_columns())
+    )
     if rows:
         await record_audit(
-            actor, AccessTag.ASSIGNMENT_GRANT, target_type="staff_user", target_id=rows[0]["user"],
-            target_label=request["target_label"], entity_id=rows[0]["entity"], before={"status": "pending"},
+            actor,
+            AccessTag.ASSIGNMENT_GRANT,
+            target_type="staff_user",
+            target_id=rows[0]["user"],
+            target_label=request["target_label"],
+            entity_id=rows[0]["entity"],
+            before={"status": "pending"},
             after={**request["payload"], "status": "active", "requested_by": request["maker_label"]},
-            reason=request["reason"], case_id=request["case_id"],
+            reason=request["reason"],
+            case_id=request["case_id"],
         )
 
 
 async def _refuse(actor: Actor, request: dict) -> None:
     await RoleAssignment.update(
         {RoleAssignment.status: AssignmentStatus.REJECTED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
-    ).where((RoleAssignment.id == request["payload"]["assignment_id"]) & (RoleAssignment.status == AssignmentStatus.PENDING))
+    ).where(
+        (RoleAssignment.id == request["payload"]["assignment_id"])
+        & (RoleAssignment.status == AssignmentStatus.PENDING)
+    )
 
 
-register_action(ActionKind(
-    name="access.assignment.grant", label="Privileged role grant",
-    approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE, execute=_activate, on_reject=_refuse,
-))
+register_action(
+    ActionKind(
+        name="access.assignment.grant",
+        label="Privileged role grant",
+        approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE,
+        execute=_activate,
+        on_reject=_refuse,
+    )
+)
 
 
 async def revoke_assignment(actor: Actor, assignment_id: int, reason: str) -> None:
@@ -116,26 +176,53 @@ async def revoke_assignment(actor: Actor, assignment_id: int, reason: str) -> No
     if not reason.strip():
         raise ValidationFailed("A reason is required", field_errors={"reason": "Say why access is removed."})
     async with transaction():
-        row = in_scope(actor, Permission.ACCESS_ASSIGNMENT_MANAGE, await RoleAssignment.select().where(
-            RoleAssignment.id == assignment_id).first(), "Assignment", entity="entity")
+        row = in_scope(
+            actor,
+            Permission.ACCESS_ASSIGNMENT_MANAGE,
+            await RoleAssignment.select().where(RoleAssignment.id == assignment_id).first(),
+            "Assignment",
+            entity="entity",
+        )
         if row["status"] not in (AssignmentStatus.ACTIVE, AssignmentStatus.PENDING):
             raise ValidationFailed(f"This assignment is already {row['status']}")
         await RoleAssignment.update(
-            {RoleAssignment.status: AssignmentStatus.REVOKED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
+            {
+                RoleAssignment.status: AssignmentStatus.REVOKED,
+                RoleAssignment.ended_at: dt.datetime.now(dt.UTC),
+            }
         ).where(RoleAssignment.id == assignment_id)
         await record_audit(
-            actor, AccessTag.ASSIGNMENT_REVOKE, target_type="staff_user", target_id=row["user"],
-            target_label=f"assignment {assignment_id}", entity_id=row["entity"], before=_snapshot(row),
-            after={"status": "revoked"}, reason=reason,
+            actor,
+            AccessTag.ASSIGNMENT_REVOKE,
+            target_type="staff_user",
+            target_id=row["user"],
+            target_label=f"assignment {assignment_id}",
+            entity_id=row["entity"],
+            before=_snapshot(row),
+            after={"status": "revoked"},
+            reason=reason,
         )
 
 
+async def assignment_for(actor: Actor, assignment_id: int) -> dict:
+    """An assignment in an entity where the actor manages assignments, else NotFound."""
+    row = await RoleAssignment.select().where(RoleAssignment.id == assignment_id).first()
+    return in_scope(actor, Permission.ACCESS_ASSIGNMENT_MANAGE, row, "Assignment", entity="entity")
+
+
 async def end_all_assignments(user_id: int) -> list[int]:
-    """Revoke every active or pending assignment of a user (deactivation; the caller audits it). Returns the ids."""
-    rows = await RoleAssignment.update(
-        {RoleAssignment.status: AssignmentStatus.REVOKED, RoleAssignment.ended_at: dt.datetime.now(dt.UTC)}
-    ).where((RoleAssignment.user == user_id) & RoleAssignment.status.is_in(["active", "pending"])).returning(
-        RoleAssignment.id)
+    """Revoke every active or pending assignment of a user (deactivation; the caller audits it). Returns the
+    ids."""
+    rows = (
+        await RoleAssignment.update(
+            {
+                RoleAssignment.status: AssignmentStatus.REVOKED,
+                RoleAssignment.ended_at: dt.datetime.now(dt.UTC),
+            }
+        )
+        .where((RoleAssignment.user == user_id) & RoleAssignment.status.is_in(["active", "pending"]))
+        .returning(RoleAssignment.id)
+    )
     return [r["id"] for r in rows]
 
 
@@ -152,8 +239,13 @@ async def expire_assignments() -> int:
         for row in rows:
             expired += 1
             await record_audit(
-                actor, AccessTag.ASSIGNMENT_EXPIRE, target_type="staff_user", target_id=row["user"],
-                target_label=f"assignment {row['id']}", entity_id=row["entity"],
-                before={**_snapshot(dict(row)), "status": "active"}, after={"status": "expired"},
+                actor,
+                AccessTag.ASSIGNMENT_EXPIRE,
+                target_type="staff_user",
+                target_id=row["user"],
+                target_label=f"assignment {row['id']}",
+                entity_id=row["entity"],
+                before={**_snapshot(dict(row)), "status": "active"},
+                after={"status": "expired"},
             )
     return expired

@@ -12,7 +12,18 @@ from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.org.tables import LegalEntity, StaffUser, Team, TeamKind
 from crm.core.permissions import Permission
 
-REGULATORS = ("CySEC", "FCA", "ASIC", "FSCA", "DFSA", "FSA (Seychelles)", "FSC (Mauritius)", "VFSC", "SCB", "Other")
+REGULATORS = (
+    "CySEC",
+    "FCA",
+    "ASIC",
+    "FSCA",
+    "DFSA",
+    "FSA (Seychelles)",
+    "FSC (Mauritius)",
+    "VFSC",
+    "SCB",
+    "Other",
+)
 
 
 def _entity_fields(form: dict) -> dict:
@@ -34,7 +45,13 @@ def _entity_fields(form: dict) -> dict:
         errors["base_currency"] = "Three-letter currency code (ISO 4217), e.g. EUR."
     if errors:
         raise ValidationFailed("Please correct the highlighted fields", field_errors=errors)
-    return {"code": code, "name": name, "regulator": regulator, "jurisdiction": jurisdiction, "base_currency": currency}
+    return {
+        "code": code,
+        "name": name,
+        "regulator": regulator,
+        "jurisdiction": jurisdiction,
+        "base_currency": currency,
+    }
 
 
 async def create_entity(actor: Actor, form: dict) -> int:
@@ -43,11 +60,20 @@ async def create_entity(actor: Actor, form: dict) -> int:
     fields = _entity_fields(form)
     async with transaction():
         if await LegalEntity.exists().where(LegalEntity.code == fields["code"]):
-            raise ValidationFailed("Code already used", field_errors={"code": "Another entity has this code."})
+            raise ValidationFailed(
+                "Code already used", field_errors={"code": "Another entity has this code."}
+            )
         rows = await LegalEntity.insert(LegalEntity(**fields)).returning(LegalEntity.id)
         entity_id = rows[0]["id"]
-        await record_audit(actor, AccessTag.ENTITY_CREATE, target_type="legal_entity", target_id=entity_id,
-                           target_label=fields["name"], entity_id=entity_id, after=fields)
+        await record_audit(
+            actor,
+            AccessTag.ENTITY_CREATE,
+            target_type="legal_entity",
+            target_id=entity_id,
+            target_label=fields["name"],
+            entity_id=entity_id,
+            after=fields,
+        )
     return entity_id
 
 
@@ -70,7 +96,9 @@ def _team_fields(form: dict) -> dict:
 async def create_team(actor: Actor, entity_id: int | None, form: dict) -> int:
     """Add a team to an entity the actor manages."""
     if entity_id is None or not actor.can(Permission.ACCESS_ENTITY_MANAGE, entity_id):
-        raise ValidationFailed("Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."})
+        raise ValidationFailed(
+            "Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."}
+        )
     fields = _team_fields(form)
     lead_id = form.get("lead") or None
     async with transaction():
@@ -80,10 +108,19 @@ async def create_team(actor: Actor, entity_id: int | None, form: dict) -> int:
             raise ValidationFailed("Unknown team lead", field_errors={"lead": "Choose a staff user."})
         if await Team.exists().where((Team.entity == entity_id) & (Team.name == fields["name"])):
             raise Conflict("This entity already has a team with that name")
-        rows = await Team.insert(Team(entity=entity_id, lead=int(lead_id) if lead_id else None, **fields)).returning(Team.id)
+        rows = await Team.insert(
+            Team(entity=entity_id, lead=int(lead_id) if lead_id else None, **fields)
+        ).returning(Team.id)
         team_id = rows[0]["id"]
-        await record_audit(actor, AccessTag.TEAM_CREATE, target_type="team", target_id=team_id,
-                           target_label=fields["name"], entity_id=entity_id, after={**fields, "lead": lead_id})
+        await record_audit(
+            actor,
+            AccessTag.TEAM_CREATE,
+            target_type="team",
+            target_id=team_id,
+            target_label=fields["name"],
+            entity_id=entity_id,
+            after={**fields, "lead": lead_id},
+        )
     return team_id
 
 
@@ -96,20 +133,32 @@ async def entities_visible_to(actor: Actor) -> list[dict]:
 
 
 async def teams_visible_to(actor: Actor) -> list[dict]:
-    return await Team.select(
-        Team.all_columns(), Team.entity.code.as_alias("entity_code"), Team.lead.full_name.as_alias("lead_name")
-    ).where(Team.entity.is_in(actor.entity_ids or [-1])).order_by(Team.entity).order_by(Team.name)
+    return (
+        await Team.select(
+            Team.all_columns(),
+            Team.entity.code.as_alias("entity_code"),
+            Team.lead.full_name.as_alias("lead_name"),
+        )
+        .where(Team.entity.is_in(actor.entity_ids or [-1]))
+        .order_by(Team.entity)
+        .order_by(Team.name)
+    )
 
 
 async def active_entity_names() -> dict[int, str]:
     """Every active entity (group-wide settings such as the entity rules name them all)."""
-    rows = await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(
-        LegalEntity.active.eq(True)).order_by(LegalEntity.id)
+    rows = (
+        await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name)
+        .where(LegalEntity.active.eq(True))
+        .order_by(LegalEntity.id)
+    )
     return {r["id"]: f"{r['code']} · {r['name']}" for r in rows}
 
 
 async def entity_names(entity_ids: list[int]) -> dict[int, str]:
     if not entity_ids:
         return {}
-    rows = await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(LegalEntity.id.is_in(entity_ids))
+    rows = await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(
+        LegalEntity.id.is_in(entity_ids)
+    )
     return {r["id"]: f"{r['code']} · {r['name']}" for r in rows}

@@ -20,58 +20,129 @@ _VIEW_ALL = [p for p in P if p.value.endswith(":view")]
 # The roles the compliance checks describe. Admins edit them (with approval); this only fills an empty table.
 SYSTEM_ROLES: dict[str, dict] = {
     "compliance_officer": dict(
-        name="Compliance officer", privileged=True,
+        name="Compliance officer",
+        privileged=True,
         description="Full KYC view, approves or rejects onboarding, escalates high-risk clients.",
-        permissions=[P.CLIENTS_CLIENT_VIEW, P.CLIENTS_PII_REVEAL, P.KYC_REVIEW_VIEW, P.KYC_REVIEW_DECIDE,
-                     P.RISK_FLAG_REVIEW, P.CASES_CASE_VIEW, P.CASES_CASE_WORK, P.AUDIT_RECORD_VIEW,
-                     P.PAYMENTS_TRANSACTION_VIEW]),
+        permissions=[
+            P.CLIENTS_CLIENT_VIEW,
+            P.CLIENTS_PII_REVEAL,
+            P.KYC_REVIEW_VIEW,
+            P.KYC_REVIEW_DECIDE,
+            P.RISK_FLAG_REVIEW,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+            P.AUDIT_RECORD_VIEW,
+            P.PAYMENTS_TRANSACTION_VIEW,
+        ],
+    ),
     "payments_officer": dict(
-        name="Payments officer", privileged=True,
+        name="Payments officer",
+        privileged=True,
         description="Reviews deposits and withdrawals; cannot change KYC outcomes.",
-        permissions=[P.CLIENTS_CLIENT_VIEW, P.PAYMENTS_TRANSACTION_VIEW, P.PAYMENTS_WITHDRAWAL_APPROVE,
-                     P.CASES_CASE_VIEW, P.CASES_CASE_WORK]),
+        permissions=[
+            P.CLIENTS_CLIENT_VIEW,
+            P.PAYMENTS_TRANSACTION_VIEW,
+            P.PAYMENTS_WITHDRAWAL_APPROVE,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+        ],
+    ),
     "support_agent": dict(
-        name="Support agent", privileged=False,
+        name="Support agent",
+        privileged=False,
         description="Case status and masked client data only.",
-        permissions=[P.CLIENTS_CLIENT_VIEW, P.CASES_CASE_VIEW]),
+        permissions=[P.CLIENTS_CLIENT_VIEW, P.CASES_CASE_VIEW],
+    ),
     "dealer": dict(
-        name="Dealer", privileged=True,
+        name="Dealer",
+        privileged=True,
         description="Trading status and account restrictions; no banking details.",
-        permissions=[P.CLIENTS_CLIENT_VIEW, P.DEALING_ACCOUNT_VIEW, P.DEALING_INTERVENTION_REQUEST,
-                     P.DEALING_INTERVENTION_EXECUTE, P.CASES_CASE_VIEW, P.CASES_CASE_WORK]),
+        permissions=[
+            P.CLIENTS_CLIENT_VIEW,
+            P.DEALING_ACCOUNT_VIEW,
+            P.DEALING_INTERVENTION_REQUEST,
+            P.DEALING_INTERVENTION_EXECUTE,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+        ],
+    ),
     "ib_manager": dict(
-        name="IB manager", privileged=False,
+        name="IB manager",
+        privileged=False,
         description="Partner relationships and rebates; no client documents.",
-        permissions=[P.IB_PARTNER_VIEW, P.IB_PARTNER_MANAGE, P.CLIENTS_CLIENT_VIEW]),
+        permissions=[P.IB_PARTNER_VIEW, P.IB_PARTNER_MANAGE, P.CLIENTS_CLIENT_VIEW],
+    ),
     "system_admin": dict(
-        name="System administrator", privileged=True,
+        name="System administrator",
+        privileged=True,
         description="Users, roles, entities and jobs; no access to client personal data.",
-        permissions=[P.ACCESS_USER_VIEW, P.ACCESS_USER_MANAGE, P.ACCESS_ROLE_MANAGE, P.ACCESS_ENTITY_MANAGE,
-                     P.ACCESS_ASSIGNMENT_MANAGE, P.ACCESS_ASSIGNMENT_APPROVE, P.SYSTEM_JOBS_MANAGE,
-                     P.SYSTEM_AUTOMATION_VIEW, P.SYSTEM_TEMPLATES_MANAGE]),
+        permissions=[
+            P.ACCESS_USER_VIEW,
+            P.ACCESS_USER_MANAGE,
+            P.ACCESS_ROLE_MANAGE,
+            P.ACCESS_ENTITY_MANAGE,
+            P.ACCESS_ASSIGNMENT_MANAGE,
+            P.ACCESS_ASSIGNMENT_APPROVE,
+            P.SYSTEM_JOBS_MANAGE,
+            P.SYSTEM_AUTOMATION_VIEW,
+            P.SYSTEM_TEMPLATES_MANAGE,
+        ],
+    ),
     "sales_agent": dict(
-        name="Sales agent", privileged=False,
+        name="Sales agent",
+        privileged=False,
         description="Works assigned leads and clients; reveals contact data with a reason.",
-        permissions=[P.LEADS_LEAD_VIEW, P.LEADS_LEAD_WORK, P.CLIENTS_CLIENT_VIEW, P.CLIENTS_PII_REVEAL,
-                     P.CASES_CASE_VIEW, P.CASES_CASE_WORK]),
+        permissions=[
+            P.LEADS_LEAD_VIEW,
+            P.LEADS_LEAD_WORK,
+            P.CLIENTS_CLIENT_VIEW,
+            P.CLIENTS_PII_REVEAL,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+        ],
+    ),
     "sales_team_lead": dict(
-        name="Sales team lead", privileged=False,
+        name="Sales team lead",
+        privileged=False,
         description="A sales desk's lead: routing rules, pools and shifts, plus the agent's work.",
-        permissions=[P.LEADS_LEAD_VIEW, P.LEADS_LEAD_WORK, P.LEADS_ROUTING_MANAGE, P.LEADS_TEAM_VIEW, P.CLIENTS_CLIENT_VIEW,
-                     P.CLIENTS_PII_REVEAL, P.CASES_CASE_VIEW, P.CASES_CASE_WORK]),
+        permissions=[
+            P.LEADS_LEAD_VIEW,
+            P.LEADS_LEAD_WORK,
+            P.LEADS_ROUTING_MANAGE,
+            P.LEADS_TEAM_VIEW,
+            P.CLIENTS_CLIENT_VIEW,
+            P.CLIENTS_PII_REVEAL,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+        ],
+    ),
     "risk_manager": dict(
-        name="Risk manager", privileged=True,
+        name="Risk manager",
+        privileged=True,
         description="Reviews risk flags and edits risk signals.",
-        permissions=[P.RISK_FLAG_REVIEW, P.RISK_SIGNAL_MANAGE, P.CLIENTS_CLIENT_VIEW, P.CLIENTS_PII_REVEAL,
-                     P.AUDIT_RECORD_VIEW, P.CASES_CASE_VIEW, P.CASES_CASE_WORK, P.ACCESS_USER_VIEW]),
+        permissions=[
+            P.RISK_FLAG_REVIEW,
+            P.RISK_SIGNAL_MANAGE,
+            P.CLIENTS_CLIENT_VIEW,
+            P.CLIENTS_PII_REVEAL,
+            P.AUDIT_RECORD_VIEW,
+            P.CASES_CASE_VIEW,
+            P.CASES_CASE_WORK,
+            P.ACCESS_USER_VIEW,
+        ],
+    ),
     "auditor": dict(
-        name="Auditor", privileged=False,
+        name="Auditor",
+        privileged=False,
         description="Read-only everywhere, including the audit trail and its export.",
-        permissions=[*_VIEW_ALL, P.AUDIT_RECORD_EXPORT]),
+        permissions=[*_VIEW_ALL, P.AUDIT_RECORD_EXPORT],
+    ),
     "super_admin": dict(
-        name="Super administrator", privileged=True,
+        name="Super administrator",
+        privileged=True,
         description="Every permission. Grant sparingly and for a limited time.",
-        permissions=list(P)),
+        permissions=list(P),
+    ),
 }
 
 
@@ -79,9 +150,16 @@ async def ensure_system_roles() -> int:
     """Create missing seeded roles (existing ones, possibly edited by admins, are left alone)."""
     existing = {r["slug"] for r in await Role.select(Role.slug)}
     missing = [
-        Role(slug=slug, name=spec["name"], description=spec["description"], privileged=spec["privileged"],
-             permissions=sorted(p.value for p in spec["permissions"]), system=True)
-        for slug, spec in SYSTEM_ROLES.items() if slug not in existing
+        Role(
+            slug=slug,
+            name=spec["name"],
+            description=spec["description"],
+            privileged=spec["privileged"],
+            permissions=sorted(p.value for p in spec["permissions"]),
+            system=True,
+        )
+        for slug, spec in SYSTEM_ROLES.items()
+        if slug not in existing
     ]
     if missing:
         await Role.insert(*missing)
@@ -102,7 +180,9 @@ def _role_fields(form: dict, permissions: list[str]) -> dict:
     if errors:
         raise ValidationFailed("Please correct the highlighted fields", field_errors=errors)
     return {
-        "slug": slug, "name": name, "description": form.get("description", "").strip()[:2000],
+        "slug": slug,
+        "name": name,
+        "description": form.get("description", "").strip()[:2000],
         "privileged": form.get("privileged") in ("on", "true", "1"),
         "permissions": [p.value for p in parse_permissions(permissions)],
     }
@@ -123,10 +203,17 @@ async def propose_role_change(actor: Actor, role_id: int | None, form: dict, per
         elif await Role.exists().where(Role.slug == fields["slug"]):
             raise ValidationFailed("Slug already used", field_errors={"slug": "Another role has this slug."})
         return await request_approval(
-            actor, "access.role.change", entity_id=None, target_type="role",
-            target_id=role_id if role_id is not None else "new", target_label=fields["name"],
-            payload={"role_id": role_id, **fields,
-                     "previous_permissions": before["permissions"] if before else []},
+            actor,
+            "access.role.change",
+            entity_id=None,
+            target_type="role",
+            target_id=role_id if role_id is not None else "new",
+            target_label=fields["name"],
+            payload={
+                "role_id": role_id,
+                **fields,
+                "previous_permissions": before["permissions"] if before else [],
+            },
             reason=reason,
         )
 
@@ -144,16 +231,26 @@ async def _apply_role_change(actor: Actor, request: dict) -> None:
         before = await Role.select().where(Role.id == role_id).first()
         await Role.update({**values, Role.updated_at: dt.datetime.now(dt.UTC)}).where(Role.id == role_id)
     await record_audit(
-        actor, AccessTag.ROLE_CHANGE, target_type="role", target_id=role_id, target_label=payload["name"],
-        before=before and {k: before[k] for k in values}, after=values, reason=request["reason"],
+        actor,
+        AccessTag.ROLE_CHANGE,
+        target_type="role",
+        target_id=role_id,
+        target_label=payload["name"],
+        before=before and {k: before[k] for k in values},
+        after=values,
+        reason=request["reason"],
         case_id=request["case_id"],
     )
 
 
-register_action(ActionKind(
-    name="access.role.change", label="Role change", approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE,
-    execute=_apply_role_change,
-))
+register_action(
+    ActionKind(
+        name="access.role.change",
+        label="Role change",
+        approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE,
+        execute=_apply_role_change,
+    )
+)
 
 
 async def all_roles() -> list[dict]:

@@ -21,7 +21,8 @@ WHERE u.home_entity = ANY($1::int[])
 
 
 async def visible_user_ids(actor: Actor, permission: Permission = Permission.ACCESS_USER_VIEW) -> list[int]:
-    """Users whose home entity, or one of whose assignments, lies in an entity where the actor holds `permission`."""
+    """Users whose home entity, or one of whose assignments, lies in an entity where the actor holds
+    `permission`."""
     entities = actor.entities_with(permission)
     if not entities:
         return []
@@ -30,10 +31,20 @@ async def visible_user_ids(actor: Actor, permission: Permission = Permission.ACC
 
 async def list_users(actor: Actor, search: str = "") -> list[dict]:
     ids = await visible_user_ids(actor)
-    query = StaffUser.select(
-        StaffUser.id, StaffUser.email, StaffUser.full_name, StaffUser.active, StaffUser.mfa_enrolled_at,
-        StaffUser.locked_until, StaffUser.last_signin_at, StaffUser.home_entity.code.as_alias("entity_code"),
-    ).where(StaffUser.id.is_in(ids or [-1])).order_by(StaffUser.full_name)
+    query = (
+        StaffUser.select(
+            StaffUser.id,
+            StaffUser.email,
+            StaffUser.full_name,
+            StaffUser.active,
+            StaffUser.mfa_enrolled_at,
+            StaffUser.locked_until,
+            StaffUser.last_signin_at,
+            StaffUser.home_entity.code.as_alias("entity_code"),
+        )
+        .where(StaffUser.id.is_in(ids or [-1]))
+        .order_by(StaffUser.full_name)
+    )
     if search:
         query = query.where(StaffUser.full_name.ilike(f"%{search}%") | StaffUser.email.ilike(f"%{search}%"))
     return await query.limit(500)
@@ -47,18 +58,27 @@ async def get_user(actor: Actor, user_id: int, permission: Permission = Permissi
 
 
 async def assignments_of(user_id: int) -> list[dict]:
-    return await RoleAssignment.select(
-        RoleAssignment.all_columns(), RoleAssignment.role.name.as_alias("role_name"),
-        RoleAssignment.role.privileged.as_alias("role_privileged"), RoleAssignment.entity.code.as_alias("entity_code"),
-        RoleAssignment.team.name.as_alias("team_name"),
-    ).where(RoleAssignment.user == user_id).order_by(RoleAssignment.id, ascending=False)
+    return (
+        await RoleAssignment.select(
+            RoleAssignment.all_columns(),
+            RoleAssignment.role.name.as_alias("role_name"),
+            RoleAssignment.role.privileged.as_alias("role_privileged"),
+            RoleAssignment.entity.code.as_alias("entity_code"),
+            RoleAssignment.team.name.as_alias("team_name"),
+        )
+        .where(RoleAssignment.user == user_id)
+        .order_by(RoleAssignment.id, ascending=False)
+    )
 
 
 async def permission_history(user_id: int) -> list[dict]:
     """Every grant, approval, revoke, expiry and credential reset about this user, newest first."""
-    rows = await AuditRecord.select().where(
-        (AuditRecord.target_type == "staff_user") & (AuditRecord.target_id == str(user_id))
-    ).order_by(AuditRecord.seq, ascending=False).limit(500)
+    rows = (
+        await AuditRecord.select()
+        .where((AuditRecord.target_type == "staff_user") & (AuditRecord.target_id == str(user_id)))
+        .order_by(AuditRecord.seq, ascending=False)
+        .limit(500)
+    )
     for row in rows:
         for name in ("before", "after"):
             row[name] = json.loads(row[name]) if row[name] else None
@@ -70,9 +90,12 @@ async def grant_form_choices(actor: Actor) -> dict:
     entities = actor.entities_with(Permission.ACCESS_ASSIGNMENT_MANAGE)
     return {
         "roles": await Role.select(Role.id, Role.name, Role.privileged).order_by(Role.name),
-        "grant_entities": await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name).where(
-            LegalEntity.id.is_in(entities or [-1])).order_by(LegalEntity.code),
-        "grant_teams": await Team.select(Team.id, Team.name, Team.entity).where(Team.entity.is_in(entities or [-1])).order_by(Team.name),
+        "grant_entities": await LegalEntity.select(LegalEntity.id, LegalEntity.code, LegalEntity.name)
+        .where(LegalEntity.id.is_in(entities or [-1]))
+        .order_by(LegalEntity.code),
+        "grant_teams": await Team.select(Team.id, Team.name, Team.entity)
+        .where(Team.entity.is_in(entities or [-1]))
+        .order_by(Team.name),
     }
 
 
@@ -87,5 +110,8 @@ async def active_staff_id(email: str) -> int | None:
 async def active_staff_in(actor: Actor, permission: Permission) -> list[dict]:
     """Active staff of the entities where the actor holds `permission` (choices such as a team's lead)."""
     ids = await visible_user_ids(actor, permission)
-    return await StaffUser.select(StaffUser.id, StaffUser.full_name).where(
-        StaffUser.id.is_in(ids or [-1]) & StaffUser.active.eq(True)).order_by(StaffUser.full_name)
+    return (
+        await StaffUser.select(StaffUser.id, StaffUser.full_name)
+        .where(StaffUser.id.is_in(ids or [-1]) & StaffUser.active.eq(True))
+        .order_by(StaffUser.full_name)
+    )

@@ -1,6 +1,7 @@
-"""The sandbox mail server of `crm run`: a real SMTP server (aiosmtpd) that keeps every message it receives as a
-.eml file instead of delivering it, and a staff page (/sandbox/mail) that shows them. Started only when no
-CRM_SMTP_HOST is configured, so the demo's e-mails (staff notifications, e-mails to leads) go somewhere visible."""
+"""The sandbox mail server of `crm run`: a real SMTP server (aiosmtpd) that keeps every message it receives as
+a .eml file instead of delivering it, and a staff page (/sandbox/mail) that shows them. Started only when no
+CRM_SMTP_HOST is configured, so the demo's e-mails (staff notifications, e-mails to leads) go somewhere
+visible."""
 
 from __future__ import annotations
 
@@ -57,16 +58,26 @@ def read_mailbox(folder: Path, limit: int = 200) -> list[dict]:
     for path in sorted(folder.glob("*.eml"), reverse=True)[:limit]:
         message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         part = message.get_body(preferencelist=("plain",))
-        messages.append({"id": path.stem, "from": message["From"], "to": message["To"], "subject": message["Subject"],
-                         "date": message["Date"] or "", "message_id": message["Message-ID"] or "",
-                         "body": part.get_content() if part else ""})
+        messages.append(
+            {
+                "id": path.stem,
+                "from": message["From"],
+                "to": message["To"],
+                "subject": message["Subject"],
+                "date": message["Date"] or "",
+                "message_id": message["Message-ID"] or "",
+                "body": part.get_content() if part else "",
+            }
+        )
     return messages
 
 
 @get("/sandbox/mail", name="sandbox.mail", guards=[requires(Permission.SYSTEM_AUTOMATION_VIEW)])
 async def mailbox(request: Request) -> Response:
     folder = Path(request.app.state.settings.mail_sandbox_dir)
-    return render(request, "staff/sandbox_mail.html", {"messages": read_mailbox(folder), "folder": str(folder)})
+    return render(
+        request, "staff/sandbox_mail.html", {"messages": read_mailbox(folder), "folder": str(folder)}
+    )
 
 
 def mail_sandbox_router() -> Router:

@@ -56,8 +56,12 @@ async def discover(issuer: str) -> dict:
 
 def _client(config: OidcConfig) -> AsyncOAuth2Client:
     return AsyncOAuth2Client(
-        client_id=config.client_id, client_secret=config.client_secret, scope="openid email profile",
-        redirect_uri=config.redirect_uri, code_challenge_method="S256", timeout=10,
+        client_id=config.client_id,
+        client_secret=config.client_secret,
+        scope="openid email profile",
+        redirect_uri=config.redirect_uri,
+        code_challenge_method="S256",
+        timeout=10,
     )
 
 
@@ -78,13 +82,18 @@ async def exchange_code(config: OidcConfig, code: str, nonce: str, code_verifier
     metadata = await discover(config.issuer)
     try:
         async with _client(config) as client:
-            token = await client.fetch_token(metadata["token_endpoint"], code=code, code_verifier=code_verifier)
+            token = await client.fetch_token(
+                metadata["token_endpoint"], code=code, code_verifier=code_verifier
+            )
         async with httpx.AsyncClient(timeout=10) as http:
             keys = KeySet.import_key_set((await http.get(metadata["jwks_uri"])).json())
         decoded = jwt.decode(token["id_token"], keys, algorithms=["RS256", "ES256"])
         jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": config.issuer}, aud={"essential": True, "value": config.client_id},
-            sub={"essential": True}, exp={"essential": True}, nonce={"essential": True, "value": nonce},
+            iss={"essential": True, "value": config.issuer},
+            aud={"essential": True, "value": config.client_id},
+            sub={"essential": True},
+            exp={"essential": True},
+            nonce={"essential": True, "value": nonce},
         ).validate(decoded.claims)
     except (JoseError, KeyError, ValueError, httpx.HTTPError) as exc:
         raise SsoFailed("The single sign-on response could not be verified") from exc

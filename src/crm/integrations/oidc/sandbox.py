@@ -26,8 +26,10 @@ CODE_TTL = 120
 
 
 def _client_credentials() -> tuple[str, str]:
-    return (os.environ.get("CRM_OIDC_CLIENT_ID", "crm"),
-            os.environ.get("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret"))
+    return (
+        os.environ.get("CRM_OIDC_CLIENT_ID", "crm"),
+        os.environ.get("CRM_OIDC_CLIENT_SECRET", "crm-sandbox-secret"),
+    )
 
 
 def _issuer(request: Request) -> str:
@@ -44,9 +46,14 @@ def _issuer(request: Request) -> str:
 def discovery(request: Request) -> dict:
     issuer = _issuer(request)
     return {
-        "issuer": issuer, "authorization_endpoint": f"{issuer}/authorize", "token_endpoint": f"{issuer}/token",
-        "jwks_uri": f"{issuer}/jwks", "response_types_supported": ["code"], "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"], "code_challenge_methods_supported": ["S256"],
+        "issuer": issuer,
+        "authorization_endpoint": f"{issuer}/authorize",
+        "token_endpoint": f"{issuer}/token",
+        "jwks_uri": f"{issuer}/jwks",
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "email", "profile"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     }
@@ -58,11 +65,14 @@ def jwks() -> dict:
 
 
 _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox identity provider</title>
-<style>body{{font-family:system-ui;max-width:28rem;margin:4rem auto}}input,button{{font:inherit;padding:.4rem}}</style></head>
+<style>body{{font-family:system-ui;max-width:28rem;margin:4rem auto}}
+input,button{{font:inherit;padding:.4rem}}</style></head>
 <body><h1>Sandbox identity provider</h1><p>Demo and test only: type the email of a staff user.</p>
 <form method="post" action="{action}">{hidden}
-<p><label for="email">Email</label><br><input id="email" name="email" type="email" value="{hint}" required></p>
-<p><label><input type="checkbox" name="mfa" value="1" checked> I completed multi-factor authentication here</label></p>
+<p><label for="email">Email</label><br>
+<input id="email" name="email" type="email" value="{hint}" required></p>
+<p><label><input type="checkbox" name="mfa" value="1" checked>
+I completed multi-factor authentication here</label></p>
 <button type="submit">Sign in</button></form></body></html>"""
 
 _PASSED = ("client_id", "redirect_uri", "state", "nonce", "code_challenge", "code_challenge_method")
@@ -74,7 +84,9 @@ def authorize_form(request: Request) -> Response:
     if params.get("client_id") != _client_credentials()[0] or params.get("response_type") != "code":
         return Response("unknown client or response type", status_code=400)
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(params.get(k, ""))}">' for k in _PASSED)
-    html = _FORM.format(action=escape(request.url.path), hidden=hidden, hint=escape(params.get("login_hint", "")))
+    html = _FORM.format(
+        action=escape(request.url.path), hidden=hidden, hint=escape(params.get("login_hint", ""))
+    )
     return Response(html, media_type=MediaType.HTML)
 
 
@@ -84,8 +96,12 @@ async def authorize(request: Request) -> Response:
     if form.get("client_id") != _client_credentials()[0] or not form.get("redirect_uri"):
         return Response("unknown client", status_code=400)
     code = secrets.token_urlsafe(24)
-    _codes[code] = {**{k: form.get(k, "") for k in _PASSED}, "email": form.get("email", "").strip().lower(),
-                    "amr": ["pwd", "mfa"] if form.get("mfa") else ["pwd"], "expires": time.time() + CODE_TTL}
+    _codes[code] = {
+        **{k: form.get(k, "") for k in _PASSED},
+        "email": form.get("email", "").strip().lower(),
+        "amr": ["pwd", "mfa"] if form.get("mfa") else ["pwd"],
+        "expires": time.time() + CODE_TTL,
+    }
     target = f"{form['redirect_uri']}?{urlencode({'code': code, 'state': form.get('state', '')})}"
     return Response("", status_code=303, headers={"Location": target})
 
@@ -106,22 +122,38 @@ async def token(request: Request) -> Response:
     grant = _codes.pop(form.get("code", ""), None)  # single use
     if grant is None or grant["expires"] < time.time() or grant["redirect_uri"] != form.get("redirect_uri"):
         return Response({"error": "invalid_grant"}, status_code=400)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(form.get("code_verifier", "").encode()).digest()).rstrip(b"=")
+    challenge = base64.urlsafe_b64encode(
+        hashlib.sha256(form.get("code_verifier", "").encode()).digest()
+    ).rstrip(b"=")
     if grant["code_challenge"] and challenge.decode() != grant["code_challenge"]:
         return Response({"error": "invalid_grant", "error_description": "PKCE check failed"}, status_code=400)
     now = int(time.time())
     claims = {
-        "iss": _issuer(request), "aud": grant["client_id"], "sub": hashlib.sha256(grant["email"].encode()).hexdigest()[:24],
-        "email": grant["email"], "email_verified": True, "nonce": grant["nonce"], "amr": grant["amr"],
-        "iat": now, "exp": now + 300,
+        "iss": _issuer(request),
+        "aud": grant["client_id"],
+        "sub": hashlib.sha256(grant["email"].encode()).hexdigest()[:24],
+        "email": grant["email"],
+        "email_verified": True,
+        "nonce": grant["nonce"],
+        "amr": grant["amr"],
+        "iat": now,
+        "exp": now + 300,
     }
     id_token = jwt.encode({"alg": "RS256", "kid": "sandbox-1"}, claims, _KEY)
-    return Response({"access_token": secrets.token_urlsafe(24), "token_type": "Bearer", "expires_in": 300,
-                     "id_token": id_token})
+    return Response(
+        {
+            "access_token": secrets.token_urlsafe(24),
+            "token_type": "Bearer",
+            "expires_in": 300,
+            "id_token": id_token,
+        }
+    )
 
 
 def sandbox_router(path: str = "/sandbox/oidc") -> Router:
-    return Router(path=path, route_handlers=[discovery, jwks, authorize_form, authorize, token], include_in_schema=False)
+    return Router(
+        path=path, route_handlers=[discovery, jwks, authorize_form, authorize, token], include_in_schema=False
+    )
 
 
 def create_sandbox_app() -> Litestar:
@@ -138,5 +170,8 @@ if __name__ == "__main__":
     parser.add_argument("--client-id", default="crm")
     parser.add_argument("--client-secret", default="crm-sandbox-secret")
     args = parser.parse_args()
-    os.environ["CRM_OIDC_CLIENT_ID"], os.environ["CRM_OIDC_CLIENT_SECRET"] = args.client_id, args.client_secret
+    os.environ["CRM_OIDC_CLIENT_ID"], os.environ["CRM_OIDC_CLIENT_SECRET"] = (
+        args.client_id,
+        args.client_secret,
+    )
     uvicorn.run(create_sandbox_app(), host="127.0.0.1", port=args.port, log_level="warning")

@@ -57,12 +57,18 @@ class SignalsIn:
     demo_sessions: int | None = None
 
 
-Authorization = Annotated[str | None, HeaderParameter(name="Authorization", required=False,
-                                                      description="Bearer <API key of the intake source>")]
+Authorization = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Authorization", required=False, description="Bearer <API key of the intake source>"
+    ),
+]
 
 
 def _json_error(status: int, error: str, fields: dict | None = None) -> Response:
-    return Response({"error": error, "fields": fields or {}}, status_code=status, media_type="application/json")
+    return Response(
+        {"error": error, "fields": fields or {}}, status_code=status, media_type="application/json"
+    )
 
 
 def api_domain_error(request: Request, exc: DomainError) -> Response:
@@ -71,8 +77,14 @@ def api_domain_error(request: Request, exc: DomainError) -> Response:
 
 def api_http_error(request: Request, exc: HTTPException) -> Response:
     if isinstance(exc, ValidationException):
-        fields = {str(e.get("key") or "body"): e.get("message", "invalid") for e in (exc.extra or []) if isinstance(e, dict)}
-        return _json_error(400, "The request body could not be read as a lead (JSON object of strings).", fields)
+        fields = {
+            str(e.get("key") or "body"): e.get("message", "invalid")
+            for e in (exc.extra or [])
+            if isinstance(e, dict)
+        }
+        return _json_error(
+            400, "The request body could not be read as a lead (JSON object of strings).", fields
+        )
     return _json_error(exc.status_code, str(exc.detail))
 
 
@@ -88,27 +100,56 @@ async def _api_source(authorization: str | None) -> dict:
     return source
 
 
-@post("/leads", status_code=201, summary="Submit a lead",
-      description="Idempotent per source on `external_id`: sending the same lead again returns it (200) unchanged.")
-async def submit_lead(request: Request, data: JSONBody[LeadIn], authorization: Authorization = None) -> Response[LeadAccepted]:
+@post(
+    "/leads",
+    status_code=201,
+    summary="Submit a lead",
+    description="Idempotent per source on `external_id`: sending the same lead again returns it (200) "
+    "unchanged.",
+)
+async def submit_lead(
+    request: Request, data: JSONBody[LeadIn], authorization: Authorization = None
+) -> Response[LeadAccepted]:
     source = await _api_source(authorization)
     actor = Actor.system(f"intake:{source['name']}", _meta(request))
-    result = await service.intake(actor, {k: v for k, v in vars(data).items() if v is not None}, channel="api",
-                                  source=source, ip=_meta(request).ip or "")
-    body = LeadAccepted(result.lead["reference"], result.created, result.lead["status"], result.lead["score"],
-                        bool(result.lead.get("owner_id")))
+    result = await service.intake(
+        actor,
+        {k: v for k, v in vars(data).items() if v is not None},
+        channel="api",
+        source=source,
+        ip=_meta(request).ip or "",
+    )
+    body = LeadAccepted(
+        result.lead["reference"],
+        result.created,
+        result.lead["status"],
+        result.lead["score"],
+        bool(result.lead.get("owner_id")),
+    )
     return Response(body, status_code=201 if result.created else 200)
 
 
-@post("/leads/{reference:str}/signals", status_code=200, summary="Report what a lead did (KYC started, demo use)")
-async def lead_signals(request: Request, reference: FromPath[str], data: JSONBody[SignalsIn],
-                       authorization: Authorization = None) -> dict:
+@post(
+    "/leads/{reference:str}/signals",
+    status_code=200,
+    summary="Report what a lead did (KYC started, demo use)",
+)
+async def lead_signals(
+    request: Request, reference: FromPath[str], data: JSONBody[SignalsIn], authorization: Authorization = None
+) -> dict:
     source = await _api_source(authorization)
     actor = Actor.system(f"intake:{source['name']}", _meta(request))
-    return await service.record_signals(actor, reference, {k: v for k, v in asdict(data).items() if v is not None},
-                                        entity_id=source["entity_id"])
+    return await service.record_signals(
+        actor,
+        reference,
+        {k: v for k, v in asdict(data).items() if v is not None},
+        entity_id=source["entity_id"],
+    )
 
 
 def api_router() -> Router:
-    return Router(path="/api/v1", route_handlers=[submit_lead, lead_signals],
-                  exception_handlers={DomainError: api_domain_error, HTTPException: api_http_error})
+    return Router(
+        path="/api/v1",
+        route_handlers=[submit_lead, lead_signals],
+        exception_handlers={DomainError: api_domain_error, HTTPException: api_http_error},
+    )

@@ -11,15 +11,43 @@ from crm.core.web import NO_REFUSAL, Refusal, form_data, render, shows_again
 from crm.leads import service
 
 COUNTRIES = sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda c: c[1])
-LANGUAGES = [("en", "English"), ("es", "Español"), ("ar", "العربية"), ("pt", "Português"), ("fr", "Français"),
-             ("de", "Deutsch"), ("it", "Italiano"), ("ru", "Русский"), ("zh", "中文"), ("tr", "Türkçe")]
-CARRIED = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "source", "campaign", "brand")
+LANGUAGES = [
+    ("en", "English"),
+    ("es", "Español"),
+    ("ar", "العربية"),
+    ("pt", "Português"),
+    ("fr", "Français"),
+    ("de", "Deutsch"),
+    ("it", "Italiano"),
+    ("ru", "Русский"),
+    ("zh", "中文"),
+    ("tr", "Türkçe"),
+]
+CARRIED = (
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "source",
+    "campaign",
+    "brand",
+)
 
 
 async def _page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    return render(request, "public/register.html", {"form": refusal.form, "errors": refusal.errors,
-                                                    "countries": COUNTRIES, "languages": LANGUAGES, "carried": CARRIED},
-                  status=refusal.status)
+    return render(
+        request,
+        "public/register.html",
+        {
+            "form": refusal.form,
+            "errors": refusal.errors,
+            "countries": COUNTRIES,
+            "languages": LANGUAGES,
+            "carried": CARRIED,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/register", name="public.register", include_in_schema=False)
@@ -38,9 +66,14 @@ async def register(request: Request) -> Response:
     if not form.get("source") and not form.get("utm_source"):
         form["source"] = "website"
     meta = request.scope["state"]["meta"]
-    result = await service.intake(Actor.system("intake:website", meta), form, channel="form", ip=meta.ip or "")
-    return render(request, "public/registered.html", {"reference": result.lead["reference"],
-                                                      "first_name": result.lead["first_name"]})
+    result = await service.intake(
+        Actor.system("intake:website", meta), form, channel="form", ip=meta.ip or ""
+    )
+    return render(
+        request,
+        "public/registered.html",
+        {"reference": result.lead["reference"], "first_name": result.lead["first_name"]},
+    )
 
 
 def public_router() -> Router:

@@ -26,23 +26,43 @@ def staff_routers() -> list[Router]:
         notifications,
     )
 
-    public = Router(path="/", route_handlers=auth.public_handlers, include_in_schema=False,
-                    opt={"navigation": STAFF_NAV})
+    public = Router(
+        path="/", route_handlers=auth.public_handlers, include_in_schema=False, opt={"navigation": STAFF_NAV}
+    )
     guarded = Router(
         path="/",
         include_in_schema=False,
         guards=[signed_in],
         opt={"navigation": STAFF_NAV},
         route_handlers=[
-            *auth.account_handlers, *home.handlers, *cases.handlers, *clients.handlers, *audit.handlers, *approvals.handlers,
-            *admin_users.handlers, *admin_roles.handlers, *admin_entities.handlers, *automation.handlers, *notifications.handlers, *admin_templates.handlers, *inbox.handlers,
-            *leads.handlers, *lead_routing.handlers, *lead_desk.handlers,
+            *auth.account_handlers,
+            *home.handlers,
+            *cases.handlers,
+            *clients.handlers,
+            *audit.handlers,
+            *approvals.handlers,
+            *admin_users.handlers,
+            *admin_roles.handlers,
+            *admin_entities.handlers,
+            *automation.handlers,
+            *notifications.handlers,
+            *admin_templates.handlers,
+            *inbox.handlers,
+            *leads.handlers,
+            *lead_routing.handlers,
+            *lead_desk.handlers,
         ],
     )
     return [public, guarded]
 
 
 def staff_screens(*handlers) -> Router:
-    """Screens served by another layer (a sandbox's page), mounted as staff pages: signed in, with the menu."""
-    return Router(path="/", route_handlers=list(handlers), include_in_schema=False, guards=[signed_in],
-                  opt={"navigation": STAFF_NAV})
+    """Screens served by another layer (a sandbox's page), mounted as staff pages: signed in, with the
+    menu."""
+    return Router(
+        path="/",
+        route_handlers=list(handlers),
+        include_in_schema=False,
+        guards=[signed_in],
+        opt={"navigation": STAFF_NAV},
+    )

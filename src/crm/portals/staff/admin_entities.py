@@ -17,14 +17,23 @@ async def _page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     actor = current_actor(request)
     form, errors = refusal.form, refusal.errors
     team_form = form if form.get("form") == "team" else {}
-    return render(request, "staff/admin/entities.html", {
-        "entities": await org.entities_visible_to(actor), "teams": await org.teams_visible_to(actor),
-        "regulators": org.REGULATORS, "team_kinds": list(TeamKind),
-        "leads": await staff.active_staff_in(actor, Permission.ACCESS_ENTITY_MANAGE),
-        "manageable": actor.entities_with(Permission.ACCESS_ENTITY_MANAGE),
-        "entity_form": form if not team_form else {}, "team_form": team_form, "errors": errors,
-        "error": refusal.message or None,
-    }, status=refusal.status)
+    return render(
+        request,
+        "staff/admin/entities.html",
+        {
+            "entities": await org.entities_visible_to(actor),
+            "teams": await org.teams_visible_to(actor),
+            "regulators": org.REGULATORS,
+            "team_kinds": list(TeamKind),
+            "leads": await staff.active_staff_in(actor, Permission.ACCESS_ENTITY_MANAGE),
+            "manageable": actor.entities_with(Permission.ACCESS_ENTITY_MANAGE),
+            "entity_form": form if not team_form else {},
+            "team_form": team_form,
+            "errors": errors,
+            "error": refusal.message or None,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/admin/entities", name="staff.admin.entities", guards=MANAGE)

@@ -17,18 +17,32 @@ MANAGE = [requires(Permission.ACCESS_ROLE_MANAGE)]
 
 @get("/admin/roles", name="staff.admin.roles", guards=MANAGE)
 async def role_matrix(request: Request) -> Response:
-    return render(request, "staff/admin/roles.html", {
-        "roles": await roles.all_roles(), "permissions": list(Permission), "descriptions": DESCRIPTIONS})
+    return render(
+        request,
+        "staff/admin/roles.html",
+        {"roles": await roles.all_roles(), "permissions": list(Permission), "descriptions": DESCRIPTIONS},
+    )
 
 
-async def _edit_page(request: Request, refusal: Refusal = NO_REFUSAL, *, role_id: int | None = None) -> Response:
+async def _edit_page(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, role_id: int | None = None
+) -> Response:
     role = await _role(role_id) if role_id is not None else None
     form = refusal.form or (dict(role) if role else {"permissions": []})
     if refusal.form:
         form = {**form, "permissions": await form_list(request, "permissions")}
-    return render(request, "staff/admin/role_edit.html", {
-        "role": role, "form": form, "errors": refusal.errors, "permissions": list(Permission),
-        "descriptions": DESCRIPTIONS}, status=refusal.status)
+    return render(
+        request,
+        "staff/admin/role_edit.html",
+        {
+            "role": role,
+            "form": form,
+            "errors": refusal.errors,
+            "permissions": list(Permission),
+            "descriptions": DESCRIPTIONS,
+        },
+        status=refusal.status,
+    )
 
 
 async def _role(role_id: int) -> dict:
@@ -51,9 +65,12 @@ async def role_edit(request: Request, role_id: FromPath[int]) -> Response:
 async def _propose(request: Request, role_id: int | None) -> Response:
     if role_id is not None:
         await _role(role_id)
-    request_id = await roles.propose_role_change(current_actor(request), role_id, await form_data(request),
-                                                 await form_list(request, "permissions"))
-    return redirect(request, f"/approvals/{request_id}", flash="Change proposed: another administrator must approve it.")
+    request_id = await roles.propose_role_change(
+        current_actor(request), role_id, await form_data(request), await form_list(request, "permissions")
+    )
+    return redirect(
+        request, f"/approvals/{request_id}", flash="Change proposed: another administrator must approve it."
+    )
 
 
 @post("/admin/roles/new", name="staff.admin.role_create", guards=MANAGE)
@@ -69,9 +86,18 @@ async def role_update(request: Request, role_id: FromPath[int]) -> Response:
 
 
 async def _policies_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    return render(request, "staff/admin/policies.html", {
-        "policies": await policies.list_policies(), "kinds": action_kind_names(), "roles": await roles.all_roles(),
-        "form": refusal.form, "errors": refusal.errors}, status=refusal.status)
+    return render(
+        request,
+        "staff/admin/policies.html",
+        {
+            "policies": await policies.list_policies(),
+            "kinds": action_kind_names(),
+            "roles": await roles.all_roles(),
+            "form": refusal.form,
+            "errors": refusal.errors,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/admin/approval-policies", name="staff.admin.policies", guards=MANAGE)
@@ -83,10 +109,16 @@ async def policy_list(request: Request) -> Response:
 @shows_again(_policies_page, field="reason")
 async def policy_propose(request: Request) -> Response:
     request_id = await policy_changes.propose_policy(current_actor(request), await form_data(request))
-    return redirect(request, f"/approvals/{request_id}", flash="Policy change proposed: another administrator must approve it.")
+    return redirect(
+        request,
+        f"/approvals/{request_id}",
+        flash="Policy change proposed: another administrator must approve it.",
+    )
 
 
 handlers = [role_matrix, role_new, role_edit, role_create, role_update, policy_list, policy_propose]
 
 STAFF_NAV.add("Admin", "Roles", "/admin/roles", Permission.ACCESS_ROLE_MANAGE, order=20)
-STAFF_NAV.add("Admin", "Approval policies", "/admin/approval-policies", Permission.ACCESS_ROLE_MANAGE, order=30)
+STAFF_NAV.add(
+    "Admin", "Approval policies", "/admin/approval-policies", Permission.ACCESS_ROLE_MANAGE, order=30
+)

@@ -20,8 +20,9 @@ async def template_list(request: Request) -> Response:
     return render(request, "staff/admin/templates.html", {"rows": rows})
 
 
-async def _editor(request: Request, refusal: Refusal = NO_REFUSAL, *, key: str,
-                  preview: tuple[str, str] | None = None) -> Response:
+async def _editor(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, key: str, preview: tuple[str, str] | None = None
+) -> Response:
     spec = templates.template_spec(key)
     wording = await templates.current(key)
     form = refusal.form or {"title": wording["title"], "body": wording["body"]}
@@ -31,10 +32,20 @@ async def _editor(request: Request, refusal: Refusal = NO_REFUSAL, *, key: str,
             preview = templates.check(spec, form["title"], form["body"])
         except DomainError:
             preview = None
-    return render(request, "staff/admin/template_edit.html", {
-        "spec": spec, "wording": wording, "form": form, "errors": errors, "preview": preview,
-        "versions": await templates.versions(key),
-        "may_edit": await group_level(current_actor(request), Permission.SYSTEM_TEMPLATES_MANAGE)}, status=status)
+    return render(
+        request,
+        "staff/admin/template_edit.html",
+        {
+            "spec": spec,
+            "wording": wording,
+            "form": form,
+            "errors": errors,
+            "preview": preview,
+            "versions": await templates.versions(key),
+            "may_edit": await group_level(current_actor(request), Permission.SYSTEM_TEMPLATES_MANAGE),
+        },
+        status=status,
+    )
 
 
 @get("/admin/notification-templates/{key:str}", name="staff.templates.edit", guards=GUARD)
@@ -42,18 +53,30 @@ async def edit(request: Request, key: FromPath[str]) -> Response:
     return await _editor(request, key=key)
 
 
-@post("/admin/notification-templates/{key:str}", name="staff.templates.save", guards=GUARD, opt={"group_level": True})
+@post(
+    "/admin/notification-templates/{key:str}",
+    name="staff.templates.save",
+    guards=GUARD,
+    opt={"group_level": True},
+)
 @shows_again(_editor, field="title")
 async def save(request: Request, key: FromPath[str]) -> Response:
     form = await form_data(request)
     if form.get("action") == "preview":
         preview = templates.check(templates.template_spec(key), form.get("title", ""), form.get("body", ""))
         return await _editor(request, Refusal(form=form), key=key, preview=preview)
-    version = await templates.save(current_actor(request), key, form.get("title", ""), form.get("body", ""),
-                                   form.get("reason", ""))
+    version = await templates.save(
+        current_actor(request), key, form.get("title", ""), form.get("body", ""), form.get("reason", "")
+    )
     return redirect(request, f"/admin/notification-templates/{key}", flash=f"Saved as version {version}.")
 
 
 handlers = [template_list, edit, save]
 
-STAFF_NAV.add("Admin", "Notification templates", "/admin/notification-templates", Permission.SYSTEM_TEMPLATES_MANAGE, order=70)
+STAFF_NAV.add(
+    "Admin",
+    "Notification templates",
+    "/admin/notification-templates",
+    Permission.SYSTEM_TEMPLATES_MANAGE,
+    order=70,
+)

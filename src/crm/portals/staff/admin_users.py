@@ -26,9 +26,15 @@ async def user_list(request: Request, q: FromQuery[str] = "") -> Response:
 
 async def _new_user_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     actor = current_actor(request)
-    entities = [e for e in await entities_visible_to(actor) if actor.can(Permission.ACCESS_USER_MANAGE, e["id"])]
-    return render(request, "staff/admin/user_new.html", {"form": refusal.form, "errors": refusal.errors,
-                                                         "entities": entities}, status=refusal.status)
+    entities = [
+        e for e in await entities_visible_to(actor) if actor.can(Permission.ACCESS_USER_MANAGE, e["id"])
+    ]
+    return render(
+        request,
+        "staff/admin/user_new.html",
+        {"form": refusal.form, "errors": refusal.errors, "entities": entities},
+        status=refusal.status,
+    )
 
 
 @get("/admin/users/new", name="staff.admin.user_new", guards=MANAGE)
@@ -43,22 +49,35 @@ async def user_create(request: Request) -> Response:
     return await _detail_page(request, user_id=user_id, one_time_password=password)
 
 
-async def _detail_page(request: Request, refusal: Refusal = NO_REFUSAL, *, user_id: int,
-                       one_time_password: str | None = None) -> Response:
+async def _detail_page(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, user_id: int, one_time_password: str | None = None
+) -> Response:
     actor = current_actor(request)
     user = await users.get_user(actor, user_id)
-    return render(request, "staff/admin/user_detail.html", {
-        "user": user, "assignments": await users.assignments_of(user_id),
-        "history": await users.permission_history(user_id), "reveals": await reveal_counts(user_id),
-        "one_time_password": one_time_password, "errors": refusal.errors, "error": refusal.message or None,
-        "can_manage": actor.can(Permission.ACCESS_USER_MANAGE),
-        "can_grant": actor.can(Permission.ACCESS_ASSIGNMENT_MANAGE),
-        **await users.grant_form_choices(actor),
-    }, status=refusal.status)
+    return render(
+        request,
+        "staff/admin/user_detail.html",
+        {
+            "user": user,
+            "assignments": await users.assignments_of(user_id),
+            "history": await users.permission_history(user_id),
+            "reveals": await reveal_counts(user_id),
+            "one_time_password": one_time_password,
+            "errors": refusal.errors,
+            "error": refusal.message or None,
+            "can_manage": actor.can(Permission.ACCESS_USER_MANAGE),
+            "can_grant": actor.can(Permission.ACCESS_ASSIGNMENT_MANAGE),
+            **await users.grant_form_choices(actor),
+        },
+        status=refusal.status,
+    )
 
 
-async def _user_of_assignment_page(request: Request, refusal: Refusal = NO_REFUSAL, **_: object) -> Response:
-    return await _detail_page(request, refusal, user_id=parse_int(refusal.form.get("user_id")) or 0)
+async def _user_of_assignment_page(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, assignment_id: int
+) -> Response:
+    assignment = await assignments.assignment_for(current_actor(request), assignment_id)
+    return await _detail_page(request, refusal, user_id=assignment["user"])
 
 
 @get("/admin/users/{user_id:int}", name="staff.admin.user_detail", guards=VIEW)
@@ -81,7 +100,9 @@ async def deactivate(request: Request, user_id: FromPath[int]) -> Response:
 @post("/admin/users/{user_id:int}/reset-password", name="staff.admin.user_reset_password", guards=MANAGE)
 @shows_again(_detail_page, field="reason")
 async def reset_password(request: Request, user_id: FromPath[int]) -> Response:
-    password = await accounts.reset_password(current_actor(request), user_id, _reason(await form_data(request)))
+    password = await accounts.reset_password(
+        current_actor(request), user_id, _reason(await form_data(request))
+    )
     return await _detail_page(request, user_id=user_id, one_time_password=password)
 
 
@@ -89,11 +110,16 @@ async def reset_password(request: Request, user_id: FromPath[int]) -> Response:
 @shows_again(_detail_page, field="reason")
 async def reset_mfa(request: Request, user_id: FromPath[int]) -> Response:
     await accounts.reset_mfa(current_actor(request), user_id, _reason(await form_data(request)))
-    return redirect(request, f"/admin/users/{user_id}", flash="MFA reset; the user enrols again at next sign-in.")
+    return redirect(
+        request, f"/admin/users/{user_id}", flash="MFA reset; the user enrols again at next sign-in."
+    )
 
 
-@post("/admin/users/{user_id:int}/assignments", name="staff.admin.assignment_grant",
-      guards=[requires(Permission.ACCESS_ASSIGNMENT_MANAGE)])
+@post(
+    "/admin/users/{user_id:int}/assignments",
+    name="staff.admin.assignment_grant",
+    guards=[requires(Permission.ACCESS_ASSIGNMENT_MANAGE)],
+)
 @shows_again(_detail_page, field="role")
 async def grant(request: Request, user_id: FromPath[int]) -> Response:
     actor = current_actor(request)
@@ -103,22 +129,45 @@ async def grant(request: Request, user_id: FromPath[int]) -> Response:
     if role_id is None:
         raise ValidationFailed("Choose a role", field_errors={"role": "Choose a role."})
     _, status = await assignments.grant_role(
-        actor, user_id=user_id, role_id=role_id, entity_id=parse_int(form.get("entity")),
-        team_id=parse_int(form.get("team")), valid_until=form.get("valid_until"), reason=form.get("reason", ""))
-    message = ("Privileged role requested: another administrator must approve it."
-               if status == "pending" else "Role granted.")
+        actor,
+        user_id=user_id,
+        role_id=role_id,
+        entity_id=parse_int(form.get("entity")),
+        team_id=parse_int(form.get("team")),
+        valid_until=form.get("valid_until"),
+        reason=form.get("reason", ""),
+    )
+    message = (
+        "Privileged role requested: another administrator must approve it."
+        if status == "pending"
+        else "Role granted."
+    )
     return redirect(request, f"/admin/users/{user_id}", flash=message)
 
 
-@post("/admin/assignments/{assignment_id:int}/revoke", name="staff.admin.assignment_revoke",
-      guards=[requires(Permission.ACCESS_ASSIGNMENT_MANAGE)])
+@post(
+    "/admin/assignments/{assignment_id:int}/revoke",
+    name="staff.admin.assignment_revoke",
+    guards=[requires(Permission.ACCESS_ASSIGNMENT_MANAGE)],
+)
 @shows_again(_user_of_assignment_page, field="reason")
 async def revoke(request: Request, assignment_id: FromPath[int]) -> Response:
-    form = await form_data(request)
-    await assignments.revoke_assignment(current_actor(request), assignment_id, form.get("reason", ""))
-    return redirect(request, f"/admin/users/{parse_int(form.get('user_id')) or 0}", flash="Assignment revoked.")
+    actor = current_actor(request)
+    assignment = await assignments.assignment_for(actor, assignment_id)
+    await assignments.revoke_assignment(actor, assignment_id, (await form_data(request)).get("reason", ""))
+    return redirect(request, f"/admin/users/{assignment['user']}", flash="Assignment revoked.")
 
 
-handlers = [user_list, user_new, user_create, user_detail, deactivate, reset_password, reset_mfa, grant, revoke]
+handlers = [
+    user_list,
+    user_new,
+    user_create,
+    user_detail,
+    deactivate,
+    reset_password,
+    reset_mfa,
+    grant,
+    revoke,
+]
 
 STAFF_NAV.add("Admin", "Staff users", "/admin/users", Permission.ACCESS_USER_VIEW, order=10)

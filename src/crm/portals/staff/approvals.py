@@ -18,8 +18,12 @@ async def approvals_list(request: Request) -> Response:
 
 async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, request_id: int) -> Response:
     approval, decisions = await service.get_request(current_actor(request), request_id)
-    return render(request, "staff/approvals/detail.html", {"approval": approval, "decisions": decisions,
-                                                           "error": refusal.message or None}, status=refusal.status)
+    return render(
+        request,
+        "staff/approvals/detail.html",
+        {"approval": approval, "decisions": decisions, "error": refusal.message or None},
+        status=refusal.status,
+    )
 
 
 @get("/approvals/{request_id:int}", name="staff.approvals.detail", opt={"any_staff": True})
@@ -34,8 +38,12 @@ async def decide(request: Request, request_id: FromPath[int]) -> Response:
     await service.get_request(actor, request_id)  # 404 unless the actor may see it
     form = await form_data(request)
     if form.get("decision") == "approve":
-        status = await service.approve(actor, request_id, form.get("payload_hash", ""), form.get("reason", ""))
-        message = "Approved and carried out." if status == "approved" else "Approval recorded; more are needed."
+        status = await service.approve(
+            actor, request_id, form.get("payload_hash", ""), form.get("reason", "")
+        )
+        message = (
+            "Approved and carried out." if status == "approved" else "Approval recorded; more are needed."
+        )
     elif form.get("decision") == "reject":
         await service.reject(actor, request_id, form.get("reason", ""))
         message = "Rejected."

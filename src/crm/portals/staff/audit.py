@@ -20,17 +20,29 @@ async def audit_list(request: Request) -> Response:
         errors = {}
     except ValidationFailed as exc:
         rows, next_seq, errors = [], None, exc.field_errors
-    return render(request, "staff/audit/list.html", {
-        "rows": rows, "next_seq": next_seq, "f": f, "errors": errors,
-        "can_export": actor.can(Permission.AUDIT_RECORD_EXPORT),
-    }, fragment="results", status=422 if errors else 200)
+    return render(
+        request,
+        "staff/audit/list.html",
+        {
+            "rows": rows,
+            "next_seq": next_seq,
+            "f": f,
+            "errors": errors,
+            "can_export": actor.can(Permission.AUDIT_RECORD_EXPORT),
+        },
+        fragment="results",
+        status=422 if errors else 200,
+    )
 
 
 @get("/audit/export.csv", name="staff.audit.export", guards=[requires(Permission.AUDIT_RECORD_EXPORT)])
 async def audit_export(request: Request) -> Response:
     text = await export_csv(current_actor(request), AuditFilter.from_params(dict(request.query_params)))
-    return Stream(iter([text]), media_type="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="audit-export.csv"'})
+    return Stream(
+        iter([text]),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="audit-export.csv"'},
+    )
 
 
 handlers = [audit_list, audit_export]

@@ -29,8 +29,16 @@ def _safe_next(raw: str | None) -> str:
 
 def _with_session_cookie(request: Request, response: Response, token: str) -> Response:
     settings = request.app.state.settings
-    response.cookies.append(Cookie(key=SESSION_COOKIE, value=token, path="/", httponly=True,
-                                   secure=settings.cookie_secure, samesite="lax"))
+    response.cookies.append(
+        Cookie(
+            key=SESSION_COOKIE,
+            value=token,
+            path="/",
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        )
+    )
     return response
 
 
@@ -42,9 +50,17 @@ def _pending_session(request: Request):
 async def _login_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
     notice = None if refusal.message else SESSION_ENDED.get(request.scope["state"].get("session_ended") or "")
-    return render(request, "staff/auth/login.html", {"next": next_url, "error": refusal.message or None,
-                                                     "notice": notice, "email": refusal.form.get("email", "")},
-                  status=refusal.status)
+    return render(
+        request,
+        "staff/auth/login.html",
+        {
+            "next": next_url,
+            "error": refusal.message or None,
+            "notice": notice,
+            "email": refusal.form.get("email", ""),
+        },
+        status=refusal.status,
+    )
 
 
 @get("/login", name="staff.auth.login_form")
@@ -60,15 +76,23 @@ async def login(request: Request) -> Response:
     form = await form_data(request)
     next_url = _safe_next(form.get("next"))
     result = await service.sign_in_with_password(
-        form.get("email", ""), form.get("password", ""), request.scope["state"]["meta"], request.app.state.settings)
+        form.get("email", ""),
+        form.get("password", ""),
+        request.scope["state"]["meta"],
+        request.app.state.settings,
+    )
     step = "/mfa" if result.next_step == "mfa" else "/mfa/enrol"
     return _with_session_cookie(request, redirect(request, f"{step}?next={next_url}"), result.token)
 
 
 async def _mfa_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
-    return render(request, "staff/auth/mfa.html", {"next": next_url, "error": refusal.message or None},
-                  status=refusal.status)
+    return render(
+        request,
+        "staff/auth/mfa.html",
+        {"next": next_url, "error": refusal.message or None},
+        status=refusal.status,
+    )
 
 
 @get("/mfa", name="staff.auth.mfa_form")
@@ -93,8 +117,13 @@ async def mfa(request: Request) -> Response:
     if session is None:
         return redirect(request, "/login", flash="Please sign in again.", kind="warning")
     form = await form_data(request)
-    result = await service.verify_mfa(session.user_id, session.id, form.get("code", ""),
-                                      request.scope["state"]["meta"], request.app.state.settings)
+    result = await service.verify_mfa(
+        session.user_id,
+        session.id,
+        form.get("code", ""),
+        request.scope["state"]["meta"],
+        request.app.state.settings,
+    )
     return _after_sign_in(request, result, _safe_next(form.get("next")))
 
 
@@ -102,8 +131,12 @@ async def _enrol_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Respon
     session = _pending_session(request)
     secret, qr_svg = await service.start_enrolment(session.user_id)
     next_url = _safe_next(refusal.form.get("next") or request.query_params.get("next"))
-    return render(request, "staff/auth/enrol.html", {"secret": secret, "qr_svg": qr_svg, "next": next_url,
-                                                     "error": refusal.message or None}, status=refusal.status)
+    return render(
+        request,
+        "staff/auth/enrol.html",
+        {"secret": secret, "qr_svg": qr_svg, "next": next_url, "error": refusal.message or None},
+        status=refusal.status,
+    )
 
 
 @get("/mfa/enrol", name="staff.auth.enrol_form")
@@ -123,7 +156,12 @@ async def enrol(request: Request) -> Response:
     form = await form_data(request)
     next_url = _safe_next(form.get("next"))
     result, codes = await service.confirm_enrolment(
-        session.user_id, session.id, form.get("code", ""), request.scope["state"]["meta"], request.app.state.settings)
+        session.user_id,
+        session.id,
+        form.get("code", ""),
+        request.scope["state"]["meta"],
+        request.app.state.settings,
+    )
     target = "/account/password" if result.next_step == "password" else next_url
     response = render(request, "staff/auth/recovery_codes.html", {"codes": codes, "next": target})
     return _with_session_cookie(request, response, result.token)
@@ -145,14 +183,24 @@ async def logout(request: Request) -> Response:
 
 @get("/sso/login", name="staff.auth.sso_login")
 async def sso_login(request: Request, next: FromQuery[str | None] = None) -> Response:
-    """Send the browser to the identity provider, keeping state, nonce and PKCE verifier in a signed cookie."""
+    """Send the browser to the identity provider, keeping state, nonce and PKCE verifier in a signed
+    cookie."""
     settings = request.app.state.settings
     if not settings.sso_enabled:
         return redirect(request, "/login")
     url, value = await sso.begin(settings, _safe_next(next))
     response = Response("", status_code=303, headers={"Location": url})
-    response.cookies.append(Cookie(key=SSO_COOKIE, value=value, path="/sso", httponly=True,
-                                   secure=settings.cookie_secure, samesite="lax", max_age=sso.STATE_MAX_AGE))
+    response.cookies.append(
+        Cookie(
+            key=SSO_COOKIE,
+            value=value,
+            path="/sso",
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+            max_age=sso.STATE_MAX_AGE,
+        )
+    )
     return response
 
 
@@ -162,8 +210,14 @@ async def sso_callback(request: Request) -> Response:
     params = request.query_params  # `state` is a reserved handler argument name in Litestar
     code, state, error = params.get("code", ""), params.get("state", ""), params.get("error", "")
     try:
-        result, next_url = await sso.complete(settings, code=code, state=state, error=error,
-                                              cookie=request.cookies.get(SSO_COOKIE), meta=request.scope["state"]["meta"])
+        result, next_url = await sso.complete(
+            settings,
+            code=code,
+            state=state,
+            error=error,
+            cookie=request.cookies.get(SSO_COOKIE),
+            meta=request.scope["state"]["meta"],
+        )
     except DomainError as exc:  # not `shows_again`: the state cookie must go with the answer
         response = await _login_page(request, Refusal(message=exc.message, status=exc.status_code))
         response.delete_cookie(SSO_COOKIE, path="/sso")
@@ -178,8 +232,12 @@ public_handlers = [login_form, login, mfa_form, mfa, enrol_form, enrol, logout, 
 
 
 async def _password_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    return render(request, "staff/auth/password.html", {"errors": refusal.errors, "error": refusal.message or None},
-                  status=refusal.status)
+    return render(
+        request,
+        "staff/auth/password.html",
+        {"errors": refusal.errors, "error": refusal.message or None},
+        status=refusal.status,
+    )
 
 
 @get("/account/password", name="staff.account.password_form", opt={"allowed_during_password_change": True})
@@ -191,8 +249,9 @@ async def password_form(request: Request) -> Response:
 @shows_again(_password_page)
 async def change_password(request: Request) -> Response:
     form = await form_data(request)
-    await service.change_own_password(current_actor(request), form.get("current", ""), form.get("password", ""),
-                                      form.get("confirm", ""))
+    await service.change_own_password(
+        current_actor(request), form.get("current", ""), form.get("password", ""), form.get("confirm", "")
+    )
     return redirect(request, "/", flash="Your password has been changed.")
 
 

@@ -38,13 +38,17 @@ CHOICES = {"priorities": PRIORITIES, "resolutions": RESOLUTIONS, "statuses": lis
 async def my_cases(request: Request) -> Response:
     actor = current_actor(request)
     rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
-    return render(request, "staff/cases/mine.html", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
-                  fragment="results")
+    return render(
+        request,
+        "staff/cases/mine.html",
+        {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
+        fragment="results",
+    )
 
 
 async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple[str, str, dict, int | None]:
-    """The template, block, context and queue of a live list: "mine", "queue" (404 for a queue out of scope) or
-    "all" (with the page's filter, taken from the stream's query string)."""
+    """The template, block, context and queue of a live list: "mine", "queue" (404 for a queue out of scope)
+    or "all" (with the page's filter, taken from the stream's query string)."""
     actor = current_actor(request)
     if view == "queue" and queue_id is not None:
         q = await queries.queue(actor, queue_id)
@@ -53,7 +57,12 @@ async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple
     if view == "all":
         return "staff/cases/list.html", "live_rows", await _all_context(request), None
     rows = await queries.list_cases(actor, queries.CaseFilter(assignee_id=actor.user_id))
-    return "staff/cases/mine.html", "results", {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES}, None
+    return (
+        "staff/cases/mine.html",
+        "results",
+        {"cases": rows, "queues": await queries.queues_for(actor), **CHOICES},
+        None,
+    )
 
 
 async def _all_context(request: Request) -> dict:
@@ -61,12 +70,21 @@ async def _all_context(request: Request) -> dict:
     params = {k: v for k, v in request.query_params.items() if k != "view"}
     f = queries.CaseFilter.from_params(params)
     live_query = urlencode({"view": "all", **{k: v for k, v in params.items() if v or k == "status"}})
-    return {"cases": await queries.list_cases(actor, f), "counts": await queries.count_cases(actor, f), "f": f,
-            "kinds": case_kinds(), "queues": await queries.queues_for(actor), "live_query": live_query, **CHOICES}
+    return {
+        "cases": await queries.list_cases(actor, f),
+        "counts": await queries.count_cases(actor, f),
+        "f": f,
+        "kinds": case_kinds(),
+        "queues": await queries.queues_for(actor),
+        "live_query": live_query,
+        **CHOICES,
+    }
 
 
 @get("/cases/live", name="staff.cases.live", guards=VIEW, opt={"stream": True})
-async def live(request: Request, view: FromQuery[str] = "mine", queue_id: FromQuery[int | None] = None) -> ServerSentEvent:
+async def live(
+    request: Request, view: FromQuery[str] = "mine", queue_id: FromQuery[int | None] = None
+) -> ServerSentEvent:
     """Server-sent events for a live list: the whole list first (a reconnection resynchronises), then again
     after each case change in the actor's entities; ends when the session does."""
     actor = current_actor(request)
@@ -93,7 +111,9 @@ async def queue_page(request: Request, queue_id: FromPath[int]) -> Response:
     actor = current_actor(request)
     q = await queries.queue(actor, queue_id)
     rows = await queries.list_cases(actor, queries.CaseFilter(queue_id=queue_id))
-    return render(request, "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, fragment="results")
+    return render(
+        request, "staff/cases/queue.html", {"queue": q, "cases": rows, **CHOICES}, fragment="results"
+    )
 
 
 @post("/cases/queues/{queue_id:int}/take", name="staff.cases.take_next", guards=WORK)
@@ -102,17 +122,32 @@ async def take_next(request: Request, queue_id: FromPath[int]) -> Response:
     await queries.queue(actor, queue_id)
     case = await service.take_next(actor, queue_id)
     if case is None:
-        return redirect(request, f"/cases/queues/{queue_id}", flash="Nothing is waiting in this queue.", kind="warning")
+        return redirect(
+            request, f"/cases/queues/{queue_id}", flash="Nothing is waiting in this queue.", kind="warning"
+        )
     return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} is yours.")
 
 
 async def _new_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     actor = current_actor(request)
     teams = [t for t in await teams_visible_to(actor) if actor.can(Permission.CASES_CASE_WORK, t["entity"])]
-    return render(request, "staff/cases/new.html", {
-        "form": refusal.form, "errors": refusal.errors, "kinds": case_kinds(), "teams": teams,
-        "entities": [(e, n) for e, n in request.scope["state"]["entity_names"].items()
-                     if actor.can(Permission.CASES_CASE_WORK, e)], **CHOICES}, status=refusal.status)
+    return render(
+        request,
+        "staff/cases/new.html",
+        {
+            "form": refusal.form,
+            "errors": refusal.errors,
+            "kinds": case_kinds(),
+            "teams": teams,
+            "entities": [
+                (e, n)
+                for e, n in request.scope["state"]["entity_names"].items()
+                if actor.can(Permission.CASES_CASE_WORK, e)
+            ],
+            **CHOICES,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/cases/new", name="staff.cases.new", guards=WORK)
@@ -125,18 +160,29 @@ async def new_case(request: Request) -> Response:
 async def create_case(request: Request) -> Response:
     form = await form_data(request)
     case = await service.create_case(
-        current_actor(request), kind=form.get("kind", ""), entity_id=parse_int(form.get("entity")),
-        title=form.get("title", ""), priority=parse_int(form.get("priority")), queue_id=parse_int(form.get("queue")),
-        body=form.get("body", ""))
+        current_actor(request),
+        kind=form.get("kind", ""),
+        entity_id=parse_int(form.get("entity")),
+        title=form.get("title", ""),
+        priority=parse_int(form.get("priority")),
+        queue_id=parse_int(form.get("queue")),
+        body=form.get("body", ""),
+    )
     return redirect(request, f"/cases/{case['reference']}", flash=f"{case['reference']} opened.")
 
 
-async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, **_: object) -> Response:
+async def _detail(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, **_: object
+) -> Response:
     actor = current_actor(request)
     case = await queries.case_detail(actor, reference)
     workers = await queries.workers_in(case["entity_id"]) if case["can_work"] else []
-    return render(request, "staff/cases/detail.html", {"case": case, "errors": refusal.errors, "workers": workers,
-                                                       **CHOICES}, status=refusal.status)
+    return render(
+        request,
+        "staff/cases/detail.html",
+        {"case": case, "errors": refusal.errors, "workers": workers, **CHOICES},
+        status=refusal.status,
+    )
 
 
 @get("/cases/{reference:str}", name="staff.cases.detail", guards=VIEW)
@@ -159,7 +205,9 @@ async def add_note(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="assignee")
 async def assign(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.assign(current_actor(request), reference, parse_int(form.get("assignee")), form.get("reason", ""))
+    await service.assign(
+        current_actor(request), reference, parse_int(form.get("assignee")), form.get("reason", "")
+    )
     return _saved(request, reference)
 
 
@@ -175,8 +223,13 @@ async def take_this(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="status")
 async def set_status(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.set_status(current_actor(request), reference, form.get("status", ""),
-                             resolution=form.get("resolution", ""), reason=form.get("reason", ""))
+    await service.set_status(
+        current_actor(request),
+        reference,
+        form.get("status", ""),
+        resolution=form.get("resolution", ""),
+        reason=form.get("reason", ""),
+    )
     return _saved(request, reference)
 
 
@@ -189,8 +242,13 @@ async def attach(request: Request, reference: FromPath[str]) -> Response:
         raise ValidationFailed("Choose a file", field_errors={"file": "Choose a file."})
     content = await upload.read(MAX_BYTES + 1)
     note = form.get("note")
-    await service.attach(current_actor(request), reference, upload.filename or "", content,
-                         note if isinstance(note, str) else "")
+    await service.attach(
+        current_actor(request),
+        reference,
+        upload.filename or "",
+        content,
+        note if isinstance(note, str) else "",
+    )
     return _saved(request, reference, "Attached.")
 
 
@@ -198,13 +256,33 @@ async def attach(request: Request, reference: FromPath[str]) -> Response:
 async def download(request: Request, reference: FromPath[str], file_id: FromPath[int]) -> Response:
     stored = await service.attachment(current_actor(request), reference, file_id)
     safe_name = stored["filename"].replace('"', "")
-    return Response(stored["content"], media_type=stored["content_type"], headers={
-        "Content-Disposition": f'attachment; filename="{safe_name}"', "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store"})
+    return Response(
+        stored["content"],
+        media_type=stored["content_type"],
+        headers={
+            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
-handlers = [my_cases, live, all_cases, queue_page, take_next, new_case, create_case, case_page, add_note, assign, take_this,
-            set_status, attach, download]
+handlers = [
+    my_cases,
+    live,
+    all_cases,
+    queue_page,
+    take_next,
+    new_case,
+    create_case,
+    case_page,
+    add_note,
+    assign,
+    take_this,
+    set_status,
+    attach,
+    download,
+]
 
 STAFF_NAV.add("Work", "My cases", "/cases", Permission.CASES_CASE_VIEW, order=30)
 STAFF_NAV.add("Work", "All cases", "/cases/all", Permission.CASES_CASE_VIEW, order=40)

@@ -13,11 +13,15 @@ from crm.portals.staff.navigation import STAFF_NAV
 async def home(request: Request) -> Response:
     actor = current_actor(request)
     pending = await pending_for(actor)
-    return render(request, "staff/home.html", {
-        "pending_approvals": [p for p in pending if p["maker_id"] != actor.user_id],
-        "my_requests": [p for p in pending if p["maker_id"] == actor.user_id],
-        "reveals": await reveal_counts(actor.user_id),
-    })
+    return render(
+        request,
+        "staff/home.html",
+        {
+            "pending_approvals": [p for p in pending if p["maker_id"] != actor.user_id],
+            "my_requests": [p for p in pending if p["maker_id"] == actor.user_id],
+            "reveals": await reveal_counts(actor.user_id),
+        },
+    )
 
 
 handlers = [home]

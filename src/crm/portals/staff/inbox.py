@@ -1,4 +1,5 @@
-"""The webhook inbox: every event vendors sent, how it was verified and what processing did; re-run a failed one."""
+"""The webhook inbox: every event vendors sent, how it was verified and what processing did; re-run a failed
+one."""
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -16,18 +17,37 @@ VIEW = [requires(Permission.SYSTEM_AUTOMATION_VIEW)]
 @get("/admin/webhooks", name="staff.inbox.list", guards=VIEW)
 async def events(request: Request) -> Response:
     params = request.query_params
-    f = inbox.InboxFilter(provider=params.get("provider", "")[:40], status=params.get("status", "")[:20],
-                          endpoint=params.get("endpoint", "")[:120], before_id=parse_int(params.get("before_id")))
+    f = inbox.InboxFilter(
+        provider=params.get("provider", "")[:40],
+        status=params.get("status", "")[:20],
+        endpoint=params.get("endpoint", "")[:120],
+        before_id=parse_int(params.get("before_id")),
+    )
     rows, next_id = await inbox.search(current_actor(request), f)
-    return render(request, "staff/inbox/list.html", {
-        "events": rows, "next_id": next_id, "f": f, "providers": inbox.providers(), "statuses": list(InboxStatus)},
-        fragment="results")
+    return render(
+        request,
+        "staff/inbox/list.html",
+        {
+            "events": rows,
+            "next_id": next_id,
+            "f": f,
+            "providers": inbox.providers(),
+            "statuses": list(InboxStatus),
+        },
+        fragment="results",
+    )
 
 
-async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, inbox_id: int, body: bytes | None = None) -> Response:
+async def _detail(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, inbox_id: int, body: bytes | None = None
+) -> Response:
     event = await inbox.get(current_actor(request), inbox_id)
-    return render(request, "staff/inbox/detail.html", {"event": event, "body": body, "refusal": refusal},
-                  status=refusal.status)
+    return render(
+        request,
+        "staff/inbox/detail.html",
+        {"event": event, "body": body, "refusal": refusal},
+        status=refusal.status,
+    )
 
 
 @get("/admin/webhooks/{inbox_id:int}", name="staff.inbox.detail", guards=VIEW)
@@ -35,7 +55,11 @@ async def detail(request: Request, inbox_id: FromPath[int]) -> Response:
     return await _detail(request, inbox_id=inbox_id)
 
 
-@post("/admin/webhooks/{inbox_id:int}/rerun", name="staff.inbox.rerun", guards=[requires(Permission.SYSTEM_JOBS_MANAGE)])
+@post(
+    "/admin/webhooks/{inbox_id:int}/rerun",
+    name="staff.inbox.rerun",
+    guards=[requires(Permission.SYSTEM_JOBS_MANAGE)],
+)
 @shows_again(_detail, field="reason")
 async def rerun(request: Request, inbox_id: FromPath[int]) -> Response:
     form = await form_data(request)
@@ -43,7 +67,11 @@ async def rerun(request: Request, inbox_id: FromPath[int]) -> Response:
     return redirect(request, f"/admin/webhooks/{inbox_id}", flash="Queued to run again.")
 
 
-@post("/admin/webhooks/{inbox_id:int}/reveal", name="staff.inbox.reveal", guards=[requires(Permission.CLIENTS_PII_REVEAL)])
+@post(
+    "/admin/webhooks/{inbox_id:int}/reveal",
+    name="staff.inbox.reveal",
+    guards=[requires(Permission.CLIENTS_PII_REVEAL)],
+)
 @shows_again(_detail, field="reason")
 async def reveal(request: Request, inbox_id: FromPath[int]) -> Response:
     form = await form_data(request)

@@ -36,10 +36,21 @@ async def _pools_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Respon
     actor = current_actor(request)
     entity_id = _entity(request, refusal.form.get("entity") or request.query_params.get("entity", ""))
     teams = [t for t in await teams_visible_to(actor) if t["entity"] == entity_id]
-    return render(request, "staff/leads/pools.html", {
-        "sharing": SHARING, "entity_id": entity_id, "entities": _entities(request),
-        "pools": await pools.pools_in(actor, entity_id), "agents": await pools.agents_overview(actor, entity_id),
-        "teams": teams, "form": refusal.form, "errors": refusal.errors}, status=refusal.status)
+    return render(
+        request,
+        "staff/leads/pools.html",
+        {
+            "sharing": SHARING,
+            "entity_id": entity_id,
+            "entities": _entities(request),
+            "pools": await pools.pools_in(actor, entity_id),
+            "agents": await pools.agents_overview(actor, entity_id),
+            "teams": teams,
+            "form": refusal.form,
+            "errors": refusal.errors,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/leads/pools", name="staff.pools.list", guards=MANAGE)
@@ -58,12 +69,20 @@ async def pool_create(request: Request) -> Response:
 async def _pool_page(request: Request, refusal: Refusal = NO_REFUSAL, *, pool_id: int) -> Response:
     actor = current_actor(request)
     row = await pools.pool(actor, pool_id)
-    return render(request, "staff/leads/pool.html", {
-        "sharing": SHARING, "pool": row, "members": await pools.members(row), "errors": refusal.errors,
-        "agents": await agents_for(actor, row["entity_id"]),
-        "teams": [t for t in await teams_visible_to(actor) if t["entity"] == row["entity_id"]],
-        "others": [p for p in await pools.pools_in(actor, row["entity_id"]) if p["id"] != pool_id]},
-        status=refusal.status)
+    return render(
+        request,
+        "staff/leads/pool.html",
+        {
+            "sharing": SHARING,
+            "pool": row,
+            "members": await pools.members(row),
+            "errors": refusal.errors,
+            "agents": await agents_for(actor, row["entity_id"]),
+            "teams": [t for t in await teams_visible_to(actor) if t["entity"] == row["entity_id"]],
+            "others": [p for p in await pools.pools_in(actor, row["entity_id"]) if p["id"] != pool_id],
+        },
+        status=refusal.status,
+    )
 
 
 @get("/leads/pools/{pool_id:int}", name="staff.pools.detail", guards=MANAGE)
@@ -82,18 +101,33 @@ async def pool_update(request: Request, pool_id: FromPath[int]) -> Response:
 @shows_again(_pool_page, field="agent")
 async def pool_member(request: Request, pool_id: FromPath[int]) -> Response:
     form = await form_data(request)
-    await pools.set_member(current_actor(request), pool_id, parse_int(form.get("agent")), form.get("weight"),
-                           form.get("cap"), form.get("member_active", "on") == "on")
+    await pools.set_member(
+        current_actor(request),
+        pool_id,
+        parse_int(form.get("agent")),
+        form.get("weight"),
+        form.get("cap"),
+        form.get("member_active", "on") == "on",
+    )
     return redirect(request, f"/leads/pools/{pool_id}", flash="Member saved.")
 
 
 async def _agent_page(request: Request, refusal: Refusal = NO_REFUSAL, *, agent_id: int) -> Response:
     agent = await pools.schedule(current_actor(request), agent_id)
-    form = refusal.form if "timezone" in refusal.form else {
-        "timezone": agent["timezone"],
-        **{f"hours_{d}": ", ".join(f"{a}-{b}" for a, b in agent["hours"].get(d, [])) for d in DAYS}}
-    return render(request, "staff/leads/agent.html", {"agent": agent, "form": form, "errors": refusal.errors,
-                                                      "days": DAYS}, status=refusal.status)
+    form = (
+        refusal.form
+        if "timezone" in refusal.form
+        else {
+            "timezone": agent["timezone"],
+            **{f"hours_{d}": ", ".join(f"{a}-{b}" for a, b in agent["hours"].get(d, [])) for d in DAYS},
+        }
+    )
+    return render(
+        request,
+        "staff/leads/agent.html",
+        {"agent": agent, "form": form, "errors": refusal.errors, "days": DAYS},
+        status=refusal.status,
+    )
 
 
 @get("/leads/agents/{agent_id:int}", name="staff.agents.schedule", guards=MANAGE)
@@ -116,12 +150,24 @@ async def agent_day_off(request: Request, agent_id: FromPath[int]) -> Response:
     return redirect(request, f"/leads/agents/{agent_id}", flash="Saved.")
 
 
-async def _sources_page(request: Request, refusal: Refusal = NO_REFUSAL, *,
-                        credential: tuple[str, str] | None = None, **_: object) -> Response:
-    return render(request, "staff/leads/sources.html", {
-        "sources": await sources.list_sources(current_actor(request)), "entities": _entities(request),
-        "kinds": sources.KINDS, "schemes": sources.SCHEMES, "form": refusal.form, "errors": refusal.errors,
-        "credential": credential, "base_url": request.app.state.settings.base_url.rstrip("/")}, status=refusal.status)
+async def _sources_page(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, credential: tuple[str, str] | None = None, **_: object
+) -> Response:
+    return render(
+        request,
+        "staff/leads/sources.html",
+        {
+            "sources": await sources.list_sources(current_actor(request)),
+            "entities": _entities(request),
+            "kinds": sources.KINDS,
+            "schemes": sources.SCHEMES,
+            "form": refusal.form,
+            "errors": refusal.errors,
+            "credential": credential,
+            "base_url": request.app.state.settings.base_url.rstrip("/"),
+        },
+        status=refusal.status,
+    )
 
 
 @get("/leads/sources", name="staff.sources.list", guards=MANAGE)
@@ -134,9 +180,13 @@ async def source_list(request: Request) -> Response:
 async def source_create(request: Request) -> Response:
     form = await form_data(request)
     source, credential = await sources.create_source(
-        current_actor(request), name=form.get("name", ""), kind=form.get("kind", ""),
-        entity_id=parse_int(form.get("entity")), source_label=form.get("source_label", ""),
-        signature_scheme=form.get("signature_scheme") or "timestamped")
+        current_actor(request),
+        name=form.get("name", ""),
+        kind=form.get("kind", ""),
+        entity_id=parse_int(form.get("entity")),
+        source_label=form.get("source_label", ""),
+        signature_scheme=form.get("signature_scheme") or "timestamped",
+    )
     return await _sources_page(request, credential=(source["name"], credential))
 
 
@@ -152,21 +202,32 @@ async def source_rotate(request: Request, source_id: FromPath[int]) -> Response:
 @post("/leads/sources/{source_id:int}/enable", name="staff.sources.enable", guards=MANAGE)
 @shows_again(_sources_page, field="form")
 async def source_enable(request: Request, source_id: FromPath[int]) -> Response:
-    await sources.set_active(current_actor(request), source_id, True, (await form_data(request)).get("reason", ""))
+    await sources.set_active(
+        current_actor(request), source_id, True, (await form_data(request)).get("reason", "")
+    )
     return redirect(request, "/leads/sources", flash="Enabled.")
 
 
 @post("/leads/sources/{source_id:int}/disable", name="staff.sources.disable", guards=MANAGE)
 @shows_again(_sources_page, field="form")
 async def source_disable(request: Request, source_id: FromPath[int]) -> Response:
-    await sources.set_active(current_actor(request), source_id, False, (await form_data(request)).get("reason", ""))
+    await sources.set_active(
+        current_actor(request), source_id, False, (await form_data(request)).get("reason", "")
+    )
     return redirect(request, "/leads/sources", flash="Disabled.")
 
 
 async def _imports_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    return render(request, "staff/leads/imports.html", {
-        "imports": await imports.recent(current_actor(request)), "entities": _entities(request),
-        "errors": refusal.errors}, status=refusal.status)
+    return render(
+        request,
+        "staff/leads/imports.html",
+        {
+            "imports": await imports.recent(current_actor(request)),
+            "entities": _entities(request),
+            "errors": refusal.errors,
+        },
+        status=refusal.status,
+    )
 
 
 @get("/leads/imports", name="staff.imports.list", guards=MANAGE)
@@ -182,15 +243,24 @@ async def import_start(request: Request) -> Response:
     if not isinstance(upload, UploadFile):
         raise ValidationFailed("Choose a file", field_errors={"file": "Choose a CSV file."})
     content = await upload.read(MAX_BYTES + 1)
-    import_id = await imports.start(current_actor(request), parse_int(form.get("entity")), upload.filename or "", content,
-                                    route=form.get("route") == "on")
+    import_id = await imports.start(
+        current_actor(request),
+        parse_int(form.get("entity")),
+        upload.filename or "",
+        content,
+        route=form.get("route") == "on",
+    )
     return redirect(request, f"/leads/imports/{import_id}", flash="Import started.")
 
 
 @get("/leads/imports/{import_id:int}", name="staff.imports.detail", guards=MANAGE)
 async def import_page(request: Request, import_id: FromPath[int]) -> Response:
-    return render(request, "staff/leads/import.html", {"imp": await imports.get(current_actor(request), import_id)},
-                  fragment="progress")
+    return render(
+        request,
+        "staff/leads/import.html",
+        {"imp": await imports.get(current_actor(request), import_id)},
+        fragment="progress",
+    )
 
 
 @get("/leads/imports/{import_id:int}/live", name="staff.imports.live", guards=MANAGE, opt={"stream": True})
@@ -199,14 +269,32 @@ async def import_live(request: Request, import_id: FromPath[int]) -> ServerSentE
     imp = await imports.get(actor, import_id)
 
     async def progress() -> str:
-        return render_block(request, "staff/leads/import.html", "progress", {"imp": await imports.get(actor, import_id)})
+        return render_block(
+            request, "staff/leads/import.html", "progress", {"imp": await imports.get(actor, import_id)}
+        )
 
     return job_progress_stream(request, imp["job_id"], progress)
 
 
-handlers = [import_list, import_start, import_page, import_live, pool_list, pool_create, pool_page, pool_update,
-            pool_member, agent_page, agent_update, agent_day_off, source_list, source_create, source_rotate,
-            source_enable, source_disable]
+handlers = [
+    import_list,
+    import_start,
+    import_page,
+    import_live,
+    pool_list,
+    pool_create,
+    pool_page,
+    pool_update,
+    pool_member,
+    agent_page,
+    agent_update,
+    agent_day_off,
+    source_list,
+    source_create,
+    source_rotate,
+    source_enable,
+    source_disable,
+]
 
 STAFF_NAV.add("Sales desk", "Pools & shifts", "/leads/pools", Permission.LEADS_ROUTING_MANAGE, order=50)
 STAFF_NAV.add("Sales desk", "Intake sources", "/leads/sources", Permission.LEADS_ROUTING_MANAGE, order=60)

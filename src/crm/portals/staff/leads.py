@@ -34,7 +34,11 @@ VIEW = [requires(Permission.LEADS_LEAD_VIEW)]
 WORK = [requires(Permission.LEADS_LEAD_WORK)]
 TEAM = [requires(Permission.LEADS_TEAM_VIEW)]
 CHOICES = {"statuses": list(LeadStatus), "lost_reasons": LOST_REASONS, "outcomes": service.CALL_OUTCOMES}
-TEMPLATES = {"mine": "staff/leads/mine.html", "all": "staff/leads/list.html", "unassigned": "staff/leads/list.html"}
+TEMPLATES = {
+    "mine": "staff/leads/mine.html",
+    "all": "staff/leads/list.html",
+    "unassigned": "staff/leads/list.html",
+}
 
 
 async def _list_context(request: Request, view: str) -> dict:
@@ -43,8 +47,16 @@ async def _list_context(request: Request, view: str) -> dict:
     f = queries.LeadFilter.from_params(params, view=view)
     rows, next_id = await queries.list_leads(actor, f)
     live_query = urlencode({"view": view, **{k: v for k, v in params.items() if v and k != "before_id"}})
-    return {"leads": rows, "next_id": next_id, "f": f, "view": view, "counts": await queries.counts(actor, f),
-            "live_query": live_query, "presence": await service.presence_of(actor.user_id), **CHOICES}
+    return {
+        "leads": rows,
+        "next_id": next_id,
+        "f": f,
+        "view": view,
+        "counts": await queries.counts(actor, f),
+        "live_query": live_query,
+        "presence": await service.presence_of(actor.user_id),
+        **CHOICES,
+    }
 
 
 @get("/leads", name="staff.leads.mine", guards=VIEW)
@@ -59,7 +71,9 @@ async def all_leads(request: Request) -> Response:
 
 @get("/leads/unassigned", name="staff.leads.unassigned", guards=TEAM)
 async def unassigned(request: Request) -> Response:
-    return render(request, TEMPLATES["unassigned"], await _list_context(request, "unassigned"), fragment="results")
+    return render(
+        request, TEMPLATES["unassigned"], await _list_context(request, "unassigned"), fragment="results"
+    )
 
 
 @get("/leads/live", name="staff.leads.live", guards=VIEW, opt={"stream": True})
@@ -69,7 +83,9 @@ async def live(request: Request, view: FromQuery[str] = "mine") -> ServerSentEve
     view = view if view in TEMPLATES else "mine"
     if view != "mine":
         actor.require(Permission.LEADS_TEAM_VIEW)
-    visible = set(actor.entities_with(Permission.LEADS_LEAD_VIEW if view == "mine" else Permission.LEADS_TEAM_VIEW))
+    visible = set(
+        actor.entities_with(Permission.LEADS_LEAD_VIEW if view == "mine" else Permission.LEADS_TEAM_VIEW)
+    )
 
     async def rows() -> str:
         return render_block(request, TEMPLATES[view], "live_rows", await _list_context(request, view))
@@ -86,28 +102,56 @@ async def live(request: Request, view: FromQuery[str] = "mine") -> ServerSentEve
 async def presence(request: Request) -> Response:
     form = await form_data(request)
     await service.set_presence(current_actor(request), form.get("presence", ""))
-    return redirect(request, form.get("next") if str(form.get("next", "")).startswith("/leads") else "/leads",
-                    flash=f"You are {form.get('presence')}.")
+    return redirect(
+        request,
+        form.get("next") if str(form.get("next", "")).startswith("/leads") else "/leads",
+        flash=f"You are {form.get('presence')}.",
+    )
 
 
-async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, **_: object) -> Response:
+async def _detail(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, **_: object
+) -> Response:
     """The lead's page; after a refused action, with its errors and the values typed."""
     actor = current_actor(request)
     lead = await queries.lead_detail(actor, reference)
     agents = await queries.agents_for(actor, lead["entity_id"]) if lead["can_manage"] else []
-    return render(request, "staff/leads/detail.html", {
-        "lead": lead, "errors": refusal.errors, "agents": agents, "pipeline": [s for s in LeadStatus if s != "lost"],
-        "now": dt.datetime.now(dt.UTC), "form": refusal.form, **CHOICES}, status=refusal.status)
+    return render(
+        request,
+        "staff/leads/detail.html",
+        {
+            "lead": lead,
+            "errors": refusal.errors,
+            "agents": agents,
+            "pipeline": [s for s in LeadStatus if s != "lost"],
+            "now": dt.datetime.now(dt.UTC),
+            "form": refusal.form,
+            **CHOICES,
+        },
+        status=refusal.status,
+    )
 
 
 async def _new_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
     actor = current_actor(request)
     from crm.portals.public.register import COUNTRIES, LANGUAGES
 
-    return render(request, "staff/leads/new.html", {
-        "form": refusal.form, "errors": refusal.errors, "countries": COUNTRIES, "languages": LANGUAGES,
-        "entities": [(e, n) for e, n in request.scope["state"]["entity_names"].items()
-                     if actor.can(Permission.LEADS_LEAD_WORK, e)]}, status=refusal.status)
+    return render(
+        request,
+        "staff/leads/new.html",
+        {
+            "form": refusal.form,
+            "errors": refusal.errors,
+            "countries": COUNTRIES,
+            "languages": LANGUAGES,
+            "entities": [
+                (e, n)
+                for e, n in request.scope["state"]["entity_names"].items()
+                if actor.can(Permission.LEADS_LEAD_WORK, e)
+            ],
+        },
+        status=refusal.status,
+    )
 
 
 @get("/leads/new", name="staff.leads.new", guards=WORK)
@@ -121,8 +165,9 @@ async def create_lead(request: Request) -> Response:
     """A lead entered by staff (a walk-in or a phone enquiry), routed like any other."""
     actor = current_actor(request)
     form = await form_data(request)
-    result = await service.intake_by_hand(actor, form, parse_int(form.get("entity")),
-                                          ip=request.scope["state"]["meta"].ip or "")
+    result = await service.intake_by_hand(
+        actor, form, parse_int(form.get("entity")), ip=request.scope["state"]["meta"].ip or ""
+    )
     reference = result.lead["reference"]
     if not service.may_see(actor, result.lead):
         return redirect(request, "/leads", flash=f"{reference} was routed to a colleague.")
@@ -140,7 +185,9 @@ def _started_at(raw: str) -> dt.datetime:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError:
-        raise ValidationFailed("Bad time", field_errors={"started_at": "Use the date and time picker."}) from None
+        raise ValidationFailed(
+            "Bad time", field_errors={"started_at": "Use the date and time picker."}
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -152,8 +199,13 @@ def _done(request: Request, reference: str, flash: str = "Saved.") -> Response:
 @shows_again(_detail, field="status")
 async def move_status(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.set_status(current_actor(request), reference, form.get("status", ""),
-                             lost_reason=form.get("lost_reason", ""), note=form.get("note", ""))
+    await service.set_status(
+        current_actor(request),
+        reference,
+        form.get("status", ""),
+        lost_reason=form.get("lost_reason", ""),
+        note=form.get("note", ""),
+    )
     return _done(request, reference)
 
 
@@ -169,8 +221,14 @@ async def add_note(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="subject")
 async def send_email(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await lead_mail.send_email(current_actor(request), reference, form.get("subject", ""), form.get("message", ""))
-    return _done(request, reference, "E-mail queued: it is sent in the background and its status shows on the timeline.")
+    await lead_mail.send_email(
+        current_actor(request), reference, form.get("subject", ""), form.get("message", "")
+    )
+    return _done(
+        request,
+        reference,
+        "E-mail queued: it is sent in the background and its status shows on the timeline.",
+    )
 
 
 @post("/leads/{reference:str}/calls", name="staff.leads.call", guards=WORK)
@@ -180,9 +238,15 @@ async def log_call(request: Request, reference: FromPath[str]) -> Response:
     duration = parse_int(form.get("duration_min") or 0)
     if duration is None or duration < 0:
         raise ValidationFailed("Bad duration", field_errors={"duration_min": "Whole minutes, 0 or more."})
-    await service.log_call(current_actor(request), reference, outcome=form.get("outcome", ""), duration_s=duration * 60,
-                           started_at=_started_at(form.get("started_at", "")), note=form.get("note", ""),
-                           direction=form.get("direction") or "outbound")
+    await service.log_call(
+        current_actor(request),
+        reference,
+        outcome=form.get("outcome", ""),
+        duration_s=duration * 60,
+        started_at=_started_at(form.get("started_at", "")),
+        note=form.get("note", ""),
+        direction=form.get("direction") or "outbound",
+    )
     return _done(request, reference, "Call logged.")
 
 
@@ -190,8 +254,13 @@ async def log_call(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="reason")
 async def reveal(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.reveal_contact(current_actor(request), reference, form.get("field", ""), form.get("reason", ""),
-                                 request.app.state.settings.reveal_minutes)
+    await service.reveal_contact(
+        current_actor(request),
+        reference,
+        form.get("field", ""),
+        form.get("reason", ""),
+        request.app.state.settings.reveal_minutes,
+    )
     return _done(request, reference, "Shown for a few minutes; this was recorded.")
 
 
@@ -199,13 +268,17 @@ async def reveal(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="agent")
 async def assign(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.assign_manually(current_actor(request), reference, parse_int(form.get("agent")), form.get("reason", ""))
+    await service.assign_manually(
+        current_actor(request), reference, parse_int(form.get("agent")), form.get("reason", "")
+    )
     return _done(request, reference, "Assigned.")
 
 
 @post("/leads/{reference:str}/duplicates/{duplicate_id:int}/dismiss", name="staff.leads.dismiss", guards=WORK)
 @shows_again(_detail, field="action")
-async def dismiss_duplicate(request: Request, reference: FromPath[str], duplicate_id: FromPath[int]) -> Response:
+async def dismiss_duplicate(
+    request: Request, reference: FromPath[str], duplicate_id: FromPath[int]
+) -> Response:
     await service.dismiss_duplicate(current_actor(request), reference, duplicate_id)
     return _done(request, reference)
 
@@ -215,24 +288,49 @@ async def merge_form(request: Request, reference: FromPath[str], other: FromPath
     return await _merge_page(request, reference=reference, other=other)
 
 
-async def _merge_page(request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, other: str) -> Response:
+async def _merge_page(
+    request: Request, refusal: Refusal = NO_REFUSAL, *, reference: str, other: str
+) -> Response:
     actor = current_actor(request)
     left, right = await queries.lead_detail(actor, reference), await queries.lead_detail(actor, other)
-    return render(request, "staff/leads/merge.html", {"left": left, "right": right, "errors": refusal.errors,
-                                                      "fields": service.MERGE_FILL}, status=refusal.status)
+    return render(
+        request,
+        "staff/leads/merge.html",
+        {"left": left, "right": right, "errors": refusal.errors, "fields": service.MERGE_FILL},
+        status=refusal.status,
+    )
 
 
 @post("/leads/{reference:str}/merge/{other:str}", name="staff.leads.merge", guards=TEAM)
 @shows_again(_merge_page, field="reason")
 async def merge(request: Request, reference: FromPath[str], other: FromPath[str]) -> Response:
     form = await form_data(request)
-    survivor, duplicate = (reference, other) if form.get("survivor", reference) == reference else (other, reference)
+    survivor, duplicate = (
+        (reference, other) if form.get("survivor", reference) == reference else (other, reference)
+    )
     await service.merge(current_actor(request), survivor, duplicate, form.get("reason", ""))
     return redirect(request, f"/leads/{survivor}", flash=f"{duplicate} merged into {survivor}.")
 
 
-handlers = [my_leads, all_leads, unassigned, live, presence, new_lead, create_lead, lead_page, move_status, add_note,
-            send_email, log_call, reveal, assign, dismiss_duplicate, merge_form, merge]
+handlers = [
+    my_leads,
+    all_leads,
+    unassigned,
+    live,
+    presence,
+    new_lead,
+    create_lead,
+    lead_page,
+    move_status,
+    add_note,
+    send_email,
+    log_call,
+    reveal,
+    assign,
+    dismiss_duplicate,
+    merge_form,
+    merge,
+]
 
 
 @get("/leads/dashboard", name="staff.leads.dashboard", guards=TEAM)

@@ -26,8 +26,13 @@ def hub(request: Request) -> LiveHub:
     return state.live_hub
 
 
-def live_stream(request: Request, channel: str, render: Callable[[], Awaitable[str]],
-                concerns: Callable[[dict], bool], event: str = "rows") -> ServerSentEvent:
+def live_stream(
+    request: Request,
+    channel: str,
+    render: Callable[[], Awaitable[str]],
+    concerns: Callable[[dict], bool],
+    event: str = "rows",
+) -> ServerSentEvent:
     settings = request.app.state.settings
     token, meta = request.cookies.get(SESSION_COOKIE), request.scope["state"]["meta"]
 
@@ -50,8 +55,13 @@ def live_stream(request: Request, channel: str, render: Callable[[], Awaitable[s
     return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-def job_progress_stream(request: Request, job_id: str, render: Callable[[], Awaitable[str]]) -> ServerSentEvent:
-    """The live progress of one background job (`JobRun.progress`): the page's `progress` fragment, re-rendered."""
+def job_progress_stream(
+    request: Request, job_id: str, render: Callable[[], Awaitable[str]]
+) -> ServerSentEvent:
+    """The live progress of one background job (`JobRun.progress`): the page's `progress` fragment,
+    re-rendered."""
     from crm.core.jobs import PROGRESS_CHANNEL
 
-    return live_stream(request, PROGRESS_CHANNEL, render, lambda notice: notice.get("job_id") == job_id, event="progress")
+    return live_stream(
+        request, PROGRESS_CHANNEL, render, lambda notice: notice.get("job_id") == job_id, event="progress"
+    )

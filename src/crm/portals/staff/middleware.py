@@ -52,8 +52,11 @@ class StaffContextMiddleware(ASGIMiddleware):
                 grants = await grants_for(session.user_id)
                 focus = session.focus_entity_id if session.focus_entity_id in grants else None
                 state["actor"] = Actor(
-                    user_id=session.user_id, label=f"{session.full_name} <{session.email}>", grants=grants,
-                    meta=meta, focus_entity_id=focus,
+                    user_id=session.user_id,
+                    label=f"{session.full_name} <{session.email}>",
+                    grants=grants,
+                    meta=meta,
+                    focus_entity_id=focus,
                 )
                 state["entity_names"] = await entity_names(sorted(grants))
                 state["unread"] = await unread_count(session.user_id)

@@ -12,8 +12,11 @@ from crm.portals.staff.live import live_stream
 @get("/notifications", name="staff.notifications.list", opt={"any_staff": True})
 async def notifications(request: Request) -> Response:
     actor = current_actor(request)
-    return render(request, "staff/notifications.html", {
-        "notes": await service.list_for(actor.user_id), "prefs": await service.preferences(actor.user_id)})
+    return render(
+        request,
+        "staff/notifications.html",
+        {"notes": await service.list_for(actor.user_id), "prefs": await service.preferences(actor.user_id)},
+    )
 
 
 @post("/notifications/read", name="staff.notifications.read", opt={"any_staff": True})
@@ -25,7 +28,9 @@ async def mark_read(request: Request) -> Response:
 @post("/notifications/preferences", name="staff.notifications.preferences", opt={"any_staff": True})
 async def save_preferences(request: Request) -> Response:
     form = await form_data(request)
-    await service.set_preferences(current_actor(request).user_id, {c: form.get(c) == "on" for c in service.CHANNELS})
+    await service.set_preferences(
+        current_actor(request).user_id, {c: form.get(c) == "on" for c in service.CHANNELS}
+    )
     return redirect(request, "/notifications", flash="Preferences saved.")
 
 
@@ -37,8 +42,9 @@ async def live_badge(request: Request) -> ServerSentEvent:
     async def badge() -> str:
         return render_block(request, "base.html", "badge", {"unread": await service.unread_count(user_id)})
 
-    return live_stream(request, service.LIVE_CHANNEL, badge, lambda notice: notice.get("user_id") == user_id,
-                       event="badge")
+    return live_stream(
+        request, service.LIVE_CHANNEL, badge, lambda notice: notice.get("user_id") == user_id, event="badge"
+    )
 
 
 handlers = [notifications, mark_read, save_preferences, live_badge]
