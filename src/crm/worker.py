@@ -71,7 +71,7 @@ async def sweep_sessions(ctx: dict) -> int:
 @logged
 async def escalate_overdue_cases(ctx: dict) -> int:
     """Cron: escalate cases past their SLA to the queue's team lead, once each (idempotent)."""
-    from crm.core.cases.service import escalate_overdue
+    from crm.core.cases.escalation import escalate_overdue
 
     return await escalate_overdue()
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from playwright.async_api import expect
 
-from crm.core.cases.service import escalate_overdue
+from crm.core.cases.escalation import escalate_overdue
 from crm.core.cases.tables import WorkCase
 from crm.leads.tables import Lead
 from tests.leads.factories import spanish_desk

@@ -8,6 +8,7 @@ import pytest
 
 from crm.core.audit.tables import AuditRecord
 from crm.core.cases import queries, service
+from crm.core.cases.escalation import escalate_overdue
 from crm.core.cases.tables import CaseEntry, WorkCase
 from crm.core.context import Actor
 from crm.core.db import transaction
@@ -103,8 +104,8 @@ async def test_overdue_cases_escalate_once_to_the_team_lead():
     await WorkCase.update({WorkCase.sla_due_at: dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)}).where(
         WorkCase.id == cases[0]["id"]
     )
-    assert await service.escalate_overdue() == 1
-    assert await service.escalate_overdue() == 0
+    assert await escalate_overdue() == 1
+    assert await escalate_overdue() == 0
     row = await AuditRecord.select().where(AuditRecord.action == "cases:case:escalate").first()
     assert row["case_id"] == cases[0]["reference"] and row["actor_label"] == "system:escalate_overdue_cases"
     event = (

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from crm.core.audit.tables import AuditRecord
-from crm.core.cases.service import escalate_overdue
+from crm.core.cases.escalation import escalate_overdue
 from crm.core.cases.tables import WorkCase
 from crm.core.context import Actor
 from crm.core.db import fetch

@@ -8,7 +8,8 @@ from litestar.handlers import HTTPRouteHandler
 
 from crm.clients.service import reveal_client_field
 from crm.core.approvals.tables import ApprovalRequest
-from crm.core.cases.service import attach, open_case
+from crm.core.cases.attachments import attach
+from crm.core.cases.service import open_case
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.inbox.service import receive as receive_webhook

@@ -1,5 +1,5 @@
-"""Routing a lead and acting on the decision: the follow-up case and its notifications, the SLA breach that
-re-routes, manual assignment by a team lead, and the side-effect-free preview of a hypothetical lead.
+"""Routing a lead and acting on the decision: the follow-up case and its notifications, and manual assignment
+by a team lead (the SLA breach that re-routes is in breach.py, the what-if of one lead in preview.py).
 
 If routing fails, the lead is still saved, waits in the unassigned queue and an alert case says so (routing
 runs in a savepoint of the caller's transaction, or intake rolls back and saves the lead again without
@@ -7,14 +7,12 @@ routing)."""
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
 import logging
 
 from crm.core.audit.service import record_audit
 from crm.core.cases import service as cases
-from crm.core.cases.kinds import CaseKind, register_case_kind
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, savepoint, transaction
 from crm.core.errors import PermissionDenied, ValidationFailed
@@ -26,16 +24,11 @@ from crm.leads.context import (
     LeadContext,
     _now,
     activity_sql,
-    add_activity,
     facts_for,
     lead_context,
     locked_lead,
-    published_rules,
-    score_for,
 )
-from crm.leads.normalise import clean
 from crm.leads.routing import Decision, decide
-from crm.leads.tables import OPEN_LEAD_STATUSES
 from crm.leads.tags import LeadsTag
 
 log = logging.getLogger("crm.leads")
@@ -68,40 +61,7 @@ LEAD_UNROUTED = register_template(
         sample={"reference": "LD-000123", "explanation": "Pool LatAm: nobody eligible (3 members)."},
     )
 )
-LEAD_SLA_BREACH = register_template(
-    TemplateSpec(
-        "lead_sla_breach",
-        "Lead follow-up past its SLA (to the team lead)",
-        "{{ reference }}: {{ agent }} missed the {{ sla_minutes }}-minute SLA",
-        "{% if reassigned_to %}Reassigned to {{ reassigned_to }}.{% else %}Nobody else is eligible: it waits "
-        "in the queue.{% endif %} "
-        "{{ agent }} has {{ breaches_today }} breach(es) today.",
-        sample={
-            "reference": "LD-000123",
-            "agent": "Ana Agent",
-            "sla_minutes": 5,
-            "reassigned_to": "Bo Agent",
-            "breaches_today": 2,
-        },
-    )
-)
 
-
-async def _breached(actor: Actor, case: dict) -> None:
-    await handle_sla_breach(actor, case)
-
-
-LEAD_FOLLOWUP = register_case_kind(
-    CaseKind(
-        "lead_followup",
-        "Lead follow-up",
-        2,
-        dt.timedelta(minutes=5),
-        "sales",
-        notify_assignee=False,
-        on_breach=_breached,
-    )
-)
 
 # ---- routing and its consequences --------------------------------------------------------------------------
 
@@ -253,7 +213,7 @@ async def _apply(
             decision.team_id,
         )
     else:
-        lead_id = await _team_lead(decision.team_id, lead["entity_id"])
+        lead_id = await team_lead_of(decision.team_id, lead["entity_id"])
         if lead_id:
             await notify(
                 lead_id,
@@ -327,7 +287,7 @@ async def _apply(
         )
 
 
-async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
+async def team_lead_of(team_id: int | None, entity_id: int) -> int | None:
     if team_id:
         rows = await fetch("SELECT lead FROM team WHERE id = $1", team_id)
         if rows and rows[0]["lead"]:
@@ -339,85 +299,7 @@ async def _team_lead(team_id: int | None, entity_id: int) -> int | None:
     return rows[0]["lead"] if rows else None
 
 
-async def handle_sla_breach(actor: Actor, case: dict) -> None:
-    """The follow-up of a lead is overdue: record the breach, re-route to the next eligible agent (never one
-    who already breached on this lead), tell the team lead. Runs in the escalation cron's transaction."""
-    conn = current_connection()
-    row = await conn.fetchrow("SELECT * FROM lead WHERE case_id = $1 FOR UPDATE", case["id"])
-    if row is None or row["first_contact_at"] is not None or row["status"] not in OPEN_LEAD_STATUSES:
-        await cases.mark_escalated(case["id"])
-        return
-    lead = dict(row)
-    breached_by = lead["owner_id"]
-    earlier = {
-        r["agent_id"]
-        for r in await conn.fetch("SELECT agent_id FROM lead_sla_breach WHERE lead = $1", lead["id"])
-    }
-    exclude = frozenset({a for a in earlier | {breached_by} if a})
-    decision = await route_lead(actor, lead, trigger="sla_breach", exclude=exclude)
-    await conn.execute(
-        "INSERT INTO lead_sla_breach (lead, agent_id, pool_id, case_reference, reassigned_to_id, created_at) "
-        "VALUES ($1, $2, $3, $4, $5, now())",
-        lead["id"],
-        breached_by,
-        lead["pool_id"],
-        case["reference"],
-        decision.agent_id,
-    )
-    if decision.agent_id is None:  # nobody left: stop re-routing, the team lead takes it from the queue
-        await cases.mark_escalated(case["id"])
-    names = {
-        r["id"]: r["full_name"]
-        for r in await conn.fetch(
-            "SELECT id, full_name FROM staff_user WHERE id = ANY($1::int[])",
-            [a for a in (breached_by, decision.agent_id) if a],
-        )
-    }
-    today = (
-        await conn.fetchval(
-            "SELECT count(*) FROM lead_sla_breach WHERE agent_id = $1 AND created_at > now() - interval '1 "
-            "day'",
-            breached_by,
-        )
-        if breached_by
-        else 0
-    )
-    await add_activity(
-        lead["id"],
-        actor,
-        "sla_breach",
-        f"{names.get(breached_by, 'Nobody')} missed the follow-up SLA",
-        {"agent_id": breached_by, "reassigned_to": decision.agent_id},
-    )
-    await record_audit(
-        actor,
-        LeadsTag.LEAD_SLA_BREACH,
-        target_type="lead",
-        target_id=lead["reference"],
-        entity_id=lead["entity_id"],
-        before={"owner_id": breached_by},
-        after={"owner_id": decision.agent_id},
-        case_id=case["reference"],
-    )
-    team_lead = await _team_lead(decision.team_id or (await _pool_team(lead["pool_id"])), lead["entity_id"])
-    if team_lead:
-        await notify(
-            team_lead,
-            "lead_sla_breach",
-            {
-                "reference": lead["reference"],
-                "agent": names.get(breached_by, "nobody"),
-                "sla_minutes": round(decision.sla_seconds / 60, 1),
-                "reassigned_to": names.get(decision.agent_id, ""),
-                "breaches_today": today,
-            },
-            f"/leads/{lead['reference']}",
-            lead["entity_id"],
-            decision.team_id,
-        )
-
-
-async def _pool_team(pool_id: int | None) -> int | None:
+async def pool_team(pool_id: int | None) -> int | None:
     if not pool_id:
         return None
     rows = await fetch("SELECT team_id FROM lead_pool WHERE id = $1", pool_id)
@@ -453,7 +335,7 @@ async def assign_manually(actor: Actor, reference: str, agent_id: int | None, re
             agent_id=agent_id,
             matched="manual",
             explanation=f"Assigned by hand to {name} by {actor.label}: {reason.strip()}",
-            team_id=await _pool_team(lead["pool_id"]),
+            team_id=await pool_team(lead["pool_id"]),
         )
         await _apply(actor, lead, decision, "manual")
         await record_audit(
@@ -467,79 +349,3 @@ async def assign_manually(actor: Actor, reference: str, agent_id: int | None, re
             reason=reason.strip(),
         )
     return decision
-
-
-async def preview(actor: Actor, entity_id: int, raw: dict, *, use_drafts: bool) -> dict:
-    """What would happen to this lead now: its score (with each rule's points), the matched rule and pool,
-    every candidate with the reason, and the agent chosen. Nothing is saved and no counter moves."""
-    actor.require(Permission.LEADS_ROUTING_MANAGE, entity_id)
-    lead_in, errors = clean({"first_name": "Preview", **raw})
-    if not raw.get("email") and not raw.get("phone"):
-        errors.pop("email", None)  # a preview needs no way to reach the person
-    if errors:
-        raise ValidationFailed("The lead has invalid fields", field_errors=errors)
-
-    async def rule_doc(kind: str) -> dict | None:
-        if use_drafts:
-            rows = await fetch(
-                "SELECT * FROM lead_rule_set WHERE kind = $1 AND entity_id = $2 AND status IN "
-                "('draft', 'pending') ORDER BY version DESC LIMIT 1",
-                kind,
-                entity_id,
-            )
-            if rows:
-                return dict(rows[0]) | {
-                    "rules": json.loads(rows[0]["rules"])
-                    if isinstance(rows[0]["rules"], str)
-                    else rows[0]["rules"]
-                }
-        return await published_rules(kind, entity_id)
-
-    lead = {
-        **dataclasses.asdict(lead_in),
-        "id": 0,
-        "entity_id": entity_id,
-        "signals": {},
-        "score": 0,
-        "email_key": lead_in.email_key,
-    }
-    for signal in ("kyc_started", "demo_sessions"):
-        if raw.get(signal):
-            lead["signals"][signal] = (
-                raw[signal] in ("1", "on", "true", True) if signal == "kyc_started" else int(raw[signal])
-            )
-    async with transaction():
-        ctx = await lead_context(entity_id, lead_in.email_key, lead_in.phone, lead_in.ib_code)
-        ctx = dataclasses.replace(ctx, scoring=await rule_doc("scoring"), routing=await rule_doc("routing"))
-        score, contributions = score_for(lead, ctx)
-        timezone = ((ctx.routing or {}).get("rules") or {}).get("timezone") or "UTC"
-        facts = facts_for(
-            lead,
-            entity_code=ctx.entity_code,
-            returning=ctx.returning_owner is not None,
-            ib_referred=ctx.ib_referred,
-            timezone=timezone,
-            score=score,
-        )
-        decision = await decide(
-            ctx.routing,
-            facts,
-            entity_id=entity_id,
-            now=_now(),
-            returning_owner_id=ctx.returning_owner,
-            ib_manager_id=ctx.ib_manager,
-            dry_run=True,
-        )
-    names = {
-        r["id"]: r["full_name"]
-        for r in await fetch("SELECT id, full_name FROM staff_user WHERE id = $1", decision.agent_id or 0)
-    }
-    return {
-        "score": score,
-        "contributions": contributions,
-        "decision": decision,
-        "agent_name": names.get(decision.agent_id),
-        "facts": dataclasses.asdict(facts) | {"region": facts.region},
-        "scoring_version": (ctx.scoring or {}).get("version"),
-        "routing_version": (ctx.routing or {}).get("version"),
-    }

@@ -13,7 +13,7 @@ from crm.core.approvals.service import ActionKind, register_action, request_appr
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, ValidationFailed
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 from crm.leads import rules
@@ -22,13 +22,13 @@ from crm.leads.tags import LeadsTag
 KINDS = {"routing": "Routing rules", "scoring": "Scoring rules"}
 
 
-def _json(value):
+def as_json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
 async def versions(kind: str, entity_id: int) -> list[dict]:
     return [
-        dict(r) | {"rules": _json(r["rules"])}
+        dict(r) | {"rules": as_json(r["rules"])}
         for r in await fetch(
             "SELECT s.*, u.full_name AS author FROM lead_rule_set s LEFT JOIN staff_user u ON u.id = "
             "s.created_by_id "
@@ -42,7 +42,7 @@ async def versions(kind: str, entity_id: int) -> list[dict]:
 async def rule_set(actor: Actor, set_id: int) -> dict:
     rows = await fetch("SELECT * FROM lead_rule_set WHERE id = $1", set_id)
     row = in_scope(actor, Permission.LEADS_ROUTING_MANAGE, rows[0] if rows else None, "Rule set")
-    return row | {"rules": _json(row["rules"])}
+    return row | {"rules": as_json(row["rules"])}
 
 
 async def pools_of(entity_id: int) -> list[dict]:
@@ -57,7 +57,7 @@ async def pools_of(entity_id: int) -> list[dict]:
 # ---- checking a rules document -----------------------------------------------------------------------------
 
 
-def _codes(raw: Any, kind: str) -> list[str]:
+def parse_codes(raw: Any, kind: str) -> list[str]:
     items = [v.strip() for v in (raw.split(",") if isinstance(raw, str) else raw or []) if str(v).strip()]
     out = []
     for item in items:
@@ -81,7 +81,7 @@ def _codes(raw: Any, kind: str) -> list[str]:
     return out
 
 
-def _int(raw: Any, low: int, high: int, what: str) -> int | None:
+def parse_bounded_int(raw: Any, low: int, high: int, what: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
@@ -100,24 +100,24 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
     for n, rule in enumerate(doc.get("rules") or [], start=1):
         try:
             when = rule.get("when") or {}
-            pool_id = _int(rule.get("pool_id"), 1, 2**31, "pool")
+            pool_id = parse_bounded_int(rule.get("pool_id"), 1, 2**31, "pool")
             if pool_id not in pool_ids:
                 raise ValueError("choose a pool of this entity")
             hours = None
             if when.get("hours"):
-                start, end = (_int(h, 0, 24, "hour") for h in when["hours"])
+                start, end = (parse_bounded_int(h, 0, 24, "hour") for h in when["hours"])
                 if start is None or end is None or start == end:
                     raise ValueError("hours need a different start and end (0-24)")
                 hours = [start, end]
             ib = when.get("ib_referred")
             clean_when = {
-                "countries": _codes(when.get("countries"), "country"),
-                "regions": _codes(when.get("regions"), "region"),
-                "languages": _codes(when.get("languages"), "language"),
-                "sources": _codes(when.get("sources"), "text"),
-                "brands": _codes(when.get("brands"), "text"),
-                "score_min": _int(when.get("score_min"), 0, 100, "minimum score"),
-                "score_max": _int(when.get("score_max"), 0, 100, "maximum score"),
+                "countries": parse_codes(when.get("countries"), "country"),
+                "regions": parse_codes(when.get("regions"), "region"),
+                "languages": parse_codes(when.get("languages"), "language"),
+                "sources": parse_codes(when.get("sources"), "text"),
+                "brands": parse_codes(when.get("brands"), "text"),
+                "score_min": parse_bounded_int(when.get("score_min"), 0, 100, "minimum score"),
+                "score_max": parse_bounded_int(when.get("score_max"), 0, 100, "maximum score"),
                 "ib_referred": None if ib in (None, "", "any") else ib in (True, "yes", "true", "1"),
                 "hours": hours,
             }
@@ -137,8 +137,10 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
         "ib_manager": bool(overrides.get("ib_manager", True)),
     }
     try:
-        clean_overrides["vip_min_score"] = _int(overrides.get("vip_min_score"), 0, 100, "VIP score")
-        vip_pool = _int(overrides.get("vip_pool_id"), 1, 2**31, "VIP pool")
+        clean_overrides["vip_min_score"] = parse_bounded_int(
+            overrides.get("vip_min_score"), 0, 100, "VIP score"
+        )
+        vip_pool = parse_bounded_int(overrides.get("vip_pool_id"), 1, 2**31, "VIP pool")
         if (vip_pool is None) != (clean_overrides["vip_min_score"] is None):
             raise ValueError("give both the VIP score and the VIP pool, or neither")
         if vip_pool is not None and vip_pool not in pool_ids:
@@ -146,8 +148,8 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
         clean_overrides["vip_pool_id"] = vip_pool
         bands = []
         for band in overrides.get("sla_by_score") or []:
-            low = _int(band.get("min_score"), 0, 100, "SLA band score")
-            seconds = _int(band.get("seconds"), 30, 7 * 86400, "SLA seconds")
+            low = parse_bounded_int(band.get("min_score"), 0, 100, "SLA band score")
+            seconds = parse_bounded_int(band.get("seconds"), 30, 7 * 86400, "SLA seconds")
             if low is not None and seconds is not None:
                 bands.append({"min_score": low, "seconds": seconds})
         clean_overrides["sla_by_score"] = bands
@@ -155,7 +157,7 @@ def check_routing(doc: dict, pool_ids: set[int]) -> dict:
         errors["overrides"] = f"{exc}."
     fallback = doc.get("fallback_pool_id")
     try:
-        fallback = _int(fallback, 1, 2**31, "fallback pool")
+        fallback = parse_bounded_int(fallback, 1, 2**31, "fallback pool")
         if fallback is not None and fallback not in pool_ids:
             raise ValueError("the fallback pool must belong to this entity")
     except ValueError as exc:
@@ -189,7 +191,7 @@ def check_scoring(doc: dict) -> dict:
                 float(rule.get("value"))
             elif op not in ("true", "false") and not str(rule.get("value") or "").strip():
                 raise ValueError("give a value")
-            points = _int(rule.get("points"), -100, 100, "points")
+            points = parse_bounded_int(rule.get("points"), -100, 100, "points")
             if points is None:
                 raise ValueError("give the points")
             value = rule.get("value")
@@ -288,7 +290,7 @@ async def submit(actor: Actor, set_id: int, reason: str) -> int:
         )
         if row["status"] != "draft":
             raise Conflict(f"Only a draft can be submitted (this one is {row['status']})")
-        doc = _json(row["rules"])
+        doc = as_json(row["rules"])
         request_id = await request_approval(
             actor,
             "leads.rules.publish",
@@ -333,7 +335,7 @@ async def _publish(actor: Actor, request: dict) -> None:
         target_id=row["id"],
         target_label=f"{KINDS[row['kind']]} v{row['version']}",
         entity_id=row["entity_id"],
-        before=_json(current["rules"]) if current else None,
+        before=as_json(current["rules"]) if current else None,
         after=p["rules"],
         reason=request["reason"],
     )
@@ -353,99 +355,5 @@ register_action(
         approver_permission=Permission.LEADS_ROUTING_MANAGE,
         execute=_publish,
         on_reject=_back_to_draft,
-    )
-)
-
-
-# ---- which entity takes a lead (group-wide: brand and country → entity) ------------------------------------
-
-
-async def entity_rules() -> list[dict]:
-    return [
-        dict(r) | {"countries": _json(r["countries"])}
-        for r in await fetch(
-            "SELECT r.*, e.code AS entity_code FROM lead_entity_rule r JOIN legal_entity e ON e.id = "
-            "r.entity_id "
-            "ORDER BY r.position, r.id"
-        )
-    ]
-
-
-def check_entity_rules(rows: list[dict], entity_ids: set[int]) -> list[dict]:
-    """Clean rows {position, brand, countries, entity_id}, or ValidationFailed naming each bad row."""
-    errors, clean = {}, []
-    for n, row in enumerate(rows, start=1):
-        try:
-            entity_id = _int(row.get("entity_id"), 1, 2**31, "entity")
-            if entity_id not in entity_ids:
-                raise ValueError("choose an active entity")
-            clean.append(
-                {
-                    "position": _int(row.get("position"), 0, 10_000, "position") or n * 10,
-                    "brand": str(row.get("brand") or "").strip()[:40],
-                    "countries": _codes(row.get("countries"), "country"),
-                    "entity_id": entity_id,
-                }
-            )
-        except ValueError as exc:
-            errors[f"row_{n}"] = f"Row {n}: {exc}."
-    if errors:
-        raise ValidationFailed("Please correct the entity rules", field_errors=errors)
-    return sorted(clean, key=lambda r: r["position"])
-
-
-async def propose_entity_rules(actor: Actor, rows: list[dict], reason: str) -> int:
-    """Entity rules decide between entities, so they are group-wide: proposed by someone who manages routing
-    in every entity, applied when another such person approves."""
-    from crm.core.scope import group_level
-
-    if not await group_level(actor, Permission.LEADS_ROUTING_MANAGE):
-        raise PermissionDenied("Entity rules are group-wide: you need routing rights in every entity")
-    active = {r["id"] for r in await fetch("SELECT id FROM legal_entity WHERE active")}
-    clean = check_entity_rules(rows, active)
-    async with transaction():
-        return await request_approval(
-            actor,
-            "leads.entity_rules.change",
-            entity_id=None,
-            target_type="lead_entity_rule",
-            target_id="all",
-            target_label="Which entity takes a lead",
-            payload={"rules": clean},
-            reason=reason,
-        )
-
-
-async def _apply_entity_rules(actor: Actor, request: dict) -> None:
-    conn = current_connection()
-    before = [
-        dict(r) | {"countries": _json(r["countries"])}
-        for r in await conn.fetch(
-            "SELECT position, brand, countries, entity_id FROM lead_entity_rule ORDER BY position, id"
-        )
-    ]
-    await conn.execute("DELETE FROM lead_entity_rule")
-    rules_ = request["payload"]["rules"]
-    await conn.executemany(
-        "INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES ($1, $2, $3::jsonb, $4)",
-        [(r["position"], r["brand"], json.dumps(r["countries"]), r["entity_id"]) for r in rules_],
-    )
-    await record_audit(
-        actor,
-        LeadsTag.ENTITY_RULES_CHANGE,
-        target_type="lead_entity_rule",
-        target_id="all",
-        before=before,
-        after=rules_,
-        reason=request["reason"],
-    )
-
-
-register_action(
-    ActionKind(
-        name="leads.entity_rules.change",
-        label="Change which entity takes a lead",
-        approver_permission=Permission.LEADS_ROUTING_MANAGE,
-        execute=_apply_entity_rules,
     )
 )

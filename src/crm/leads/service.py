@@ -10,7 +10,8 @@ duplicates. Each lives in its own module:
 - duplicates.py: duplicate candidates and merges (duplicate_evidence.py: the lookups and the score)
 """
 
-from crm.leads.assignment import assign_manually, handle_sla_breach, preview, route_lead
+from crm.leads.assignment import assign_manually, route_lead
+from crm.leads.breach import handle_sla_breach
 from crm.leads.context import (
     LeadContext,
     facts_for,
@@ -23,6 +24,7 @@ from crm.leads.context import (
 from crm.leads.duplicate_evidence import duplicate_score
 from crm.leads.duplicates import MERGE_FILL, dismiss_duplicate, find_duplicates, merge
 from crm.leads.intake import IntakeResult, intake, intake_by_hand
+from crm.leads.preview import preview
 from crm.leads.work import (
     CALL_OUTCOMES,
     add_note,

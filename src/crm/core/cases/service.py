@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from crm.core.audit.chain import normalise
 from crm.core.audit.service import record_audit
 from crm.core.audit.tags import CasesTag
-from crm.core.cases.kinds import case_kind, find_case_kind
+from crm.core.cases.kinds import case_kind
 from crm.core.cases.tables import (
     OPEN_STATUSES,
     PRIORITIES,
@@ -23,12 +23,10 @@ from crm.core.cases.tables import (
 )
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from crm.core.errors import Conflict, PermissionDenied, ValidationFailed
 from crm.core.events.service import emit, notify_sql, outbox_sql, subscribers_of
-from crm.core.files.service import load, store
 from crm.core.org.grants import grants_for
 from crm.core.permissions import Permission
-from crm.core.registry import require_loaded
 from crm.core.scope import in_scope
 
 
@@ -36,11 +34,11 @@ def reference_for(case_id: int) -> str:
     return f"CASE-{case_id:06d}"
 
 
-def _now() -> dt.datetime:
+def now_utc() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def _entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
+async def add_entry(case: dict, actor: Actor, kind: str, body: str = "", data: dict | None = None) -> None:
     await current_connection().execute(
         'INSERT INTO case_entry ("case", kind, author_id, author_label, body, data, created_at) '
         "VALUES ($1, $2, $3, $4, $5, $6::jsonb, now())",
@@ -91,7 +89,7 @@ SELECT opened.*, {notify_sql("event", "$16")} IS NULL AS quiet FROM opened
 """  # noqa: S608 (SQL fragments of the owning modules)
 
 
-async def _event(actor: Actor, name: str, case: dict, **payload) -> None:
+async def case_event(actor: Actor, name: str, case: dict, **payload) -> None:
     await emit(
         actor,
         name,
@@ -158,7 +156,7 @@ async def open_case(
         queue_id,
         CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN,
         assignee_id,
-        _now() + (sla or spec.sla),
+        now_utc() + (sla or spec.sla),
         actor.user_id,
         [s[0] for s in subjects],
         [s[1] for s in subjects],
@@ -215,7 +213,9 @@ async def create_case(
         )
 
 
-async def _locked(actor: Actor, reference: str, permission: Permission = Permission.CASES_CASE_WORK) -> dict:
+async def locked_case(
+    actor: Actor, reference: str, permission: Permission = Permission.CASES_CASE_WORK
+) -> dict:
     rows = await WorkCase.raw("SELECT * FROM work_case WHERE reference = {} FOR UPDATE", reference)
     in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Case")
     if not actor.can(permission, rows[0]["entity_id"]):
@@ -230,7 +230,7 @@ async def _may_work(user_id: int, entity_id: int) -> bool:
 async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: str = "") -> dict:
     """Give the case to someone who may work it in its entity (or back to the queue with None)."""
     async with transaction():
-        case = await _locked(actor, reference)
+        case = await locked_case(actor, reference)
         if case["status"] not in OPEN_STATUSES:
             raise Conflict("This case is closed")
         if assignee_id is not None and not await _may_work(assignee_id, case["entity_id"]):
@@ -240,11 +240,11 @@ async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: 
             )
         status = CaseStatus.IN_PROGRESS if assignee_id else CaseStatus.OPEN
         await WorkCase.update(
-            {WorkCase.assignee_id: assignee_id, WorkCase.status: status, WorkCase.updated_at: _now()}
+            {WorkCase.assignee_id: assignee_id, WorkCase.status: status, WorkCase.updated_at: now_utc()}
         ).where(WorkCase.id == case["id"])
         before = {"assignee_id": case["assignee_id"], "status": case["status"]}
         case |= {"assignee_id": assignee_id, "status": status}
-        await _entry(case, actor, "assignment", reason, {"from": before["assignee_id"], "to": assignee_id})
+        await add_entry(case, actor, "assignment", reason, {"from": before["assignee_id"], "to": assignee_id})
         await record_audit(
             actor,
             CasesTag.CASE_ASSIGN,
@@ -256,7 +256,7 @@ async def assign(actor: Actor, reference: str, assignee_id: int | None, reason: 
             reason=reason or None,
             case_id=reference,
         )
-        await _event(actor, "case.assigned", case)
+        await case_event(actor, "case.assigned", case)
     return case
 
 
@@ -286,7 +286,7 @@ async def hand_over(
         await current_connection().fetchrow(_HAND_OVER, case_id, assignee_id, status, sla_due_at, queue_id)
     )
     previous = case.pop("previous_assignee_id")
-    await _entry(case, actor, "assignment", reason, {"from": previous, "to": assignee_id})
+    await add_entry(case, actor, "assignment", reason, {"from": previous, "to": assignee_id})
     await record_audit(
         actor,
         CasesTag.CASE_ASSIGN,
@@ -298,7 +298,7 @@ async def hand_over(
         reason=reason,
         case_id=case["reference"],
     )
-    await _event(actor, "case.assigned", case)
+    await case_event(actor, "case.assigned", case)
     return case
 
 
@@ -331,7 +331,9 @@ async def take_next(actor: Actor, queue_id: int) -> dict | None:
         if row is None:
             return None
         case = dict(row)
-        await _entry(case, actor, "assignment", "took it from the queue", {"from": None, "to": actor.user_id})
+        await add_entry(
+            case, actor, "assignment", "took it from the queue", {"from": None, "to": actor.user_id}
+        )
         await record_audit(
             actor,
             CasesTag.CASE_TAKE,
@@ -341,7 +343,7 @@ async def take_next(actor: Actor, queue_id: int) -> dict | None:
             after={"assignee_id": actor.user_id},
             case_id=case["reference"],
         )
-        await _event(actor, "case.assigned", case)
+        await case_event(actor, "case.assigned", case)
     return case
 
 
@@ -350,9 +352,9 @@ async def add_note(actor: Actor, reference: str, body: str) -> None:
     if not body:
         raise ValidationFailed("Write something", field_errors={"body": "The note is empty."})
     async with transaction():
-        case = await _locked(actor, reference)
-        await _entry(case, actor, "note", body[:10_000])
-        await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
+        case = await locked_case(actor, reference)
+        await add_entry(case, actor, "note", body[:10_000])
+        await WorkCase.update({WorkCase.updated_at: now_utc()}).where(WorkCase.id == case["id"])
         await record_audit(
             actor,
             CasesTag.CASE_NOTE,
@@ -362,62 +364,7 @@ async def add_note(actor: Actor, reference: str, body: str) -> None:
             after={"length": len(body)},
             case_id=reference,
         )
-        await _event(actor, "case.updated", case, change="note")
-
-
-async def attach(actor: Actor, reference: str, filename: str, content: bytes, note: str = "") -> dict:
-    """Keep a file on the case's timeline (stored with its SHA-256, audited, shown to whoever may see the
-    case)."""
-    async with transaction():
-        case = await _locked(actor, reference)
-        info = await store(filename, content, entity_id=case["entity_id"], uploaded_by_id=actor.user_id)
-        data = {
-            "file_id": info.id,
-            "filename": info.filename,
-            "size": info.size,
-            "sha256": info.sha256,
-            "content_type": info.content_type,
-        }
-        await _entry(case, actor, "attachment", note.strip()[:2000], data)
-        await WorkCase.update({WorkCase.updated_at: _now()}).where(WorkCase.id == case["id"])
-        await record_audit(
-            actor,
-            CasesTag.CASE_ATTACH,
-            target_type="case",
-            target_id=reference,
-            entity_id=case["entity_id"],
-            after=data,
-            case_id=reference,
-        )
-        await _event(actor, "case.updated", case, change="attachment")
-    return data
-
-
-async def attachment(actor: Actor, reference: str, file_id: int) -> dict:
-    """A file attached to a case the actor may see; the download is audited (attachments may hold client
-    data)."""
-    async with transaction():
-        rows = await fetch(
-            """SELECT c.entity_id FROM case_entry e JOIN work_case c ON c.id = e."case"
-               WHERE c.reference = $1 AND e.kind = 'attachment' AND (e.data->>'file_id')::int = $2""",
-            reference,
-            file_id,
-        )
-        in_scope(actor, Permission.CASES_CASE_VIEW, rows[0] if rows else None, "Attachment")
-        stored = await load(file_id)
-        if stored is None:
-            raise NotFound("Attachment")
-        await record_audit(
-            actor,
-            CasesTag.ATTACHMENT_DOWNLOAD,
-            target_type="stored_file",
-            target_id=file_id,
-            target_label=stored["filename"],
-            entity_id=rows[0]["entity_id"],
-            after={"sha256": stored["sha256"]},
-            case_id=reference,
-        )
-    return stored
+        await case_event(actor, "case.updated", case, change="note")
 
 
 async def set_status(
@@ -431,21 +378,21 @@ async def set_status(
     if closing and resolution not in RESOLUTIONS:
         raise ValidationFailed("Choose a resolution", field_errors={"resolution": "How was it resolved?"})
     async with transaction():
-        case = await _locked(actor, reference)
+        case = await locked_case(actor, reference)
         if case["status"] == status:
             return case
         if case["status"] == CaseStatus.CLOSED:
             raise Conflict("This case is closed")
         changes = {
             WorkCase.status: status,
-            WorkCase.updated_at: _now(),
+            WorkCase.updated_at: now_utc(),
             WorkCase.resolution: resolution if closing else "",
-            WorkCase.resolved_at: _now() if closing else None,
+            WorkCase.resolved_at: now_utc() if closing else None,
         }
         await WorkCase.update(changes).where(WorkCase.id == case["id"])
         before = {"status": case["status"], "resolution": case["resolution"]}
         case |= {"status": status, "resolution": resolution if closing else ""}
-        await _entry(
+        await add_entry(
             case,
             actor,
             "decision" if closing else "status",
@@ -463,44 +410,5 @@ async def set_status(
             reason=reason or None,
             case_id=reference,
         )
-        await _event(actor, "case.resolved" if closing else "case.updated", case, change="status")
+        await case_event(actor, "case.resolved" if closing else "case.updated", case, change="status")
     return case
-
-
-_OVERDUE = """
-SELECT c.*, t.lead AS lead_id FROM work_case c LEFT JOIN team t ON t.id = c.queue_id
-WHERE c.status IN ('open', 'in_progress', 'waiting') AND c.escalated_at IS NULL AND c.sla_due_at <= now()
-ORDER BY c.sla_due_at LIMIT 500
-FOR UPDATE OF c SKIP LOCKED
-"""
-
-
-async def escalate_overdue() -> int:
-    """Cron: mark each overdue case escalated (once), record it, and tell the queue's team lead via an event;
-    a kind with its own `on_breach` (e.g. lead follow-ups, which reassign) handles its cases instead."""
-    require_loaded("escalating cases")  # every area's case kinds and their breach handlers
-    actor = Actor.system("escalate_overdue_cases")
-    async with transaction():
-        rows = await current_connection().fetch(_OVERDUE)
-        for row in rows:
-            case = dict(row)
-            lead_id = case.pop("lead_id")
-            spec = find_case_kind(case["kind"])
-            if spec is not None and spec.on_breach is not None:
-                await spec.on_breach(actor, case)
-                continue
-            await WorkCase.update({WorkCase.escalated_at: _now()}).where(WorkCase.id == case["id"])
-            await _entry(
-                case, actor, "escalation", "SLA breached: escalated to the team lead", {"lead_id": lead_id}
-            )
-            await record_audit(
-                actor,
-                CasesTag.CASE_ESCALATE,
-                target_type="case",
-                target_id=case["reference"],
-                entity_id=case["entity_id"],
-                after={"sla_due_at": case["sla_due_at"], "lead_id": lead_id},
-                case_id=case["reference"],
-            )
-            await _event(actor, "case.escalated", case, lead_id=lead_id)
-    return len(rows)

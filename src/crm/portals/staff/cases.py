@@ -7,7 +7,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.core.cases import queries, service
+from crm.core.cases import attachments, queries, service
 from crm.core.cases.kinds import case_kinds
 from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
@@ -242,7 +242,7 @@ async def attach(request: Request, reference: FromPath[str]) -> Response:
         raise ValidationFailed("Choose a file", field_errors={"file": "Choose a file."})
     content = await upload.read(MAX_BYTES + 1)
     note = form.get("note")
-    await service.attach(
+    await attachments.attach(
         current_actor(request),
         reference,
         upload.filename or "",
@@ -254,7 +254,7 @@ async def attach(request: Request, reference: FromPath[str]) -> Response:
 
 @get("/cases/{reference:str}/attachments/{file_id:int}", name="staff.cases.attachment", guards=VIEW)
 async def download(request: Request, reference: FromPath[str], file_id: FromPath[int]) -> Response:
-    stored = await service.attachment(current_actor(request), reference, file_id)
+    stored = await attachments.attachment(current_actor(request), reference, file_id)
     safe_name = stored["filename"].replace('"', "")
     return Response(
         stored["content"],
