@@ -123,10 +123,16 @@ def settings():
 
 
 @pytest.fixture
-def app(settings):
+async def app(settings):
+    """The app with its connection pool open in the test's event loop, as the lifespan opens it under
+    uvicorn (httpx's ASGI transport runs no lifespan)."""
     from crm.app import create_app
+    from crm.core.db import engine, start_pool
 
-    return create_app(settings)
+    app = create_app(settings)
+    await start_pool(1, settings.db_pool_max)
+    yield app
+    await engine().close_connection_pool()
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import httpx
@@ -44,7 +45,7 @@ class StaffClient:
 def text_of(response: httpx.Response) -> str:
     """The visible text of a page, whitespace collapsed (for assertions a user would notice)."""
     body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", response.text, flags=re.S)
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip()
+    return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip())
 
 
 def free_port() -> int:

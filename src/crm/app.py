@@ -14,6 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.static_files import create_static_files_router
 
 from crm.areas import load_areas
+from crm.core.boundary import check_request
 from crm.core.db import engine, start_pool
 from crm.core.errors import DomainError, NotAuthenticated
 from crm.core.guards import PasswordChangeRequired
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     app = Litestar(
         route_handlers=handlers,
         middleware=[StaffContextMiddleware(settings)],
+        before_request=check_request,  # every value a handler gets is one it can hold
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_secure=settings.cookie_secure,

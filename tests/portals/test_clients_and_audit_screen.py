@@ -106,7 +106,7 @@ async def test_audit_filters_keyset_pages_and_fragments(app):
         prefix = await http.get("/audit?action=clients:")
         assert "test:row:write" not in prefix.text and "clients:pii:reveal" in prefix.text
         bad = await http.get("/audit?date_from=yesterday&actor_id=abc")
-        assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and "Enter a number" in bad.text
+        assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and "Enter a whole number" in bad.text
         today = __import__("datetime").date.today().isoformat()
         assert "row 119" in text_of(await http.get(f"/audit?date_from={today}&date_to={today}"))
         assert "No audit records match" in text_of(await http.get("/audit?date_to=2001-01-01"))

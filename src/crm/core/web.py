@@ -25,6 +25,7 @@ from crm.core.navigation import current_url
 from crm.settings import Settings
 
 FLASH_COOKIE = "crm_flash"
+URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 def build_templates(settings: Settings) -> Environment:
@@ -132,7 +133,9 @@ def render_block(request: Request, template: str, block: str, context: Mapping[s
 
 
 def redirect(request: Request, url: str, *, flash: str | None = None, kind: str = "success") -> Response:
-    """303 to `url` (or HX-Redirect for htmx), carrying an optional flash message to the next page."""
+    """303 to `url` (or HX-Redirect for htmx), carrying an optional flash message to the next page. Characters
+    a header cannot carry (a typed value in a query) are percent-encoded; what is already encoded stays."""
+    url = quote(url, safe=URL_SAFE)
     if is_htmx(request):
         response: Response = Response("", status_code=200, headers={"HX-Redirect": url})
     else:
@@ -164,13 +167,6 @@ async def form_data(request: Request) -> dict[str, str]:
 async def form_list(request: Request, name: str) -> list[str]:
     form = await request.form()
     return [v for v in form.getall(name) if isinstance(v, str)] if name in form else []
-
-
-def parse_int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 from crm.leads import rules
@@ -82,8 +83,8 @@ def _pool_fields(form: dict) -> dict:
     return {
         "name": name,
         "sla_seconds": int(minutes * 60),
-        "team_id": int(team) if team.isdigit() else None,
-        "fallback_pool_id": int(fallback) if fallback.isdigit() else None,
+        "team_id": parse_int(team),
+        "fallback_pool_id": parse_int(fallback),
         "weighting": weighting,
         "active": form.get("active") == "on" if form.get("active_sent") else True,
     }

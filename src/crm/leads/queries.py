@@ -11,6 +11,7 @@ from crm.clients.service import mask
 from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
 from crm.leads.context import may_see
 from crm.leads.tables import OPEN_LEAD_STATUSES
@@ -52,8 +53,7 @@ class LeadFilter:
     @classmethod
     def from_params(cls, params: dict[str, str], view: str = "mine") -> LeadFilter:
         def number(name: str) -> int | None:
-            raw = (params.get(name) or "").strip()
-            return int(raw) if raw.isdigit() else None
+            return parse_int(params.get(name))
 
         return cls(
             view=view,

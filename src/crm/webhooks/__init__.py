@@ -13,4 +13,5 @@ def webhook_router() -> Router:
         route_handlers=[*leads.handlers],
         include_in_schema=False,
         exception_handlers=webhook_errors(),
+        opt={"raw_body": True},  # the door reads and judges the body itself (crm.core.boundary)
     )

@@ -45,7 +45,7 @@ def webhook_errors() -> dict:
 
 async def _raw_body(request: Request) -> bytes | None:
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > inbox.MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > inbox.MAX_BODY:
         return None
     body = await request.body()
     return body if len(body) <= inbox.MAX_BODY else None

@@ -13,6 +13,7 @@ from crm.core.audit.tags import ApprovalsTag
 from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.errors import ValidationFailed
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
 
 
@@ -24,7 +25,7 @@ async def propose_policy(actor: Actor, form: dict) -> int:
             "Choose what the policy is for", field_errors={"kind": "Choose a kind of request."}
         )
     raw_entity = form.get("entity", "")
-    entity_id = int(raw_entity) if raw_entity.isdigit() else None
+    entity_id = parse_int(raw_entity)
     if entity_id is not None and not actor.can(Permission.ACCESS_ROLE_MANAGE, entity_id):
         raise ValidationFailed(
             "Choose an entity you manage", field_errors={"entity": "Choose an entity you manage."}

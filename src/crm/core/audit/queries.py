@@ -16,6 +16,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.exports import csv_text
+from crm.core.inputs import parse_date, parse_int
 from crm.core.permissions import Permission
 
 PAGE_SIZE = 50
@@ -46,19 +47,19 @@ class AuditFilter:
         for name in ("client_id", "actor_id", "entity_id", "before_seq"):
             raw = (params.get(name) or "").strip()
             if raw:
-                if raw.isdigit():
-                    setattr(f, name, int(raw))
+                if parse_int(raw) is not None:
+                    setattr(f, name, parse_int(raw))
                 else:
-                    f.errors[name] = "Enter a number."
+                    f.errors[name] = "Enter a whole number."
         for name in ("action", "target_type", "target_id", "case_id"):
             setattr(f, name, (params.get(name) or "").strip()[:100])
         for name in ("date_from", "date_to"):
             raw = (params.get(name) or "").strip()
             if raw:
-                try:
-                    setattr(f, name, dt.date.fromisoformat(raw))
-                except ValueError:
-                    f.errors[name] = "Use YYYY-MM-DD."
+                day = parse_date(raw)
+                if day is None:
+                    f.errors[name] = "Use a date (YYYY-MM-DD) between 1900 and 9998."
+                setattr(f, name, day)
         if f.date_from and f.date_to and f.date_from > f.date_to:
             f.errors["date_to"] = "The end is before the start."
         return f

@@ -10,6 +10,7 @@ from crm.core.cases.tables import CaseEntry, CaseSubject, WorkCase
 from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 
@@ -41,8 +42,7 @@ class CaseFilter:
     @classmethod
     def from_params(cls, params: dict[str, str]) -> CaseFilter:
         def number(name: str) -> int | None:
-            raw = (params.get(name) or "").strip()
-            return int(raw) if raw.isdigit() else None
+            return parse_int(params.get(name))
 
         return cls(
             kind=(params.get("kind") or "")[:60],

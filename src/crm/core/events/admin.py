@@ -11,6 +11,7 @@ from crm.core.audit.tags import SystemTag
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, ValidationFailed
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
 from crm.core.scope import group_level, in_group_scope
 
@@ -27,13 +28,12 @@ class RunFilter:
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> RunFilter:
-        raw = (params.get("before_id") or "").strip()
         return cls(
             automation=(params.get("automation") or "")[:80],
             outcome=(params.get("outcome") or "")[:20],
             subject_id=(params.get("subject_id") or "")[:64],
             case_id=(params.get("case_id") or "")[:32],
-            before_id=int(raw) if raw.isdigit() else None,
+            before_id=parse_int(params.get("before_id")),
         )
 
 

@@ -71,9 +71,10 @@ class TimestampedHmac:
         parts = [p.strip().partition("=") for p in raw.split(",")]
         stamps = [v for k, _, v in parts if k == "t"]
         offered = [v for k, _, v in parts if k == "v1"]
-        if len(stamps) != 1 or not stamps[0].isdigit() or not offered:
+        stamp = stamps[0] if len(stamps) == 1 else ""
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12) or not offered:
             return Verification(False, f"{self.header} must read t=<unix time>,v1=<hex HMAC-SHA256>")
-        t = int(stamps[0])
+        t = int(stamp)
         skew = abs((time.time() if now is None else now) - t)
         if skew > self.tolerance_s:
             return Verification(

@@ -3,11 +3,12 @@
 from litestar import Request, Response, get, post
 
 from crm.core.guards import current_actor, requires
+from crm.core.inputs import parse_int
 from crm.core.org import entities as org
 from crm.core.org import staff
 from crm.core.org.tables import TeamKind
 from crm.core.permissions import Permission
-from crm.core.web import NO_REFUSAL, Refusal, form_data, parse_int, redirect, render, shows_again
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
 MANAGE = [requires(Permission.ACCESS_ENTITY_MANAGE)]

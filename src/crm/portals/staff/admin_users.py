@@ -6,11 +6,12 @@ from litestar.params import FromPath, FromQuery
 from crm.clients.service import reveal_counts
 from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.inputs import parse_int
 from crm.core.org import assignments
 from crm.core.org import staff as users
 from crm.core.org.entities import entities_visible_to
 from crm.core.permissions import Permission
-from crm.core.web import NO_REFUSAL, Refusal, form_data, parse_int, redirect, render, shows_again
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.identity import accounts
 from crm.portals.staff.navigation import STAFF_NAV
 

@@ -8,7 +8,8 @@ from litestar.params import FromQuery
 
 from crm.core.errors import DomainError
 from crm.core.guards import current_actor
-from crm.core.web import NO_REFUSAL, Refusal, form_data, parse_int, redirect, render, shows_again
+from crm.core.inputs import parse_int
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.identity import service, sessions, sso
 from crm.portals.staff.middleware import SESSION_COOKIE
 

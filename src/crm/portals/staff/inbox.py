@@ -7,8 +7,9 @@ from litestar.params import FromPath
 from crm.core.guards import current_actor, requires
 from crm.core.inbox import service as inbox
 from crm.core.inbox.tables import InboxStatus
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
-from crm.core.web import NO_REFUSAL, Refusal, form_data, parse_int, redirect, render, shows_again
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
 VIEW = [requires(Permission.SYSTEM_AUTOMATION_VIEW)]

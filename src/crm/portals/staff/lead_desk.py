@@ -10,18 +10,10 @@ from litestar.response import ServerSentEvent
 from crm.core.errors import ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
+from crm.core.inputs import parse_int
 from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
-from crm.core.web import (
-    NO_REFUSAL,
-    Refusal,
-    form_data,
-    parse_int,
-    redirect,
-    render,
-    render_block,
-    shows_again,
-)
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
 from crm.leads import imports, pools, sources
 from crm.leads.queries import agents_for
 from crm.leads.rules import DAYS, SHARING

@@ -10,18 +10,10 @@ from litestar.response import ServerSentEvent
 
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.inputs import parse_int
 from crm.core.org.entities import active_entity_names
 from crm.core.permissions import Permission
-from crm.core.web import (
-    NO_REFUSAL,
-    Refusal,
-    form_data,
-    parse_int,
-    redirect,
-    render,
-    render_block,
-    shows_again,
-)
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
 from crm.leads import entity_rules, replay, rules, rulesets, service
 from crm.portals.staff.live import job_progress_stream
 from crm.portals.staff.navigation import STAFF_NAV

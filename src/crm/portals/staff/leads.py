@@ -12,17 +12,9 @@ from litestar.response import ServerSentEvent
 
 from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
+from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
-from crm.core.web import (
-    NO_REFUSAL,
-    Refusal,
-    form_data,
-    parse_int,
-    redirect,
-    render,
-    render_block,
-    shows_again,
-)
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
 from crm.leads import mail as lead_mail
 from crm.leads import queries, service
 from crm.leads.live import CHANNEL

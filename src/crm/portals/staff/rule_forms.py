@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from litestar import Request
 
-from crm.core.web import form_list, parse_int
+from crm.core.inputs import parse_int
+from crm.core.web import form_list
 
 BLANK_ROWS = 3
 
