@@ -96,8 +96,10 @@ async def test_privileged_role_needs_an_end_date_within_thirty_days():
 
 
 async def test_non_privileged_grant_is_immediate_and_scoped_to_its_entity():
+    """To someone who already works with client data (first access to it waits for a second admin: see
+    test_segregation_of_duties)."""
     admin = await make_user(roles={"EU": ["system_admin"], "INTL": ["system_admin"]})
-    target = await make_user(roles={"EU": []})
+    target = await make_user(roles={"EU": ["support_agent"]})
     actor = await actor_for(admin)
     _, status = await grant_role(
         actor,
@@ -109,7 +111,7 @@ async def test_non_privileged_grant_is_immediate_and_scoped_to_its_entity():
         reason="new hire",
     )
     assert status == "active"
-    assert set(await grants_for(target["id"])) == {admin["entities"]["INTL"]}
+    assert set(await grants_for(target["id"])) == {admin["entities"]["EU"], admin["entities"]["INTL"]}
 
 
 async def test_admin_cannot_grant_in_an_entity_they_do_not_manage():

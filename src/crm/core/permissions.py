@@ -43,7 +43,8 @@ class Permission(StrEnum):
 
 
 DESCRIPTIONS: dict[Permission, str] = {
-    Permission.ACCESS_ASSIGNMENT_APPROVE: "Approve another admin's grant of a privileged role",
+    Permission.ACCESS_ASSIGNMENT_APPROVE: "Approve another admin's role change, or a role grant that is "
+    "privileged, to oneself or someone's first access to client data",
     Permission.ACCESS_ASSIGNMENT_MANAGE: "Grant, change and revoke role assignments",
     Permission.ACCESS_ENTITY_MANAGE: "Create and edit legal entities and teams",
     Permission.ACCESS_ROLE_MANAGE: "Create roles and edit their permission sets",
@@ -78,6 +79,26 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.SYSTEM_TEMPLATES_MANAGE: "Edit notification templates (group-wide: needs the permission in "
     "every entity)",
 }
+
+
+# Permissions that open client or prospect data (contact details, identity, money, trading). A grant that
+# gives the first of them to someone, or any grant to oneself, goes through a second admin
+# (crm.core.org.assignments): the system admin holds none of them by default.
+CLIENT_DATA: frozenset[Permission] = frozenset(
+    {
+        Permission.CLIENTS_CLIENT_EDIT,
+        Permission.CLIENTS_CLIENT_VIEW,
+        Permission.CLIENTS_PII_REVEAL,
+        Permission.DEALING_ACCOUNT_VIEW,
+        Permission.IB_PARTNER_VIEW,
+        Permission.KYC_REVIEW_DECIDE,
+        Permission.KYC_REVIEW_VIEW,
+        Permission.LEADS_LEAD_VIEW,
+        Permission.LEADS_LEAD_WORK,
+        Permission.LEADS_TEAM_VIEW,
+        Permission.PAYMENTS_TRANSACTION_VIEW,
+    }
+)
 
 
 def area_of(permission: str) -> str:

@@ -16,6 +16,7 @@ class Tier:
     above: Decimal
     approvals: int
     require_role: str | None
+    exclude_role: str | None = None
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class Requirement:
     expiry_hours: int | None
     policy_id: int | None
     policy_version: int | None
+    exclude_role: str | None = None
 
 
 def parse_tiers(raw: list[dict]) -> list[Tier]:
@@ -41,7 +43,10 @@ def parse_tiers(raw: list[dict]) -> list[Tier]:
             continue
         if above < 0 or not 1 <= approvals <= 5:
             errors.append(f"tier {n}: amount ≥ 0 and 1 to 5 approvals")
-        tiers.append(Tier(above, approvals, (item.get("require_role") or None)))
+        require, exclude = (item.get("require_role") or None), (item.get("exclude_role") or None)
+        if require and require == exclude:
+            errors.append(f"tier {n}: a role cannot be both required and excluded")
+        tiers.append(Tier(above, approvals, require, exclude))
     if len({t.above for t in tiers}) != len(tiers):
         errors.append("two tiers start at the same amount")
     if not tiers:
@@ -75,7 +80,12 @@ async def requirement_for(
     tiers = json.loads(policy["tiers"]) if isinstance(policy["tiers"], str) else policy["tiers"]
     tier = choose_tier(parse_tiers(tiers), amount)
     return Requirement(
-        tier.approvals, tier.require_role, policy["expiry_hours"], policy["id"], policy["version"]
+        tier.approvals,
+        tier.require_role,
+        policy["expiry_hours"],
+        policy["id"],
+        policy["version"],
+        tier.exclude_role,
     )
 
 
@@ -103,14 +113,27 @@ def tiers_from_form(form: dict) -> list[dict]:
     """Tier rows posted as above_N / approvals_N / role_N; blank rows are skipped."""
     rows = []
     for n in range(1, 6):
-        above, count, role = (
+        above, count, role, exclude = (
             form.get(f"above_{n}", ""),
             form.get(f"approvals_{n}", ""),
             form.get(f"role_{n}", ""),
+            form.get(f"exclude_{n}", ""),
         )
-        if above or count or role:
-            rows.append({"above": above or "0", "approvals": count or "1", "require_role": role or None})
+        if above or count or role or exclude:
+            rows.append(
+                {
+                    "above": above or "0",
+                    "approvals": count or "1",
+                    "require_role": role or None,
+                    "exclude_role": exclude or None,
+                }
+            )
     return [
-        {"above": str(t.above), "approvals": t.approvals, "require_role": t.require_role}
+        {
+            "above": str(t.above),
+            "approvals": t.approvals,
+            "require_role": t.require_role,
+            "exclude_role": t.exclude_role,
+        }
         for t in parse_tiers(rows)
     ]

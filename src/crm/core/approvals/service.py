@@ -1,9 +1,11 @@
 """Maker-checker for any action: areas register an action kind, then ask for approval instead of acting.
 
 A request binds the kind, its target, the exact payload (by SHA-256) and the maker. The action's executor
-runs in the same transaction as the approval that satisfies the request. The maker can never approve,
-approvers must be distinct, rejection needs a reason, and an amended payload leaves earlier approvals
-behind (they were given to the old hash). Every step is audited with the request's case id.
+runs in the same transaction as the approval that satisfies the request. Neither the maker nor anyone the
+request benefits (the kind names them: a grant's grantee, a role's holders, a client's owner) may decide it,
+nor, where the entity's policy says so, a holder of an excluded role; approvers must be distinct, rejection
+needs a reason, and an amended payload leaves earlier approvals behind (they were given to the old hash).
+Every step is audited with the request's case id.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from crm.core.errors import Conflict, NotFound, PermissionDenied, SegregationOfD
 from crm.core.permissions import Permission
 
 Executor = Callable[[Actor, dict], Awaitable[None]]
+# request -> the staff user ids it benefits, who therefore may not decide it
+Beneficiaries = Callable[[dict], Awaitable[list[int]]]
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class ActionKind:
     execute: Executor
     on_reject: Executor | None = None
     required_approvals: int = 1
+    beneficiaries: Beneficiaries | None = None
 
 
 _KINDS: dict[str, ActionKind] = {}
@@ -87,11 +92,14 @@ async def request_approval(
     case_id: str | None = None,
     expires_in: dt.timedelta | None = dt.timedelta(days=7),
     amount: Decimal | None = None,
+    conflicted: list[int] = (),
 ) -> int:
     """Record a pending request in the caller's transaction; returns its id.
 
-    The entity's approval policy for the kind (by `amount` tier) sets how many distinct checkers it needs and
-    whether one of them must hold a given role; without a policy the kind's default applies.
+    The entity's approval policy for the kind (by `amount` tier) sets how many distinct checkers it needs,
+    whether one of them must hold a given role and which role none of them may hold; without a policy the
+    kind's default applies. `conflicted` names further users who may not decide it (with the kind's
+    beneficiaries, they are kept on the request).
     """
     spec = action_kind(kind)
     if not reason.strip():
@@ -100,6 +108,8 @@ async def request_approval(
     if need.expiry_hours:
         expires_in = dt.timedelta(hours=need.expiry_hours)
     payload = normalise(payload)
+    draft = {"kind": kind, "entity_id": entity_id, "target_type": target_type, "target_id": str(target_id)}
+    conflicts = sorted(set(conflicted) | set(await _beneficiaries(spec, {**draft, "payload": payload})))
     rows = await ApprovalRequest.insert(
         ApprovalRequest(
             kind=kind,
@@ -118,6 +128,8 @@ async def request_approval(
             case_id=case_id,
             amount=amount,
             required_role=need.require_role,
+            excluded_role=need.exclude_role,
+            conflicted_ids=conflicts,
             policy_id=need.policy_id,
             policy_version=need.policy_version,
             expires_at=dt.datetime.now(dt.UTC) + expires_in if expires_in else None,
@@ -173,9 +185,30 @@ async def may_decide(actor: Actor, request: dict, entity_ids: list[int] | None =
     return bool(entity_ids) and all(actor.can(permission, e) for e in entity_ids)
 
 
-async def _check_checker(actor: Actor, request: dict) -> None:
+async def _beneficiaries(spec: ActionKind, request: dict) -> list[int]:
+    return list(await spec.beneficiaries(request)) if spec.beneficiaries else []
+
+
+async def conflict_of(actor: Actor, request: dict) -> str | None:
+    """Why the actor may not decide the request although they may see it, or None."""
+    request = _decoded(request)
     if request["maker_id"] == actor.user_id:
-        raise SegregationOfDuties("You made this request, so someone else must decide it")
+        return "You made this request, so someone else must decide it."
+    benefiting = set(request.get("conflicted_ids") or []) | set(
+        await _beneficiaries(action_kind(request["kind"]), request)
+    )
+    if actor.user_id in benefiting:
+        return "This request benefits you, so someone else must decide it."
+    excluded = request.get("excluded_role")
+    if excluded and await holds_role(actor.user_id, excluded, request["entity_id"]):
+        return f"The approval policy excludes holders of the role '{excluded}' from deciding this request."
+    return None
+
+
+async def _check_checker(actor: Actor, request: dict) -> None:
+    conflict = await conflict_of(actor, request)
+    if conflict:
+        raise SegregationOfDuties(conflict)
     if not await may_decide(actor, request):
         raise PermissionDenied("You may not decide this request")
 
@@ -301,14 +334,25 @@ async def pending_for(actor: Actor) -> list[dict]:
         .output(load_json=True)
     )
     entity_ids = await _all_entity_ids()
-    return [r for r in rows if r["maker_id"] == actor.user_id or await may_decide(actor, r, entity_ids)]
+    return [
+        r
+        for r in rows
+        if r["maker_id"] == actor.user_id
+        or actor.user_id in (r["conflicted_ids"] or [])
+        or await may_decide(actor, r, entity_ids)
+    ]
 
 
 async def get_request(actor: Actor, request_id: int) -> tuple[dict, list[dict]]:
     request = (
         await ApprovalRequest.select().where(ApprovalRequest.id == request_id).first().output(load_json=True)
     )
-    if request is None or not (request["maker_id"] == actor.user_id or await may_decide(actor, request)):
+    visible = request is not None and (
+        request["maker_id"] == actor.user_id
+        or actor.user_id in (request["conflicted_ids"] or [])
+        or await may_decide(actor, request)
+    )
+    if not visible:
         raise NotFound("Approval request")
     decisions = (
         await ApprovalDecision.select()

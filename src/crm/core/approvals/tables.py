@@ -2,7 +2,7 @@
 
 from enum import StrEnum
 
-from piccolo.columns import JSONB, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
+from piccolo.columns import JSONB, Array, Boolean, ForeignKey, Integer, Numeric, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -34,6 +34,8 @@ class ApprovalRequest(Table, tablename="approval_request"):
     case_id = Varchar(length=32, null=True, default=None)
     amount = Numeric(digits=(20, 4), null=True, default=None)  # what the policy's tiers were chosen by
     required_role = Varchar(length=60, null=True, default=None)  # one approver must hold it in the entity
+    excluded_role = Varchar(length=60, null=True, default=None)  # no approver may hold it in the entity
+    conflicted_ids = Array(Integer(), default=list)  # who the request benefits: they may not decide it
     policy_id = Integer(null=True, default=None)
     policy_version = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
@@ -56,8 +58,9 @@ class ApprovalDecision(Table, tablename="approval_decision"):
 class ApprovalPolicy(Table, tablename="approval_policy"):
     """How many checkers an action kind needs in an entity (entity None: the default for every entity).
 
-    `tiers` is a list of {"above": "1000", "approvals": 2, "require_role": "compliance_officer"}: the tier
-    with the highest `above` below the request's amount applies (amount-less requests use the lowest tier).
+    `tiers` is a list of {"above": "1000", "approvals": 2, "require_role": "compliance_officer",
+    "exclude_role": "sales_agent"}: the tier with the highest `above` below the request's amount applies
+    (amount-less requests use the lowest tier); no approver may hold the excluded role in the entity.
     """
 
     kind = Varchar(length=60)

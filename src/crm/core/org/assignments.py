@@ -11,7 +11,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import NotFound, ValidationFailed
 from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
-from crm.core.permissions import Permission
+from crm.core.permissions import CLIENT_DATA, Permission
 from crm.core.scope import in_scope
 
 MAX_ELEVATION = dt.timedelta(days=30)
@@ -42,7 +42,9 @@ async def grant_role(
     reason: str,
     case_id: str | None = None,
 ) -> tuple[int, str]:
-    """Grant a role in an entity. Privileged roles stay pending until a second admin approves.
+    """Grant a role in an entity. The grant stays pending until a second admin approves when the role is
+    privileged, when the actor grants it to themselves, or when it gives client data to someone who has
+    none (see `approval_grounds`); the grantee can never be that second admin.
 
     A privileged role must have an end date (no permanent "temporary super admin") of at most 30 days.
     Returns (assignment id, status).
@@ -78,7 +80,8 @@ async def grant_role(
                 "Privileged roles need an end date",
                 field_errors={"valid_until": "Set an end within 30 days."},
             )
-        status = AssignmentStatus.PENDING if role["privileged"] else AssignmentStatus.ACTIVE
+        grounds = await approval_grounds(actor, user_id, role)
+        status = AssignmentStatus.PENDING if grounds else AssignmentStatus.ACTIVE
         rows = await RoleAssignment.insert(
             RoleAssignment(
                 user=user_id,
@@ -100,7 +103,7 @@ async def grant_role(
             "team": team_id,
             "valid_until": until,
         }
-        if role["privileged"]:
+        if grounds:
             request_id = await request_approval(
                 actor,
                 "access.assignment.grant",
@@ -108,7 +111,7 @@ async def grant_role(
                 target_type="role_assignment",
                 target_id=assignment_id,
                 target_label=label,
-                payload={"assignment_id": assignment_id, **snapshot},
+                payload={"assignment_id": assignment_id, **snapshot, "grounds": grounds},
                 reason=reason,
                 case_id=case_id,
             )
@@ -117,7 +120,7 @@ async def grant_role(
             )
         await record_audit(
             actor,
-            AccessTag.ASSIGNMENT_REQUEST if role["privileged"] else AccessTag.ASSIGNMENT_GRANT,
+            AccessTag.ASSIGNMENT_REQUEST if grounds else AccessTag.ASSIGNMENT_GRANT,
             target_type="staff_user",
             target_id=user_id,
             target_label=label,
@@ -127,6 +130,34 @@ async def grant_role(
             case_id=case_id,
         )
     return assignment_id, status
+
+
+async def approval_grounds(actor: Actor, user_id: int, role: dict) -> list[str]:
+    """Why granting `role` to `user_id` needs a second admin (empty: it does not)."""
+    grounds = []
+    if role["privileged"]:
+        grounds.append("privileged role")
+    if user_id == actor.user_id:
+        grounds.append("granted to oneself")
+    if CLIENT_DATA.intersection(role["permissions"]) and not await holds_client_data(user_id):
+        grounds.append("first access to client data")
+    return grounds
+
+
+async def holds_client_data(user_id: int) -> bool:
+    """Whether any active or pending assignment of the user carries a client-data permission."""
+    rows = await fetch(
+        """SELECT 1 FROM role_assignment ra JOIN role r ON r.id = ra.role
+           WHERE ra."user" = $1 AND ra.status IN ('active', 'pending') AND r.permissions && $2::varchar[]
+             AND (ra.valid_until IS NULL OR ra.valid_until > now()) LIMIT 1""",
+        user_id,
+        sorted(CLIENT_DATA),
+    )
+    return bool(rows)
+
+
+async def _grantee(request: dict) -> list[int]:
+    return [request["payload"]["user"]]
 
 
 async def _activate(actor: Actor, request: dict) -> None:
@@ -163,10 +194,11 @@ async def _refuse(actor: Actor, request: dict) -> None:
 register_action(
     ActionKind(
         name="access.assignment.grant",
-        label="Privileged role grant",
+        label="Role grant",
         approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE,
         execute=_activate,
         on_reject=_refuse,
+        beneficiaries=_grantee,
     )
 )
 

@@ -9,7 +9,7 @@ from crm.core.approvals.service import ActionKind, register_action, request_appr
 from crm.core.audit.service import record_audit
 from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
-from crm.core.db import transaction
+from crm.core.db import fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
 from crm.core.org.tables import Role
 from crm.core.permissions import Permission, parse_permissions
@@ -243,12 +243,25 @@ async def _apply_role_change(actor: Actor, request: dict) -> None:
     )
 
 
+async def _holders_gaining(request: dict) -> list[int]:
+    """Staff who hold the role (active or pending) when the change adds permissions to it: they gain by it."""
+    payload = request["payload"]
+    if payload["role_id"] is None or not set(payload["permissions"]) - set(payload["previous_permissions"]):
+        return []
+    rows = await fetch(
+        """SELECT DISTINCT "user" FROM role_assignment WHERE role = $1 AND status IN ('active', 'pending')""",
+        payload["role_id"],
+    )
+    return [r["user"] for r in rows]
+
+
 register_action(
     ActionKind(
         name="access.role.change",
         label="Role change",
         approver_permission=Permission.ACCESS_ASSIGNMENT_APPROVE,
         execute=_apply_role_change,
+        beneficiaries=_holders_gaining,
     )
 )
 

@@ -139,7 +139,8 @@ async def grant(request: Request, user_id: FromPath[int]) -> Response:
         reason=form.get("reason", ""),
     )
     message = (
-        "Privileged role requested: another administrator must approve it."
+        "Role requested: another administrator must approve it (a privileged role, a grant to "
+        "oneself or someone's first access to client data)."
         if status == "pending"
         else "Role granted."
     )

@@ -17,11 +17,18 @@ async def approvals_list(request: Request) -> Response:
 
 
 async def _detail(request: Request, refusal: Refusal = NO_REFUSAL, *, request_id: int) -> Response:
-    approval, decisions = await service.get_request(current_actor(request), request_id)
+    actor = current_actor(request)
+    approval, decisions = await service.get_request(actor, request_id)
+    context = {
+        "approval": approval,
+        "decisions": decisions,
+        "conflict": await service.conflict_of(actor, approval),
+        "error": refusal.message or None,
+    }
     return render(
         request,
         "staff/approvals/detail.html",
-        {"approval": approval, "decisions": decisions, "error": refusal.message or None},
+        context,
         status=refusal.status,
     )
 
