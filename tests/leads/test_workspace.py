@@ -210,3 +210,42 @@ async def test_dashboard_speed_load_breaches_and_conversion(app):
         assert "repeated" in text and "google 2" in text and "50.0%" in text
         await http.sign_in_as(a)
         assert (await http.get("/leads/dashboard")).status_code == 403
+
+
+async def test_duplicates_stay_inside_what_the_viewer_may_see(app):
+    """One person, two leads: one routed to EU, one to INTL. Neither entity's pages show the other's lead; a
+    team lead of both sees a count (a signal, no record); an agent sees no duplicate owned by a colleague;
+    the comparison and the merge never cross entities."""
+    tl, a, b, intl_lead = await world()
+    both = await make_user(roles={"EU": ["sales_team_lead"], "INTL": ["sales_team_lead"]})
+    eu, intl = tl["entities"]["EU"], intl_lead["entities"]["INTL"]
+    eu_lead = (await service.intake(INTAKE, raw_lead(5), channel="api", fallback_entity_id=eu)).lead
+    other = raw_lead(6, email="lead5@example.com", phone="+447911000005")
+    intl_one = (await service.intake(INTAKE, other, channel="api", fallback_entity_id=intl)).lead
+    assert eu_lead["entity_id"] == eu and intl_one["entity_id"] == intl
+    async with StaffClient(app) as http:
+        await http.sign_in_as(intl_lead)
+        page = await http.get(f"/leads/{intl_one['reference']}")
+        assert page.status_code == 200 and eu_lead["reference"] not in page.text
+        assert "Compare and merge" not in page.text and "another entity" not in page.text
+        await http.sign_in_as(both)
+        page = await http.get(f"/leads/{intl_one['reference']}")
+        assert eu_lead["reference"] not in page.text
+        assert "1 possible duplicate in another entity you oversee" in text_of(page)
+        compare = await http.get(f"/leads/{intl_one['reference']}/merge/{eu_lead['reference']}")
+        assert compare.status_code == 404
+        merge = await http.post(
+            f"/leads/{intl_one['reference']}/merge/{eu_lead['reference']}",
+            {"survivor": eu_lead["reference"], "reason": "same person"},
+        )
+        assert merge.status_code in (404, 422) and eu_lead["reference"] not in text_of(merge)
+    # In one entity: agent A owns the first lead (the pool routes to A); a colleague's duplicate stays hidden.
+    again = raw_lead(7, email="lead5@example.com")
+    second = (await service.intake(INTAKE, again, channel="api", fallback_entity_id=eu)).lead
+    await Lead.update({Lead.owner_id: b["id"]}).where(Lead.id == second["id"])
+    async with StaffClient(app) as http:
+        await http.sign_in_as(a)
+        page = await http.get(f"/leads/{eu_lead['reference']}")
+        assert page.status_code == 200 and second["reference"] not in page.text
+        await http.sign_in_as(tl)
+        assert second["reference"] in (await http.get(f"/leads/{eu_lead['reference']}")).text

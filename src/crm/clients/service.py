@@ -10,6 +10,7 @@ from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import ValidationFailed
+from crm.core.masking import mask
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 from crm.settings import Settings
@@ -17,18 +18,6 @@ from crm.settings import Settings
 # Fields masked on every staff screen; the value is the label shown to staff.
 PII_FIELDS = {"email": "Email", "phone": "Phone", "id_number": "ID number", "bank_account": "Bank account"}
 MIN_REASON = 5
-
-
-def mask(field: str, value: str | None) -> str:
-    """A display form that identifies nothing but hints at the shape (for matching against a caller)."""
-    if not value:
-        return ""
-    if field == "email":
-        local, _, domain = value.partition("@")
-        tld = domain.rsplit(".", 1)[-1] if "." in domain else ""
-        return f"{local[:1]}•••@•••.{tld}"
-    keep = {"phone": 2, "id_number": 3, "bank_account": 4}.get(field, 0)
-    return "•" * max(4, len(value) - keep) + (value[-keep:] if keep else "")
 
 
 async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> list[dict]:

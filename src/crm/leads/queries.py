@@ -7,11 +7,11 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from crm.clients.service import mask
 from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
 from crm.core.inputs import parse_int
+from crm.core.masking import mask
 from crm.core.permissions import Permission
 from crm.leads.context import may_see
 from crm.leads.tables import OPEN_LEAD_STATUSES
@@ -207,17 +207,25 @@ async def lead_detail(actor: Actor, reference: str) -> dict:
             lead["id"],
         )
     ]
-    lead["duplicates"] = [
+    found = [
         dict(r) | {"reasons": _json(r["reasons"])}
         for r in await fetch(
             """SELECT d.id, d.score, d.reasons, d.status, o.reference, o.status AS other_status, o.owner_id,
-            o.created_at
+            o.entity_id, o.created_at
            FROM lead_duplicate d JOIN lead o ON o.id = CASE WHEN d.lead = $1 THEN d.other ELSE d.lead END
            WHERE (d.lead = $1 OR d.other = $1) AND d.status = 'open' AND o.merged_into_id IS NULL
-           ORDER BY d.score DESC LIMIT 20""",
+           ORDER BY d.score DESC LIMIT 50""",
             lead["id"],
         )
     ]
+    # Only what the viewer may see, and only in the lead's entity (where a merge is possible); a duplicate in
+    # another entity the viewer also oversees is a count (a signal), never the other record.
+    lead["duplicates"] = [d for d in found if d["entity_id"] == lead["entity_id"] and may_see(actor, d)][:20]
+    lead["duplicates_elsewhere"] = sum(
+        1
+        for d in found
+        if d["entity_id"] != lead["entity_id"] and actor.can(Permission.LEADS_TEAM_VIEW, d["entity_id"])
+    )
     lead["can_work"] = actor.can(Permission.LEADS_LEAD_WORK, lead["entity_id"]) and not lead["merged_into_id"]
     lead["can_reveal"] = actor.can(Permission.CLIENTS_PII_REVEAL, lead["entity_id"])
     lead["can_manage"] = actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"]) and lead["can_work"]

@@ -115,3 +115,8 @@ async def active_staff_in(actor: Actor, permission: Permission) -> list[dict]:
         .where(StaffUser.id.is_in(ids or [-1]) & StaffUser.active.eq(True))
         .order_by(StaffUser.full_name)
     )
+
+
+async def staff_addresses() -> set[str]:
+    """Every staff e-mail address, lower case (not personal data of clients: shown unmasked)."""
+    return {r["email"].lower() for r in await fetch("SELECT email FROM staff_user")}

@@ -14,6 +14,8 @@ from pathlib import Path
 from litestar import Request, Response, Router, get
 
 from crm.core.guards import requires
+from crm.core.masking import mask_addresses
+from crm.core.org.staff import staff_addresses
 from crm.core.permissions import Permission
 from crm.core.web import render
 
@@ -72,12 +74,19 @@ def read_mailbox(folder: Path, limit: int = 200) -> list[dict]:
     return messages
 
 
+def masked(message: dict, staff: set[str]) -> dict:
+    """The message with every address that is not a staff member's masked (leads' and clients' addresses are
+    personal data, shown masked here as on every screen)."""
+    fields = ("from", "to", "subject", "body", "message_id")
+    return message | {k: mask_addresses(message[k], staff) for k in fields}
+
+
 @get("/sandbox/mail", name="sandbox.mail", guards=[requires(Permission.SYSTEM_AUTOMATION_VIEW)])
 async def mailbox(request: Request) -> Response:
     folder = Path(request.app.state.settings.mail_sandbox_dir)
-    return render(
-        request, "staff/sandbox_mail.html", {"messages": read_mailbox(folder), "folder": str(folder)}
-    )
+    staff = await staff_addresses()
+    messages = [masked(m, staff) for m in read_mailbox(folder)]
+    return render(request, "staff/sandbox_mail.html", {"messages": messages, "folder": str(folder)})
 
 
 def mail_sandbox_router() -> Router:

@@ -10,7 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.core.errors import ValidationFailed
+from crm.core.errors import NotFound, ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
@@ -285,6 +285,8 @@ async def _merge_page(
 ) -> Response:
     actor = current_actor(request)
     left, right = await queries.lead_detail(actor, reference), await queries.lead_detail(actor, other)
+    if left["entity_id"] != right["entity_id"]:
+        raise NotFound("Lead")  # a merge never crosses entities, so neither does the comparison
     return render(
         request,
         "staff/leads/merge.html",
