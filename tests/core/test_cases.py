@@ -221,6 +221,20 @@ async def test_attachments_go_on_the_timeline_and_downloads_are_scoped_and_audit
         assert download.headers["x-content-type-options"] == "nosniff"
         assert "attachment;" in download.headers["content-disposition"]
         assert (await http.get(f"/cases/{ref}/attachments/{file_id + 1}")).status_code == 404
+        # a file name beyond Latin-1 downloads as itself (RFC 5987), with an ASCII fallback
+        await http.post(f"/cases/{ref}/attachments", files={"file": ("отчёт.pdf", pdf, "application/pdf")})
+        entry = (
+            await CaseEntry.select()
+            .where(CaseEntry.kind == "attachment")
+            .order_by(CaseEntry.id, ascending=False)
+            .first()
+            .output(load_json=True)
+        )
+        report = await http.get(f"/cases/{ref}/attachments/{entry['data']['file_id']}")
+        assert report.status_code == 200 and report.content == pdf
+        assert report.headers["content-disposition"] == (
+            "attachment; filename=\"_____.pdf\"; filename*=UTF-8''%D0%BE%D1%82%D1%87%D1%91%D1%82.pdf"
+        )
         await http.sign_in_as(other)
         assert (await http.get(f"/cases/{ref}/attachments/{file_id}")).status_code == 404
     actions = [

@@ -161,6 +161,14 @@ async def test_templates_are_data_edited_in_versions_with_validation_and_audit(a
             },
         )
         assert "Yours now: CASE-000123" in text_of(preview)
+        for hostile, reason in (
+            ("{{ 1/0 }}", "ZeroDivisionError"),
+            ("{{ 'a' + 1 }}", "TypeError"),
+            ("{{ 'x' * 999999999 }}", "more than 1,000 times"),
+            ("{{ 9 ** 99999999 }}", "power above 64"),
+        ):
+            refused = await client.post(url, {"action": "preview", "title": "ok", "body": hostile})
+            assert refused.status_code == 422 and reason in text_of(refused), hostile
         saved = await client.post(
             url,
             {

@@ -158,6 +158,14 @@ def set_flash(response: Response, message: str, kind: str = "success") -> None:
     )
 
 
+def attachment_disposition(filename: str) -> str:
+    """`Content-Disposition: attachment` for any file name (RFC 6266): an ASCII fallback, and the real name
+    UTF-8 percent-encoded in `filename*` (RFC 5987) so that "отчёт.txt" downloads as itself."""
+    name = "".join(ch for ch in filename if ch.isprintable() and ch not in '"\\/') or "download"
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 async def form_data(request: Request) -> dict[str, str]:
     """The submitted form as single values, stripped (multi-value fields use `form_list`)."""
     form = await request.form()

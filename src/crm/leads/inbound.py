@@ -80,7 +80,16 @@ def form_changes(payload: Any) -> tuple[list[dict], dict[str, str]]:
     too_long = [c for c in changes if len(_text(c.get("leadgen_id"), 10_000)) > MAX_ID]
     if too_long:
         return [], {"leadgen_id": f"At most {MAX_ID} characters."}
+    if not all(_is_field_data(c.get("field_data")) for c in changes):
+        return [], {"field_data": 'A list of {"name": "...", "values": ["..."]} objects in every lead.'}
     return changes, {}
+
+
+def _is_field_data(items: Any) -> bool:
+    return isinstance(items, list) and all(
+        isinstance(item, dict) and isinstance(item.get("name"), str) and isinstance(item.get("values"), list)
+        for item in items
+    )
 
 
 def lead_from_form(value: dict) -> dict:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 
 from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import SandboxedEnvironment
 
 from crm.core.audit.service import record_audit
@@ -39,7 +40,27 @@ class TemplateSpec:
 
 
 _TEMPLATES: dict[str, TemplateSpec] = {}
-_ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+
+
+class _WordingEnvironment(SandboxedEnvironment):
+    """Staff-written wording runs sandboxed, and cannot build huge values (`'x' * 10**9`)."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator: str, left, right):
+        numbers = [v for v in (left, right) if isinstance(v, int | float)]
+        if operator == "**" and any(abs(v) > 64 for v in numbers):
+            raise SecurityError("a power above 64 is not allowed in a template")
+        if operator == "*" and any(isinstance(v, str | list | tuple) for v in (left, right)):
+            if any(abs(v) > 1_000 for v in numbers):
+                raise SecurityError("repeating text more than 1,000 times is not allowed in a template")
+        return super().call_binop(context, operator, left, right)
+
+
+_ENV = _WordingEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+# What a staff-written template can raise while rendering: Jinja's own errors, and Python's for the
+# expressions it evaluates ({{ 1/0 }}, {{ "a" + 1 }}, {{ items[99] }}).
+RENDER_ERRORS = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError, AttributeError)
 
 
 def register_template(spec: TemplateSpec) -> TemplateSpec:
@@ -102,7 +123,7 @@ async def render(key: str, context: dict) -> tuple[str, str]:
     wording = await current(key, cached=True)
     try:
         return _render(wording["title"], wording["body"], context)
-    except TemplateError:
+    except RENDER_ERRORS:
         return _render(spec.title, spec.body, {**spec.sample, **context})
 
 
@@ -119,6 +140,8 @@ def check(spec: TemplateSpec, title: str, body: str) -> tuple[str, str]:
             _compile(source).render(spec.sample)
         except TemplateError as exc:
             errors.setdefault(name, f"{type(exc).__name__}: {exc.message or exc}")
+        except RENDER_ERRORS as exc:
+            errors.setdefault(name, f"The expression fails on the sample values: {type(exc).__name__}: {exc}")
     if errors:
         raise ValidationFailed("The template has problems", field_errors=errors)
     rendered = _render(title, body, spec.sample)

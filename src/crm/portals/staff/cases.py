@@ -17,7 +17,16 @@ from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
 from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
-from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
+from crm.core.web import (
+    NO_REFUSAL,
+    Refusal,
+    attachment_disposition,
+    form_data,
+    redirect,
+    render,
+    render_block,
+    shows_again,
+)
 from crm.portals.staff.live import live_stream
 from crm.portals.staff.navigation import STAFF_NAV
 
@@ -247,12 +256,11 @@ async def attach(request: Request, reference: FromPath[str]) -> Response:
 @get("/cases/{reference:str}/attachments/{file_id:int}", name="staff.cases.attachment", guards=VIEW)
 async def download(request: Request, reference: FromPath[str], file_id: FromPath[int]) -> Response:
     stored = await attachments.attachment(current_actor(request), reference, file_id)
-    safe_name = stored["filename"].replace('"', "")
     return Response(
         stored["content"],
         media_type=stored["content_type"],
         headers={
-            "Content-Disposition": f'attachment; filename="{safe_name}"',
+            "Content-Disposition": attachment_disposition(stored["filename"]),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
         },
