@@ -156,3 +156,49 @@ async def test_imports_and_intake_apply_the_same_entity_rules():
             )
         ).lead
         assert lead["entity_id"] == (await entities_by_rules([(brand, country)], eu))[(brand, country)]
+
+
+async def test_hostile_rows_are_reported_and_a_dead_import_says_it_failed(app, settings, monkeypatch):
+    """A 300 kB cell and a NUL byte are rows with a reason (the rest imports); an import whose job dies
+    shows failed with the error, never a progress bar stuck at "importing"."""
+    tl, _, entity = await desk()
+    hostile = (
+        "first_name,last_name,email,country\n"
+        f"Long,{'x' * 300_000},long@example.com,GB\n"
+        "Nul,Byte\x00,nul@example.com,GB\n"
+        "Good,Row,good@example.com,GB\n"
+    )
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        started = await http.post(
+            "/leads/imports",
+            data={"entity": entity},
+            files={"file": ("hostile.csv", hostile.encode(), "text/csv")},
+        )
+        await run_jobs(settings)
+        page = text_of(await http.get(started.headers["location"]))
+    assert "Status: done · 3 rows · 1 valid · 2 invalid · 1 imported" in page, page
+    assert "2 row A value is longer than 1,000 characters" in page
+    assert "3 row A value contains a NUL character" in page
+    assert await Lead.count() == 1
+
+    async def crash(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    import dataclasses
+
+    from crm.core import jobs
+
+    monkeypatch.setattr(imports, "_validate_and_import", crash)
+    quick = dataclasses.replace(jobs.job_spec("leads.import_csv"), retry_delay_s=0.01)
+    monkeypatch.setitem(jobs._JOBS, "leads.import_csv", quick)
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        started = await http.post(
+            "/leads/imports",
+            data={"entity": entity},
+            files={"file": ("doomed.csv", b"first_name,country\nAna,GB\n", "text/csv")},
+        )
+        await run_jobs(settings)
+        page = text_of(await http.get(started.headers["location"]))
+    assert "Status: failed" in page and "The import stopped on an error" in page and "disk full" in page

@@ -65,6 +65,7 @@ class JobRun:
 
 
 JobFunction = Callable[..., Awaitable[dict | None]]
+DeadHandler = Callable[[dict, str], Awaitable[None]]  # (the job's kwargs, the last error)
 
 
 class JobFailed(Exception):
@@ -84,19 +85,26 @@ class JobSpec:
     max_attempts: int = 5
     timeout_s: int = 600
     retry_delay_s: float = 5.0
+    on_dead: DeadHandler | None = None
 
 
 _JOBS: dict[str, JobSpec] = {}
 
 
 def job(
-    name: str, *, max_attempts: int = 5, timeout_s: int = 600, retry_delay_s: float = 5.0
+    name: str,
+    *,
+    max_attempts: int = 5,
+    timeout_s: int = 600,
+    retry_delay_s: float = 5.0,
+    on_dead: DeadHandler | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register `run(job_run, **kwargs) -> output` as background job `name`; a failed attempt is retried after
-    retry_delay_s, doubling each time (capped at an hour)."""
+    retry_delay_s, doubling each time (capped at an hour). `on_dead(kwargs, error)` runs once when the last
+    attempt fails, so the record the job was working on can say so (never a progress bar stuck forever)."""
 
     def register(run: JobFunction) -> JobFunction:
-        _JOBS[name] = JobSpec(name, run, max_attempts, timeout_s, retry_delay_s)
+        _JOBS[name] = JobSpec(name, run, max_attempts, timeout_s, retry_delay_s, on_dead)
         return run
 
     return register
@@ -274,6 +282,8 @@ async def _bury(spec: JobSpec, job_id: str, meta: dict, kwargs: dict, attempts: 
             attempts,
             error[:4000],
         )
+        if spec.on_dead is not None:
+            await spec.on_dead(kwargs, error)
 
 
 def arq_functions() -> list[Function]:

@@ -25,6 +25,7 @@ from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.events.service import emit
 from crm.core.files.service import load, store
+from crm.core.inputs import text_problem
 from crm.core.jobs import JobRun, enqueue, job, job_id_for
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
@@ -35,6 +36,9 @@ from crm.leads.normalise import FIELDS, clean
 from crm.leads.tags import LeadsTag
 
 MAX_ROWS = 100_000
+MAX_VALUE = 1_000  # characters in one cell: no lead field is longer
+ROW_PROBLEM = "__unreadable__"
+csv.field_size_limit(16 * 1024 * 1024)  # a long cell is one bad row (reported), not an unreadable file
 HEADER_ALIASES = {
     "phone_number": "phone",
     "mobile": "phone",
@@ -129,8 +133,18 @@ async def recent(actor: Actor) -> list[dict]:
     ]
 
 
+def _unstorable(values: list[str]) -> str | None:
+    """Why a row cannot be read as a lead at all (its other checks are intake's), or None."""
+    for value in values:
+        problem = text_problem(value, max_length=MAX_VALUE)
+        if problem:
+            return f"A value {problem}."
+    return None
+
+
 def parse(content: bytes) -> tuple[list[dict], list[dict]]:
-    """Rows as dicts keyed by known field names, and file-level problems."""
+    """Rows as dicts keyed by known field names (a row that cannot be held is `{ROW_PROBLEM: reason}`, so
+    it is reported with its number), and file-level problems."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -140,25 +154,37 @@ def parse(content: bytes) -> tuple[list[dict], list[dict]]:
         header = [_header(h) for h in next(reader)]
     except StopIteration:
         return [], [{"row": 0, "field": "file", "message": "The file is empty."}]
+    except csv.Error as exc:
+        return [], [{"row": 1, "field": "file", "message": f"The file is not valid CSV: {exc}."}]
     if "full_name" not in header and not {"first_name", "last_name"} & set(header):
         return [], [
             {"row": 1, "field": "header", "message": "The header needs first_name/last_name (or full_name)."}
         ]
     unknown = [h for h in header if h and h not in FIELDS and h != "full_name"]
     rows = []
-    for values in reader:
-        if not any(v.strip() for v in values):
-            continue
-        row = {h: v for h, v in zip(header, values, strict=False) if h in FIELDS or h == "full_name"}
-        if "full_name" in row:
-            first, _, last = row.pop("full_name").strip().partition(" ")
-            row.setdefault("first_name", first)
-            row.setdefault("last_name", last)
-        rows.append(row)
-        if len(rows) > MAX_ROWS:
-            return [], [{"row": 0, "field": "file", "message": f"At most {MAX_ROWS:,} rows per file."}]
+    try:
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            problem = _unstorable(values)
+            rows.append({ROW_PROBLEM: problem} if problem else _row(header, values))
+            if len(rows) > MAX_ROWS:
+                return [], [{"row": 0, "field": "file", "message": f"At most {MAX_ROWS:,} rows per file."}]
+    except csv.Error as exc:
+        return [], [
+            {"row": reader.line_num, "field": "file", "message": f"The file is not valid CSV: {exc}."}
+        ]
     problems = [{"row": 1, "field": h, "message": "Unknown column (ignored)."} for h in unknown]
     return rows, problems
+
+
+def _row(header: list[str], values: list[str]) -> dict:
+    row = {h: v for h, v in zip(header, values, strict=False) if h in FIELDS or h == "full_name"}
+    if "full_name" in row:
+        first, _, last = row.pop("full_name").strip().partition(" ")
+        row.setdefault("first_name", first)
+        row.setdefault("last_name", last)
+    return row
 
 
 _TIMELINE = activity_sql(
@@ -230,7 +256,21 @@ async def _set(import_id: int, **fields) -> None:
         await current_connection().execute(f"UPDATE lead_import SET {sets} WHERE id = $1", import_id, *values)  # noqa: S608
 
 
-@job("leads.import_csv", max_attempts=3, timeout_s=3600)
+async def _stopped(kwargs: dict, error: str) -> None:
+    """The import job's last attempt failed: the import says so and stops (nothing stays "importing")."""
+    message = f"The import stopped on an error and will not continue: {error[:300]}"
+    async with transaction():
+        await current_connection().execute(
+            """UPDATE lead_import SET status = 'failed', finished_at = now(),
+                 errors = errors || jsonb_build_array(jsonb_build_object('row', 0, 'field', 'file',
+                 'message', $2::text))
+               WHERE id = $1 AND status NOT IN ('done', 'failed')""",
+            kwargs.get("import_id"),
+            message,
+        )
+
+
+@job("leads.import_csv", max_attempts=3, timeout_s=3600, on_dead=_stopped)
 async def import_csv(run: JobRun, import_id: int, route: bool = True) -> dict:
     rows = await fetch("SELECT * FROM lead_import WHERE id = $1", import_id)
     if not rows:
@@ -268,6 +308,9 @@ async def _validate_and_import(run: JobRun, imp: dict) -> None:
     await _set(import_id, total_rows=total)
     valid, errors = [], list(problems)
     for n, raw in enumerate(raw_rows, start=2):  # row 1 is the header
+        if ROW_PROBLEM in raw:
+            errors.append({"row": n, "field": "row", "message": raw[ROW_PROBLEM]})
+            continue
         lead, row_errors = clean(raw)
         if row_errors:
             errors += [{"row": n, "field": f, "message": m} for f, m in row_errors.items()]
