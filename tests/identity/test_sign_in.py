@@ -47,9 +47,15 @@ async def test_sign_in_with_totp_then_recovery_code_once(app):
     user = await make_user(roles={"EU": ["support_agent"]})
     async with StaffClient(app) as client:
         assert (await password_step(client, user["email"])).headers["location"].startswith("/mfa")
-        ok = await client.post("/mfa", {"code": pyotp.TOTP(user["totp_secret"]).now(), "next": "/clients"})
+        first_code = pyotp.TOTP(user["totp_secret"]).now()
+        ok = await client.post("/mfa", {"code": first_code, "next": "/clients"})
         assert ok.status_code == 303 and ok.headers["location"] == "/clients"
         assert (await client.get("/")).status_code == 200
+    # The same code again, within its window, is refused: a code works once (an observed code is no key).
+    async with StaffClient(app) as client:
+        await password_step(client, user["email"])
+        again = await client.post("/mfa", {"code": first_code})
+        assert again.status_code == 422 and "not valid" in text_of(again)
     # Recovery codes: enrol fresh codes through the service, then use one twice.
     from crm.identity.credentials import new_recovery_codes, recovery_code_hash
     from crm.identity.tables import RecoveryCode

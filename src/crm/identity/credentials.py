@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 
 import pyotp
 import segno
@@ -58,10 +60,18 @@ def totp_qr_svg(uri: str) -> str:
     return segno.make(uri, error="m").svg_inline(scale=4, dark="#111827", light="#ffffff")
 
 
-def verify_totp(secret: str | None, code: str) -> bool:
-    """Accept the current code and one step either side for clock drift."""
+def totp_step(secret: str | None, code: str, now: float | None = None) -> int | None:
+    """The time step (30 s counter) whose code this is: the current one or one either side for clock drift;
+    None when it matches none. The caller refuses a step at or before the last one used (no replay)."""
     code = "".join(ch for ch in code if ch in "0123456789")
-    return bool(secret) and len(code) == 6 and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not secret or len(code) != 6:
+        return None
+    totp, when = pyotp.TOTP(secret), time.time() if now is None else now
+    for offset in (-1, 0, 1):
+        moment = when + offset * totp.interval
+        if hmac.compare_digest(totp.at(moment), code):
+            return int(moment // totp.interval)  # pyotp's counter (time steps since the epoch)
+    return None
 
 
 def new_recovery_codes(count: int = 10) -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from crm.core.audit.service import record_audit
 from crm.core.context import Actor, RequestMeta
-from crm.core.db import transaction
+from crm.core.db import fetch, transaction
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.org.tables import StaffUser
 from crm.identity import credentials
@@ -179,13 +179,28 @@ async def _finish_sign_in(
     return token
 
 
+async def _claim_totp(user: dict, code: str) -> bool:
+    """True when `code` is the user's TOTP code for a time step later than the last one used, which it then
+    becomes (compare-and-set: of two requests with one code, one wins): a code works once."""
+    step = credentials.totp_step(user["totp_secret"], code)
+    if step is None:
+        return False
+    rows = await fetch(
+        """UPDATE staff_user SET totp_last_step = $2 WHERE id = $1
+           AND (totp_last_step IS NULL OR totp_last_step < $2) RETURNING id""",
+        user["id"],
+        step,
+    )
+    return bool(rows)
+
+
 async def confirm_enrolment(
     user_id: int, pending_session_id: int, code: str, meta: RequestMeta, settings: Settings
 ) -> tuple[SignIn, list[str]]:
     """Confirm the scanned secret with a code; returns the signed-in session and fresh recovery codes."""
     user = await StaffUser.select().where(StaffUser.id == user_id).first()
     raise_if_locked(user)
-    if user["mfa_enrolled_at"] or not credentials.verify_totp(user["totp_secret"], code):
+    if user["mfa_enrolled_at"] or not await _claim_totp(user, code):
         await _register_failure(user, user["email"], meta, settings, "mfa_enrolment")
         raise ValidationFailed(
             "That code is not valid", field_errors={"code": "Enter the 6-digit code your app shows now."}
@@ -217,7 +232,7 @@ async def verify_mfa(
     user = await StaffUser.select().where(StaffUser.id == user_id).first()
     raise_if_locked(user)
     method = "password+totp"
-    ok = credentials.verify_totp(user["totp_secret"], code)
+    ok = await _claim_totp(user, code)
     async with transaction():
         if not ok and "-" in code:
             used = (

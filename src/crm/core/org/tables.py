@@ -4,6 +4,7 @@ from enum import StrEnum
 
 from piccolo.columns import (
     Array,
+    BigInt,
     Boolean,
     ForeignKey,
     Integer,
@@ -36,6 +37,7 @@ class StaffUser(Table, tablename="staff_user"):
     password_hash = Varchar(length=200, null=True, default=None)
     must_change_password = Boolean(default=False)
     totp_secret = Varchar(length=64, null=True, default=None)
+    totp_last_step = BigInt(null=True, default=None)  # the time step of the last TOTP code used (no replay)
     mfa_enrolled_at = Timestamptz(null=True, default=None)
     failed_attempts = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
