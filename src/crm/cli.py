@@ -219,6 +219,12 @@ def audit() -> None:
     """Verify and checkpoint the hash-chained audit trail."""
 
 
+def _embedded_signing_key() -> str:
+    """The signing key `crm run` made in its data folder for the embedded default, if there is one."""
+    path = DEV_DATA / "secrets.json"
+    return json.loads(path.read_text()).get("CRM_AUDIT_SIGNING_KEY", "") if path.exists() else ""
+
+
 def _owner_url() -> str:
     settings = Settings.from_env()
     url = settings.migrate_database_url or settings.database_url
@@ -273,14 +279,14 @@ def audit_checkpoint(out: str | None) -> None:
 
     from crm.core.audit.verify import load_signing_key, make_checkpoint
 
-    settings = Settings.from_env()
-    if not settings.audit_signing_key:
+    key = Settings.from_env().audit_signing_key or _embedded_signing_key()
+    if not key:
         raise click.ClickException("set CRM_AUDIT_SIGNING_KEY (see `crm audit keygen`)")
 
     async def go():
         conn = await asyncpg.connect(_owner_url())
         try:
-            return await make_checkpoint(conn, load_signing_key(settings.audit_signing_key))
+            return await make_checkpoint(conn, load_signing_key(key))
         finally:
             await conn.close()
 

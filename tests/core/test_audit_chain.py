@@ -180,6 +180,18 @@ async def test_cut_tail_is_detected(workers):
     assert not result["ok"] and result["first_bad_seq"] == 5 and "missing" in result["problem"]
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+async def test_a_row_appended_beyond_the_head_is_detected(workers):
+    """The owner bypasses the triggers and appends a row past the chain head with a made-up hash."""
+    await write_rows(4)
+    await tamper("""INSERT INTO audit_record (seq, occurred_at, actor_label, action, target_type, prev_hash,
+                                              row_hash)
+                    SELECT 9, occurred_at, 'ghost', 'access:assignment:grant', 'staff_user', row_hash, 'made-up'
+                    FROM audit_record WHERE seq = 4""")
+    result = await verify(workers)
+    assert not result["ok"] and result["first_bad_seq"] == 9 and "outside the chain" in result["problem"]
+
+
 async def test_checkpoint_detects_a_rebuilt_chain(settings):
     await write_rows(5)
     conn = await owner_conn()

@@ -115,7 +115,12 @@ async def search_audit(
     # Rows with no entity (group-wide: role definitions, unknown-email sign-ins) are for group-level auditors,
     # who hold the permission in every active entity, and only when no single entity is chosen.
     group_level = f.entity_id is None and actor.focus_entity_id is None and await _holds_everywhere(actor)
-    where = ["(entity_id = ANY($1::int[]) OR (entity_id IS NULL AND $2))"]
+    # Only rows of the chain: one appended past its head (around the writer) is not shown as a record; `crm
+    # audit verify` reports it.
+    where = [
+        "(entity_id = ANY($1::int[]) OR (entity_id IS NULL AND $2))",
+        "seq BETWEEN 1 AND (SELECT seq FROM audit_chain_head WHERE id = 1)",
+    ]
     args: list = [entities or [-1], group_level]
 
     def add(clause: str, value) -> None:

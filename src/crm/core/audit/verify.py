@@ -112,7 +112,8 @@ async def verify_chain(
     """Walk the chain up to its head; name the first row whose link or content does not check out.
 
     Catches an edited row (its hash no longer matches), a deleted row (a gap, or a broken link), an inserted
-    row (a broken link) and a cut tail (fewer rows than the head names). With `workers` > 1 (and a `dsn`),
+    row (a broken link), a cut tail (fewer rows than the head names) and rows appended outside the chain
+    (a sequence beyond the head, as a database owner bypassing the triggers could write). With `workers` > 1 (and a `dsn`),
     sequence ranges are checked in parallel processes; each range starts from the stored hash of the row
     before it, which the previous range proves, so the whole chain is still checked link by link.
     """
@@ -148,6 +149,17 @@ async def verify_chain(
     last_hash = results[-1]["last_hash"] if results else GENESIS_HASH
     if head is None or last_hash != head["row_hash"]:
         return _bad(checked, head, total, "chain head does not match the last row")
+    beyond = await conn.fetchrow(
+        "SELECT count(*) AS n, min(seq) AS first FROM audit_record WHERE seq > $1 OR seq < 1", total
+    )
+    if beyond["n"]:
+        return _bad(
+            checked,
+            head,
+            beyond["first"],
+            f"{beyond['n']} row(s) outside the chain (sequence beyond the head at {total}, or below 1): "
+            "written around the audit writer",
+        )
     return VerifyResult(True, checked, total, head["row_hash"])
 
 
