@@ -186,7 +186,7 @@ async def test_a_row_appended_beyond_the_head_is_detected(workers):
     await write_rows(4)
     await tamper("""INSERT INTO audit_record (seq, occurred_at, actor_label, action, target_type, prev_hash,
                                               row_hash)
-                    SELECT 9, occurred_at, 'ghost', 'access:assignment:grant', 'staff_user', row_hash, 'made-up'
+                    SELECT 9, occurred_at, 'ghost', 'access:assignment:grant', 'staff_user', row_hash, 'x'
                     FROM audit_record WHERE seq = 4""")
     result = await verify(workers)
     assert not result["ok"] and result["first_bad_seq"] == 9 and "outside the chain" in result["problem"]

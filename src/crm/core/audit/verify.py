@@ -113,9 +113,9 @@ async def verify_chain(
 
     Catches an edited row (its hash no longer matches), a deleted row (a gap, or a broken link), an inserted
     row (a broken link), a cut tail (fewer rows than the head names) and rows appended outside the chain
-    (a sequence beyond the head, as a database owner bypassing the triggers could write). With `workers` > 1 (and a `dsn`),
-    sequence ranges are checked in parallel processes; each range starts from the stored hash of the row
-    before it, which the previous range proves, so the whole chain is still checked link by link.
+    (a sequence beyond the head, as a database owner bypassing the triggers could write). With `workers` > 1
+    (and a `dsn`), sequence ranges are checked in parallel processes; each range starts from the stored hash
+    of the row before it, which the previous range proves, so the whole chain is still checked link by link.
     """
     head = await conn.fetchrow("SELECT seq, row_hash FROM audit_chain_head WHERE id = 1")
     total = head["seq"] if head else 0
