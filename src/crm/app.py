@@ -84,6 +84,7 @@ def healthz() -> dict[str, str]:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    settings.refuse_unsafe_production()
 
     @asynccontextmanager
     async def database_pool(app: Litestar):
@@ -130,7 +131,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_samesite="lax",
             cookie_name="crm_csrf",
             header_name="x-csrftoken",
-            exclude=["/static", "/healthz", "/webhooks", "/sandbox/oidc", "/api/"],
+            # Exact routes and prefixes, anchored: "/leads/x/merge/healthzx" is checked like any form.
+            exclude=[r"^/static/", r"^/healthz$", r"^/webhooks/", r"^/sandbox/oidc/", r"^/api/"],
         ),
         exception_handlers={
             DomainError: handle_domain_error,

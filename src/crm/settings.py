@@ -25,6 +25,8 @@ def _int(name: str, default: int) -> int:
 class Settings:
     """Everything the app reads from its environment; see docs/configuration.md for each variable."""
 
+    # "production" refuses sandboxes and weak secrets and forces secure cookies (production_problems).
+    env: str = "development"
     # Application role: may not UPDATE, DELETE or TRUNCATE the audit trail.
     database_url: str = ""
     # Owner role used for migrations and grants; defaults to database_url.
@@ -58,7 +60,9 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         database_url = os.environ.get("CRM_DATABASE_URL", "")
+        production = os.environ.get("CRM_ENV", "").strip().lower() == "production"
         return cls(
+            env="production" if production else "development",
             database_url=database_url,
             migrate_database_url=os.environ.get("CRM_MIGRATE_DATABASE_URL", "") or database_url,
             db_app_role=os.environ.get("CRM_DB_APP_ROLE", ""),
@@ -66,7 +70,7 @@ class Settings:
             db_pool_max=_int("CRM_DB_POOL_MAX", 10),
             redis_url=os.environ.get("CRM_REDIS_URL", ""),
             secret_key=os.environ.get("CRM_SECRET_KEY", cls.secret_key),
-            cookie_secure=_flag("CRM_COOKIE_SECURE", True),
+            cookie_secure=production or _flag("CRM_COOKIE_SECURE", True),
             base_url=os.environ.get("CRM_BASE_URL", cls.base_url),
             session_idle_minutes=_int("CRM_SESSION_IDLE_MINUTES", 30),
             session_absolute_hours=_int("CRM_SESSION_ABSOLUTE_HOURS", 12),
@@ -84,6 +88,32 @@ class Settings:
             mail_sandbox_dir=os.environ.get("CRM_MAIL_SANDBOX_DIR", ""),
             debug=_flag("CRM_DEBUG", False),
         )
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def production_problems(self) -> list[str]:
+        """Why this configuration must not serve real users (CRM_ENV=production), or [] when it may."""
+        if not self.production:
+            return []
+        problems = []
+        if self.secret_key == Settings.secret_key or len(self.secret_key) < 32:
+            problems.append("CRM_SECRET_KEY must be a random value of at least 32 characters")
+        if self.oidc_sandbox:
+            problems.append("CRM_OIDC_ISSUER=sandbox signs anyone in as any staff user: set a real provider")
+        if self.mail_sandbox_dir:
+            problems.append("the sandbox mail server keeps e-mails instead of sending: set CRM_SMTP_HOST")
+        if self.oidc_issuer and len(self.oidc_client_secret) < 16:
+            problems.append("CRM_OIDC_CLIENT_SECRET is missing or too short")
+        if not self.audit_signing_key:
+            problems.append("CRM_AUDIT_SIGNING_KEY is required to sign audit checkpoints (crm audit keygen)")
+        return problems
+
+    def refuse_unsafe_production(self) -> None:
+        problems = self.production_problems()
+        if problems:
+            raise SystemExit("CRM_ENV=production refuses to start: " + "; ".join(problems) + ".")
 
     @property
     def sso_enabled(self) -> bool:

@@ -106,6 +106,7 @@ async def startup(ctx: dict) -> None:
     from crm.core.events.dispatcher import run_dispatcher
 
     settings = Settings.from_env()
+    settings.refuse_unsafe_production()
     ctx["settings"] = settings
     if settings.db_pool:
         await start_pool(1, settings.db_pool_max)

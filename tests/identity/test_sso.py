@@ -15,8 +15,7 @@ from tests.factories import make_user
 from tests.http import StaffClient, free_port, text_of, wait_until_serving
 
 
-@pytest.fixture(scope="module")
-def provider():
+def start_provider(claims: str = "id_token"):
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -29,6 +28,8 @@ def provider():
             "crm-test",
             "--client-secret",
             "s3cret",
+            "--claims",
+            claims,
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -36,22 +37,35 @@ def provider():
     )
     issuer = f"http://127.0.0.1:{port}"
     wait_until_serving(f"{issuer}/.well-known/openid-configuration", proc)
+    return issuer, proc
+
+
+@pytest.fixture(scope="module", params=["id_token", "userinfo"])
+def provider(request):
+    """Each test runs against a provider that puts the e-mail in the ID token, and against one that gives
+    it from UserInfo only (OpenID Connect Core 5.4, the default of certified providers such as
+    node oidc-provider)."""
+    issuer, proc = start_provider(request.param)
     yield issuer
     proc.terminate()
     proc.wait(timeout=10)
 
 
-@pytest.fixture
-def sso_app(settings, provider):
+def app_for(settings, issuer: str):
     return create_app(
         dataclasses.replace(
             settings,
-            oidc_issuer=provider,
+            oidc_issuer=issuer,
             oidc_client_id="crm-test",
             oidc_client_secret="s3cret",
             base_url="https://testserver",
         )
     )
+
+
+@pytest.fixture
+def sso_app(settings, provider):
+    return app_for(settings, provider)
 
 
 async def sign_in_at_provider(client: StaffClient, email: str, mfa: bool, next_url: str = "/clients"):
@@ -135,3 +149,60 @@ async def test_a_forged_or_replayed_callback_is_refused(sso_app):
     async with StaffClient(sso_app) as client:
         ok = await sign_in_at_provider(client, user["email"], mfa=True)
         assert ok.status_code == 303
+
+
+async def test_userinfo_about_another_subject_is_refused(settings):
+    issuer, proc = start_provider("userinfo-other-sub")
+    try:
+        user = await make_user("sso.other@test.example", roles={"EU": ["support_agent"]})
+        async with StaffClient(app_for(settings, issuer)) as client:
+            response = await sign_in_at_provider(client, user["email"], mfa=True)
+            assert response.status_code == 401 and "UserInfo is about another subject" in text_of(response)
+            assert (await client.get("/clients")).status_code == 303
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_the_sandbox_provider_answers_loopback_only_and_is_announced(app, settings):
+    sandbox = create_app(dataclasses.replace(settings, oidc_issuer="sandbox", oidc_client_id="crm"))
+    discovery = "/sandbox/oidc/.well-known/openid-configuration"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=sandbox, client=("203.0.113.9", 5000)),
+        base_url="https://testserver",
+    ) as remote:
+        assert (await remote.get(discovery)).status_code == 401
+    async with StaffClient(sandbox) as local:
+        assert (await local.get(discovery)).status_code == 200
+        login = await local.get("/login")
+        assert "signs anyone in as any staff user" in text_of(login)
+
+
+def test_production_refuses_sandboxes_and_weak_secrets(settings):
+    weak = dataclasses.replace(settings, env="production", oidc_issuer="sandbox", secret_key="short")
+    with pytest.raises(SystemExit) as refused:
+        create_app(weak)
+    message = str(refused.value)
+    assert "CRM_SECRET_KEY" in message and "CRM_OIDC_ISSUER=sandbox" in message
+    strong = dataclasses.replace(
+        settings,
+        env="production",
+        secret_key="k" * 40,
+        oidc_issuer="",
+        mail_sandbox_dir="",
+        audit_signing_key=settings.audit_signing_key or "x",
+    )
+    assert strong.production_problems() == []
+    create_app(strong)
+
+
+async def test_csrf_exemptions_match_exact_routes_only(app):
+    from tests.http import StaffClient as Client
+
+    user = await make_user(roles={"EU": ["sales_team_lead"]})
+    async with Client(app) as client:
+        await client.sign_in_as(user)
+        sneaky = await client.http.post("/leads/LD-000001/merge/healthzx", data={"reason": "x"})
+        assert sneaky.status_code == 403 and "expired" in text_of(sneaky)
+        sneaky = await client.http.post("/leads/LD-000001/merge/webhooks", data={"reason": "x"})
+        assert sneaky.status_code == 403

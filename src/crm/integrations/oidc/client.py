@@ -95,10 +95,32 @@ async def exchange_code(config: OidcConfig, code: str, nonce: str, code_verifier
             exp={"essential": True},
             nonce={"essential": True, "value": nonce},
         ).validate(decoded.claims)
+        claims = dict(decoded.claims)
+        if "email" not in claims:  # OpenID Connect Core 5.4: scope claims may come from UserInfo only
+            claims |= await _userinfo(metadata, token["access_token"], claims["sub"])
     except (JoseError, KeyError, ValueError, httpx.HTTPError) as exc:
         raise SsoFailed("The single sign-on response could not be verified") from exc
     except Exception as exc:  # authlib raises its own OAuth errors for a refused code
         if exc.__class__.__module__.startswith("authlib"):
             raise SsoFailed("The single sign-on provider refused the sign-in") from exc
         raise
-    return decoded.claims
+    return claims
+
+
+USERINFO_CLAIMS = ("email", "email_verified", "name", "given_name", "family_name", "preferred_username")
+
+
+async def _userinfo(metadata: dict, access_token: str, subject: str) -> dict:
+    """The scope claims from the UserInfo endpoint, for the ID token's subject only (Core 5.3.2: the `sub`
+    must match, or the answer is about someone else and is refused)."""
+    endpoint = metadata.get("userinfo_endpoint")
+    if not endpoint:
+        return {}
+    async with httpx.AsyncClient(timeout=10) as http:
+        response = await http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+    if response.status_code != 200:
+        raise SsoFailed("The single sign-on provider did not say who signed in (UserInfo refused)")
+    info = response.json()
+    if not isinstance(info, dict) or info.get("sub") != subject:
+        raise SsoFailed("The single sign-on provider's UserInfo is about another subject")
+    return {k: info[k] for k in USERINFO_CLAIMS if k in info}

@@ -17,12 +17,28 @@ from urllib.parse import urlencode
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 from litestar import Litestar, Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
 from litestar.enums import MediaType
+from litestar.exceptions import NotAuthorizedException
 from markupsafe import escape
 
 _KEY = RSAKey.generate_key(2048, parameters={"kid": "sandbox-1", "use": "sig", "alg": "RS256"})
 _codes: dict[str, dict] = {}
+_access: dict[str, dict] = {}  # access token -> the grant (for UserInfo)
 CODE_TTL = 120
+# Where the scope claims (email ...) go: "id_token" (and UserInfo), or "userinfo" only, as OpenID Connect Core
+# 5.4 lets a provider do when it issues an access token; "userinfo-other-sub" answers UserInfo for another
+# subject (a provider a client must not trust). Set with --claims or CRM_OIDC_SANDBOX_CLAIMS.
+CLAIM_MODES = ("id_token", "userinfo", "userinfo-other-sub")
+
+
+def _claims_mode() -> str:
+    mode = os.environ.get("CRM_OIDC_SANDBOX_CLAIMS", "id_token")
+    return mode if mode in CLAIM_MODES else "id_token"
+
+
+def _subject(email: str) -> str:
+    return hashlib.sha256(email.encode()).hexdigest()[:24]
 
 
 def _client_credentials() -> tuple[str, str]:
@@ -35,7 +51,7 @@ def _client_credentials() -> tuple[str, str]:
 def _issuer(request: Request) -> str:
     """This provider's issuer URL: the request's origin plus the path the router is mounted at."""
     path = request.url.path
-    for suffix in ("/.well-known/openid-configuration", "/authorize", "/token", "/jwks"):
+    for suffix in ("/.well-known/openid-configuration", "/authorize", "/token", "/jwks", "/userinfo"):
         if path.endswith(suffix):
             path = path[: -len(suffix)]
             break
@@ -50,6 +66,7 @@ def discovery(request: Request) -> dict:
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/token",
         "jwks_uri": f"{issuer}/jwks",
+        "userinfo_endpoint": f"{issuer}/userinfo",
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -67,7 +84,10 @@ def jwks() -> dict:
 _FORM = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sandbox identity provider</title>
 <style>body{{font-family:system-ui;max-width:28rem;margin:4rem auto}}
 input,button{{font:inherit;padding:.4rem}}</style></head>
-<body><h1>Sandbox identity provider</h1><p>Demo and test only: type the email of a staff user.</p>
+<body><p role="alert" style="background:#fef3c7;border:1px solid #b45309;padding:.6rem">
+<strong>Sandbox: not for real use.</strong> Anyone who reaches this page can sign in as any staff user.
+It answers on this computer only (loopback) and refuses to start with CRM_ENV=production.</p>
+<h1>Sandbox identity provider</h1><p>Demo and test only: type the email of a staff user.</p>
 <form method="post" action="{action}">{hidden}
 <p><label for="email">Email</label><br>
 <input id="email" name="email" type="email" value="{hint}" required></p>
@@ -131,18 +151,20 @@ async def token(request: Request) -> Response:
     claims = {
         "iss": _issuer(request),
         "aud": grant["client_id"],
-        "sub": hashlib.sha256(grant["email"].encode()).hexdigest()[:24],
-        "email": grant["email"],
-        "email_verified": True,
+        "sub": _subject(grant["email"]),
         "nonce": grant["nonce"],
         "amr": grant["amr"],
         "iat": now,
         "exp": now + 300,
     }
+    if _claims_mode() == "id_token":
+        claims |= {"email": grant["email"], "email_verified": True}
     id_token = jwt.encode({"alg": "RS256", "kid": "sandbox-1"}, claims, _KEY)
+    access_token = secrets.token_urlsafe(24)
+    _access[access_token] = {**grant, "expires": time.time() + 300}
     return Response(
         {
-            "access_token": secrets.token_urlsafe(24),
+            "access_token": access_token,
             "token_type": "Bearer",
             "expires_in": 300,
             "id_token": id_token,
@@ -150,9 +172,35 @@ async def token(request: Request) -> Response:
     )
 
 
+LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+
+
+def loopback_only(connection: ASGIConnection, _handler) -> None:
+    """The sandbox signs anyone in as anyone: it answers requests from this machine only."""
+    host = connection.client.host if connection.client else ""
+    if host not in LOOPBACK:
+        raise NotAuthorizedException("The sandbox identity provider answers on this computer only.")
+
+
+@get("/userinfo", sync_to_thread=False)
+def userinfo(request: Request) -> Response:
+    """The scope claims of the access token's subject (OpenID Connect Core 5.3)."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    grant = _access.get(value) if scheme.lower() == "bearer" else None
+    if grant is None or grant["expires"] < time.time():
+        return Response({"error": "invalid_token"}, status_code=401)
+    subject = _subject(grant["email"])
+    if _claims_mode() == "userinfo-other-sub":
+        subject = _subject("someone-else@" + grant["email"])
+    return Response({"sub": subject, "email": grant["email"], "email_verified": True})
+
+
 def sandbox_router(path: str = "/sandbox/oidc") -> Router:
     return Router(
-        path=path, route_handlers=[discovery, jwks, authorize_form, authorize, token], include_in_schema=False
+        path=path,
+        route_handlers=[discovery, jwks, authorize_form, authorize, token, userinfo],
+        include_in_schema=False,
+        guards=[loopback_only],
     )
 
 
@@ -169,7 +217,9 @@ if __name__ == "__main__":
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--client-id", default="crm")
     parser.add_argument("--client-secret", default="crm-sandbox-secret")
+    parser.add_argument("--claims", choices=CLAIM_MODES, default="id_token")
     args = parser.parse_args()
+    os.environ["CRM_OIDC_SANDBOX_CLAIMS"] = args.claims
     os.environ["CRM_OIDC_CLIENT_ID"], os.environ["CRM_OIDC_CLIENT_SECRET"] = (
         args.client_id,
         args.client_secret,
