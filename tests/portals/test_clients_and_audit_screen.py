@@ -155,3 +155,24 @@ async def test_entity_switcher_narrows_every_list(app):
         assert foreign.status_code == 303
         assert "CL-IN-EU" in text_of(await http.get("/clients"))
     assert await StaffSession.count().where(StaffSession.focus_entity_id.is_null()) == 1
+
+
+async def test_csv_export_neutralises_formulas(app):
+    """A failed sign-in typed as a formula, from a browser whose User-Agent is one, exports as text."""
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    async with StaffClient(app) as http:
+        await http.post(
+            "/login",
+            {"email": '=HYPERLINK("http://evil.example","x")', "password": "x"},
+            headers={"user-agent": "=1+1"},
+        )
+        await http.post("/login", {"email": "@SUM(A1)", "password": "x"}, headers={"user-agent": "-2+3"})
+        await http.sign_in_as(auditor)
+        response = await http.get("/audit/export.csv?action=identity:signin:fail")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert len(rows) == 3
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+    assert "'=1+1" in cells and "'-2+3" in cells
+    assert any(c.lower().startswith("'=hyperlink") for c in cells)
+    assert any(c.lower().startswith("'@sum") for c in cells)
