@@ -219,9 +219,9 @@ def audit() -> None:
     """Verify and checkpoint the hash-chained audit trail."""
 
 
-def _embedded_signing_key() -> str:
+def _embedded_signing_key(data_dir: Path = DEV_DATA) -> str:
     """The signing key `crm run` made in its data folder for the embedded default, if there is one."""
-    path = DEV_DATA / "secrets.json"
+    path = data_dir / "secrets.json"
     return json.loads(path.read_text()).get("CRM_AUDIT_SIGNING_KEY", "") if path.exists() else ""
 
 

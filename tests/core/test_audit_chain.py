@@ -236,3 +236,12 @@ async def test_cli_verify_reports_and_exits_nonzero(tmp_path: Path):
     await tamper("UPDATE audit_record SET actor_label = 'someone else' WHERE seq = 2")
     bad = subprocess.run([crm, "audit", "verify"], capture_output=True, text=True)
     assert bad.returncode == 1 and json.loads(bad.stdout)["first_bad_seq"] == 2
+
+
+def test_checkpoint_uses_the_key_crm_run_made_on_the_embedded_default(tmp_path: Path):
+    from crm.cli import _embedded_signing_key
+    from crm.devstack import dev_secrets
+
+    assert _embedded_signing_key(tmp_path) == ""
+    made = dev_secrets(tmp_path)["CRM_AUDIT_SIGNING_KEY"]
+    assert _embedded_signing_key(tmp_path) == made and load_signing_key(made)
