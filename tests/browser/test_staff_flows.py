@@ -81,6 +81,31 @@ async def test_privileged_grant_needs_a_second_admin(new_page):
     await expect(other.get_by_test_id("permission-history")).to_contain_text("access:assignment:grant")
 
 
+async def test_the_grantee_cannot_approve_their_own_grant(new_page):
+    """A system admin grants themselves a sales role: it waits, they cannot decide it, another admin can."""
+    own = await make_user("self@test.example", roles={"EU": ["system_admin"]}, full_name="Sam Self")
+    other = await make_user("other@test.example", roles={"EU": ["system_admin"]}, full_name="Olly Other")
+    role = await Role.select(Role.id).where(Role.slug == "sales_agent").first()
+    page = await new_page(own)
+    await page.goto(f"/admin/users/{own['id']}")
+    await page.get_by_label("Role", exact=True).select_option(str(role["id"]))
+    await page.locator("#g-reason").fill("helping the desk this week")
+    await page.get_by_role("button", name="Grant").click()
+    await expect(page.get_by_role("status")).to_contain_text("a grant to oneself")
+    await page.goto("/approvals")
+    await page.get_by_role("link", name="Sales agent for Sam Self in EU").click()
+    await expect(page.get_by_test_id("approval-conflict")).to_contain_text("You made this request")
+    await expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+    checker = await new_page(other)
+    await checker.goto("/approvals")
+    await checker.get_by_role("link", name="Sales agent for Sam Self in EU").click()
+    for width, height in ((1366, 768), (390, 844)):
+        await checker.set_viewport_size({"width": width, "height": height})
+        await checker.screenshot(path=f"/tmp/shot-approval-{width}.png", full_page=True)
+    await checker.get_by_role("button", name="Approve").click()
+    await expect(checker.get_by_role("status")).to_contain_text("Approved and carried out")
+
+
 async def test_pii_reveal_with_reason_appears_in_the_audit_screen(new_page):
     officer = await make_user(roles={"EU": ["compliance_officer"]}, full_name="Olga Officer")
     client = await make_client("EU", email="hidden.person@example.com")
