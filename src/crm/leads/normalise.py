@@ -90,10 +90,20 @@ def language_code(value: str) -> str | None:
     value = value.strip().replace("_", "-").split("-")[0]
     if not value:
         return None
-    try:
-        lang = pycountry.languages.lookup(value)
-    except LookupError:
-        return None
+    # A code is looked up as a code first: `lookup` tries names too and matches "en" to the language named
+    # "En" (enc) and "ko" to "Ko" (fuj) before the codes.
+    lang = None
+    if len(value) == 2:
+        lang = pycountry.languages.get(alpha_2=value.lower())
+    elif len(value) == 3:
+        lang = pycountry.languages.get(alpha_3=value.lower()) or pycountry.languages.get(
+            bibliographic=value.lower()
+        )
+    if lang is None:
+        try:
+            lang = pycountry.languages.lookup(value)
+        except LookupError:
+            return None
     return getattr(lang, "alpha_2", None) or lang.alpha_3
 
 
