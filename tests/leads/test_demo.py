@@ -16,3 +16,31 @@ async def test_demo_seeds_routed_leads_once():
     fresh = await fetch("SELECT count(*) AS n FROM lead WHERE first_contact_at IS NULL")
     assert fresh[0]["n"] >= 3
     assert "0 sample leads" in await load_demo()  # idempotent
+
+
+async def test_the_readme_register_walkthrough_reaches_the_right_desks(app):
+    """README: a Spanish speaker from Mexico goes to the LatAm pool, one from the UAE to MENA, through the
+    public form (no intake source) as through the REST intake."""
+    import re
+
+    from tests.http import StaffClient
+
+    await load_demo()
+    people = (
+        ("Ana", "Ruiz", "+52 55 1234 5678", "MX", "es", "LatAm"),
+        ("Omar", "Haddad", "+971 50 123 4567", "AE", "ar", "MENA"),
+    )
+    async with StaffClient(app) as http:
+        for first, last, phone, country, language, pool in people:
+            form = {"first_name": first, "last_name": last, "phone": phone, "country": country}
+            response = await http.post("/register", {**form, "language": language, "consent": "on"})
+            assert response.status_code == 200, response.text[:300]
+            reference = re.search(r"LD-\d+", response.text).group(0)
+            row = (
+                await fetch(
+                    """SELECT e.code, p.name AS pool FROM lead l JOIN legal_entity e ON e.id = l.entity_id
+                       LEFT JOIN lead_pool p ON p.id = l.pool_id WHERE l.reference = $1""",
+                    reference,
+                )
+            )[0]
+            assert row["code"] == "INTL" and pool in (row["pool"] or ""), (first, dict(row))

@@ -226,12 +226,15 @@ async def load_sales_demo(entities: dict[str, int]) -> int:
         for entity_id in (eu, intl, uk):
             await _publish("scoring", entity_id, SCORING)
         eu_countries = ["AT", "BE", "CY", "DE", "ES", "FR", "GR", "IE", "IT", "NL", "PL", "PT"]
+        # EU residents to the EU entity, the UK to the UK one, everyone else to the international entity:
+        # the last rule matches any country, so every channel (REST, forms, webhooks, imports) agrees.
         await conn.execute(
             "INSERT INTO lead_entity_rule (position, brand, countries, entity_id) VALUES "
-            "(10, '', $1::jsonb, $2), (20, '', '[\"GB\"]', $3)",
+            "(10, '', $1::jsonb, $2), (20, '', '[\"GB\"]', $3), (90, '', '[]', $4)",
             json.dumps(eu_countries),
             eu,
             uk,
+            intl,
         )
         await conn.execute(
             "INSERT INTO referral_code (code, entity_id, partner_name, manager_id, active) "
