@@ -16,9 +16,10 @@ from tests.http import free_port, wait_until_serving
 def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env["CRM_DATA_DIR"] = str(tmp_path / "data")  # where every crm command finds the embedded default
     crm = str(Path(sys.executable).parent / "crm")
     proc = subprocess.Popen(
-        [crm, "run", "--port", str(port), "--data-dir", str(tmp_path / "data")],
+        [crm, "run", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -41,11 +42,23 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
         while not list(mail.glob("*.eml")) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert list(mail.glob("*.eml")), "the worker's e-mails reach the sandbox mailbox"
+        # Other commands find the running embedded default with no setting (README: demo-code, audit).
+        code = subprocess.run(
+            [crm, "demo-code", "admin@demo.example"], env=env, capture_output=True, text=True
+        )
+        assert code.returncode == 0 and "not enrolled yet" in code.stdout, code.stdout + code.stderr
+        verify = subprocess.run([crm, "audit", "verify"], env=env, capture_output=True, text=True)
+        assert verify.returncode == 0 and '"ok": true' in verify.stdout, verify.stdout + verify.stderr
+        checkpoint = subprocess.run([crm, "audit", "checkpoint"], env=env, capture_output=True, text=True)
+        assert checkpoint.returncode == 0 and '"head_hash"' in checkpoint.stdout, checkpoint.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, output
     assert "admin@demo.example" in output and "/sandbox/mail" in output
     assert re.search(r"demo data: 7 teams, 16 users, 45 clients, [1-9]\d sample leads added", output), output
+    # With crm run stopped, a command starts the embedded default for itself and stops it again.
+    verify = subprocess.run([crm, "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)
+    assert verify.returncode == 0 and '"ok": true' in verify.stdout, verify.stdout + verify.stderr
     leftovers = subprocess.run(["pgrep", "-f", str(tmp_path / "data")], capture_output=True, text=True).stdout
     assert leftovers.strip() == "", "a server started by crm run is still running"

@@ -16,7 +16,7 @@ import click
 
 from crm.settings import REPO_ROOT, Settings
 
-DEV_DATA = REPO_ROOT / ".devdata"
+DEV_DATA = Path(os.environ.get("CRM_DATA_DIR") or REPO_ROOT / ".devdata")  # crm run's services and secrets
 BIN = Path(sys.executable).parent
 
 
@@ -186,8 +186,10 @@ def demo() -> None:
 def demo_code(email: str) -> None:
     """Print the current two-factor code of a demo user (demo accounts only)."""
     from crm.demo import demo_totp_code
+    from crm.devstack import embedded_default
 
-    click.echo(asyncio.run(demo_totp_code(email)))
+    with embedded_default(DEV_DATA):
+        click.echo(asyncio.run(demo_totp_code(email)))
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -265,7 +267,10 @@ def audit_verify(checkpoint_file: str | None, public_key: str | None, workers: i
         finally:
             await conn.close()
 
-    result = asyncio.run(go())
+    from crm.devstack import embedded_default
+
+    with embedded_default(DEV_DATA):
+        result = asyncio.run(go())
     click.echo(json.dumps(result, default=str))
     if not result["ok"]:
         sys.exit(1)
@@ -278,19 +283,21 @@ def audit_checkpoint(out: str | None) -> None:
     import asyncpg
 
     from crm.core.audit.verify import load_signing_key, make_checkpoint
+    from crm.devstack import embedded_default
 
-    key = Settings.from_env().audit_signing_key or _embedded_signing_key()
-    if not key:
-        raise click.ClickException("set CRM_AUDIT_SIGNING_KEY (see `crm audit keygen`)")
-
-    async def go():
+    async def go(key: str):
         conn = await asyncpg.connect(_owner_url())
         try:
             return await make_checkpoint(conn, load_signing_key(key))
         finally:
             await conn.close()
 
-    text = json.dumps(asyncio.run(go()).__dict__, indent=2)
+    with embedded_default(DEV_DATA):
+        key = Settings.from_env().audit_signing_key or _embedded_signing_key()
+        if not key:
+            raise click.ClickException("set CRM_AUDIT_SIGNING_KEY (see `crm audit keygen`)")
+        checkpoint = asyncio.run(go(key))
+    text = json.dumps(checkpoint.__dict__, indent=2)
     if out:
         Path(out).write_text(text)
     else:

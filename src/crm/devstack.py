@@ -6,6 +6,7 @@ Order of preference: the system's binaries (Debian's postgresql and redis-server
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import os
@@ -90,6 +91,26 @@ class LocalServices:
             self.stop()
             raise
         return ServiceUrls(admin_url=admin_url, redis_url=redis_url)
+
+    def running_urls(self) -> ServiceUrls | None:
+        """The services another crm process (`crm run`) keeps under this data folder, if it is running."""
+        import fcntl
+
+        lock_path = self.data_dir / ".lock"
+        if not lock_path.exists():
+            return None
+        with open(lock_path, "a") as probe:
+            try:
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # held: the services are up
+                postgres, redis = self.socket_dir / ".s.PGSQL.5432", self.socket_dir / "redis.sock"
+                if postgres.exists() and redis.exists():
+                    return ServiceUrls(
+                        f"postgresql://postgres@/postgres?host={self.socket_dir}", f"unix://{redis}"
+                    )
+                return None
+            fcntl.flock(probe, fcntl.LOCK_UN)
+        return None
 
     def stop(self) -> None:
         while self._stops:
@@ -313,3 +334,32 @@ def dev_secrets(data_dir: Path) -> dict[str, str]:
     path.write_text(json.dumps(values))
     path.chmod(0o600)
     return values
+
+
+@contextlib.contextmanager
+def embedded_default(data_dir: Path):
+    """For a `crm` command run with no CRM_DATABASE_URL: point it at the local services of `crm run` (those
+    running now, else started for the command and stopped after it), with the data folder's secrets. With
+    the URLs set, nothing happens."""
+    if os.environ.get("CRM_DATABASE_URL"):
+        yield
+        return
+    services = LocalServices(data_dir)
+    urls = services.running_urls()
+    started = urls is None
+    if started:
+        urls = services.start()
+    try:
+        import asyncio
+
+        asyncio.run(ensure_database(urls.admin_url, "crm"))
+        saved = dict(os.environ)
+        os.environ.update(local_env(urls, "crm") | dev_secrets(data_dir))
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    finally:
+        if started:
+            services.stop()
