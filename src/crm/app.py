@@ -11,6 +11,7 @@ from litestar.config.csrf import CSRFConfig
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.exceptions import PermissionDeniedException as LitestarPermissionDenied
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, RedocRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from crm.areas import load_areas
@@ -146,6 +147,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             title="Brokerage CRM API",
             version="1",
             path="/api/schema",
+            # Offline: the viewer is vendored (static/vendor/VERSIONS.md), with no web fonts or CDN favicon.
+            render_plugins=[
+                RedocRenderPlugin(
+                    js_url="/static/vendor/redoc-2.4.0.standalone.js",
+                    google_fonts=False,
+                    favicon="",
+                    path="/",
+                ),
+                JsonRenderPlugin(path="/openapi.json"),
+            ],
             description="Lead intake and signals. Authenticate with `Authorization: Bearer <API key>` "
             "(one key per intake source, created by a sales team lead under Leads → Sources).",
         ),

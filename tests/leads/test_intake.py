@@ -72,7 +72,13 @@ async def test_rest_intake_with_api_key_idempotent_and_field_errors(app):
         assert signals.status_code == 200 and signals.json()["reference"] == body["reference"]
         schema = await http.get("/api/schema/openapi.json")
         assert schema.status_code == 200 and "/api/v1/leads" in schema.json()["paths"]
-        assert not any(p.startswith("/cases") for p in schema.json()["paths"])
+        assert not any(p.startswith(("/cases", "/sandbox", "/webhooks")) for p in schema.json()["paths"])
+        # The viewer works offline: its script is vendored and the page loads nothing from elsewhere.
+        viewer = await http.get("/api/schema")
+        assert viewer.status_code == 200 and "/static/vendor/redoc-2.4.0.standalone.js" in viewer.text
+        assert "https://" not in viewer.text.replace("https://testserver", "")
+        script = await http.get("/static/vendor/redoc-2.4.0.standalone.js")
+        assert script.status_code == 200 and len(script.content) > 500_000
     lead = await Lead.select().where(Lead.reference == body["reference"]).first()
     assert lead["source"] == "partner" and lead["owner_id"] == agent["id"] and lead["channel"] == "api"
     assert await Lead.count() == 1
@@ -257,3 +263,18 @@ async def test_public_form_field_errors_then_success(app):
         and rows[0]["phone"] == "+447911123456"
     )
     assert rows[0]["channel"] == "form"
+
+
+async def test_the_public_schema_leaves_the_sandboxes_out(settings, tmp_path):
+    import dataclasses
+
+    from crm.app import create_app
+
+    demo = create_app(
+        dataclasses.replace(
+            settings, oidc_issuer="sandbox", oidc_client_id="crm", mail_sandbox_dir=str(tmp_path)
+        )
+    )
+    async with client(demo) as http:
+        paths = (await http.get("/api/schema/openapi.json")).json()["paths"]
+    assert paths and all(p.startswith("/api/") for p in paths), sorted(paths)

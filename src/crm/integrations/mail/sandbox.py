@@ -90,4 +90,4 @@ async def mailbox(request: Request) -> Response:
 
 
 def mail_sandbox_router() -> Router:
-    return Router(path="/", route_handlers=[mailbox])
+    return Router(path="/", route_handlers=[mailbox], include_in_schema=False)
