@@ -10,7 +10,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from tests.http import free_port, wait_until_serving
+from tests.http import free_port
 
 
 def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
@@ -26,8 +26,15 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    printed = []
     try:
-        wait_until_serving(f"{base}/healthz", proc, seconds=120)
+        for line in proc.stdout:  # the URL is printed once the server answers, not before
+            printed.append(line)
+            if "is running at" in line:
+                break
+        assert "is running at" in printed[-1], "".join(printed)
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            assert response.status == 200
         with urllib.request.urlopen(f"{base}/login", timeout=5) as response:
             page = response.read().decode()
         assert "Staff sign-in" in page and "sandbox identity provider" in page
@@ -54,6 +61,7 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
     finally:
         proc.send_signal(signal.SIGTERM)
         output, _ = proc.communicate(timeout=60)
+        output = "".join(printed) + output
     assert proc.returncode == 0, output
     assert "admin@demo.example" in output and "/sandbox/mail" in output
     assert re.search(r"demo data: 7 teams, 16 users, 45 clients, [1-9]\d sample leads added", output), output

@@ -91,6 +91,8 @@ def run(host: str, port: int, data_dir: Path) -> None:
         )
         from crm.demo import DEMO_PASSWORD, DEMO_USERS
 
+        if not _wait_until_answering(f"http://{host}:{port}/healthz", procs):
+            raise click.ClickException("the web server did not start (its output is above)")
         click.echo(f"\n  Brokerage CRM is running at http://{host}:{port}\n")
         click.echo(
             f"  Demo sign-ins (password {DEMO_PASSWORD}); each enrols two-factor authentication on first "
@@ -219,6 +221,25 @@ def test(ctx: click.Context) -> None:
 @main.group()
 def audit() -> None:
     """Verify and checkpoint the hash-chained audit trail."""
+
+
+def _wait_until_answering(url: str, procs: list[subprocess.Popen], seconds: float = 120) -> bool:
+    """Poll `url` until it answers 200 (the URL is printed only then); False if a process died first."""
+    import urllib.request
+
+    if "://0.0.0.0:" in url or "://[::]:" in url:
+        url = url.replace("0.0.0.0", "127.0.0.1").replace("[::]", "[::1]")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in procs):
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own loopback URL)
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.1)
+    return False
 
 
 def _embedded_signing_key(data_dir: Path = DEV_DATA) -> str:
