@@ -220,3 +220,37 @@ async def test_dead_letters_can_be_retried_or_discarded_on_the_record(app):
         assert actions == ["system:delivery:retry", "system:delivery:discard"]
     finally:
         unsubscribe("test.sometimes")
+
+
+async def test_the_automation_log_links_a_case_only_for_who_may_open_it(app):
+    import datetime as dt
+
+    from crm.core.cases.service import open_case
+    from crm.core.context import Actor
+    from crm.core.db import transaction
+    from crm.core.events.runs import log_run
+    from tests.factories import make_user
+    from tests.http import StaffClient
+
+    sysadmin = await make_user(roles={"EU": ["system_admin"]})
+    overseer = await make_user(roles={"EU": ["super_admin"]})
+    eu = sysadmin["entities"]["EU"]
+    async with transaction():
+        case = await open_case(Actor.system("test"), "alert", entity_id=eu, title="Odd deposits")
+    await log_run(
+        "test.escalate",
+        "test",
+        entity_id=eu,
+        output={"case_id": case["reference"]},
+        started=dt.datetime.now(dt.UTC),
+        duration_ms=1,
+    )
+    link = f'href="/cases/{case["reference"]}"'
+    async with StaffClient(app) as http:
+        await http.sign_in_as(sysadmin)  # sees automation, not cases
+        page = await http.get("/admin/automation")
+        assert case["reference"] in page.text and link not in page.text
+        assert (await http.get(f"/cases/{case['reference']}")).status_code == 403
+        await http.sign_in_as(overseer)
+        page = await http.get("/admin/automation")
+        assert link in page.text and (await http.get(f"/cases/{case['reference']}")).status_code == 200

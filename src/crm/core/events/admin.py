@@ -72,7 +72,26 @@ async def search_runs(actor: Actor, f: RunFilter) -> tuple[list[dict], int | Non
     for row in rows:
         for name in ("input", "output"):
             row[name] = json.loads(row[name]) if isinstance(row[name], str) else row[name]
+    await _mark_openable_cases(actor, rows)
     return rows[:PAGE], rows[PAGE - 1]["id"] if len(rows) > PAGE else None
+
+
+async def _mark_openable_cases(actor: Actor, rows: list[dict]) -> None:
+    """`case_openable` on each run: whether the viewer may open its case (a link only where it answers)."""
+    references = sorted({r["case_id"] for r in rows if r.get("case_id")})
+    entities = (
+        {
+            c["reference"]: c["entity_id"]
+            for c in await fetch(
+                "SELECT reference, entity_id FROM work_case WHERE reference = ANY($1::text[])", references
+            )
+        }
+        if references
+        else {}
+    )
+    for row in rows:
+        entity = entities.get(row.get("case_id"))
+        row["case_openable"] = entity is not None and actor.can(Permission.CASES_CASE_VIEW, entity)
 
 
 _DEAD = """
