@@ -1,6 +1,7 @@
 """User flows of the staff back office in real headless Chromium."""
 
 import datetime as dt
+from urllib.parse import unquote
 
 import pyotp
 from playwright.async_api import expect
@@ -23,6 +24,11 @@ async def test_first_sign_in_enrols_mfa_and_shows_navigation_for_the_role(new_pa
     await page.get_by_label("Code from the app").fill(pyotp.TOTP(secret).now())
     await page.get_by_role("button", name="Confirm").click()
     await expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+    codes = await page.get_by_test_id("recovery-codes").locator("li").all_inner_texts()
+    href = await page.get_by_test_id("download-codes").get_attribute("href")
+    assert href.startswith("data:text/plain") and all(code in unquote(href) for code in codes)
+    assert "\n".join(codes) in unquote(href)
+    await expect(page.get_by_test_id("copy-codes")).to_be_visible()
     await page.get_by_role("link", name="I have saved them, continue").click()
     await expect(page.get_by_role("heading", name="Clients")).to_be_visible()
     nav = page.get_by_role("navigation", name="Main")

@@ -249,3 +249,17 @@ async def test_duplicates_stay_inside_what_the_viewer_may_see(app):
         assert page.status_code == 200 and second["reference"] not in page.text
         await http.sign_in_as(tl)
         assert second["reference"] in (await http.get(f"/leads/{eu_lead['reference']}")).text
+
+
+async def test_presence_buttons_only_for_staff_who_work_leads(app):
+    tl, a, _, _ = await world()
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    async with StaffClient(app) as http:
+        await http.sign_in_as(a)
+        page = await http.get("/leads")
+        assert (
+            'data-testid="presence"' in page.text and "Set away" in page.text and "Go away" not in page.text
+        )
+        await http.sign_in_as(auditor)
+        page = await http.get("/leads")
+        assert page.status_code == 200 and 'data-testid="presence"' not in page.text
