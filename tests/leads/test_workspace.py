@@ -263,3 +263,26 @@ async def test_presence_buttons_only_for_staff_who_work_leads(app):
         await http.sign_in_as(auditor)
         page = await http.get("/leads")
         assert page.status_code == 200 and 'data-testid="presence"' not in page.text
+
+
+async def test_a_case_links_to_its_lead_and_the_lead_to_its_cases(app):
+    from crm.core.cases.service import open_case
+    from crm.core.db import transaction
+
+    tl, a, _, _ = await world()
+    lead = (await service.intake(INTAKE, raw_lead(8), channel="api")).lead
+    async with transaction():
+        case = await open_case(
+            Actor.system("test"),
+            "alert",
+            entity_id=lead["entity_id"],
+            title="Same device as a blocked client",
+            subjects=[("lead", str(lead["id"]), lead["reference"])],
+        )
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        page = await http.get(f"/leads/{lead['reference']}")
+        assert f'href="/cases/{case["reference"]}"' in page.text and "Same device" in text_of(page)
+        await http.sign_in_as(await make_user(roles={"EU": ["super_admin"]}))
+        case_page = await http.get(f"/cases/{case['reference']}")
+        assert f'href="/leads/{lead["reference"]}"' in case_page.text

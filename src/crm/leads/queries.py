@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from crm.core.cases.queries import cases_about
 from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
@@ -226,6 +227,7 @@ async def lead_detail(actor: Actor, reference: str) -> dict:
         for d in found
         if d["entity_id"] != lead["entity_id"] and actor.can(Permission.LEADS_TEAM_VIEW, d["entity_id"])
     )
+    lead["cases"] = await cases_about(actor, "lead", lead["id"])
     lead["can_work"] = actor.can(Permission.LEADS_LEAD_WORK, lead["entity_id"]) and not lead["merged_into_id"]
     lead["can_reveal"] = actor.can(Permission.CLIENTS_PII_REVEAL, lead["entity_id"])
     lead["can_manage"] = actor.can(Permission.LEADS_TEAM_VIEW, lead["entity_id"]) and lead["can_work"]

@@ -150,6 +150,24 @@ async def case_detail(actor: Actor, reference: str) -> dict:
     return case
 
 
+async def cases_about(actor: Actor, subject_type: str, subject_id: str, limit: int = 20) -> list[dict]:
+    """The cases naming a subject (a lead, a client) that the actor may open, newest first."""
+    entities = actor.entities_with(Permission.CASES_CASE_VIEW)
+    if not entities:
+        return []
+    rows = await fetch(
+        """SELECT c.reference, c.kind, c.title, c.status, c.created_at FROM case_subject s
+           JOIN work_case c ON c.id = s."case"
+           WHERE s.subject_type = $1 AND s.subject_id = $2 AND c.entity_id = ANY($3::int[])
+           ORDER BY c.id DESC LIMIT $4""",
+        subject_type,
+        str(subject_id),
+        entities,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
 async def count_my_open(actor: Actor) -> int:
     return await WorkCase.count().where(
         WorkCase.entity_id.is_in(actor.entities_with(Permission.CASES_CASE_VIEW) or [-1])

@@ -28,7 +28,7 @@ from crm.core.web import (
     shows_again,
 )
 from crm.portals.staff.live import live_stream
-from crm.portals.staff.navigation import STAFF_NAV
+from crm.portals.staff.navigation import STAFF_NAV, subject_url
 
 VIEW = [requires(Permission.CASES_CASE_VIEW)]
 WORK = [requires(Permission.CASES_CASE_WORK)]
@@ -177,6 +177,7 @@ async def _detail(
 ) -> Response:
     actor = current_actor(request)
     case = await queries.case_detail(actor, reference)
+    case["subjects"] = [s | {"url": subject_url(s)} for s in case["subjects"]]
     workers = await queries.workers_in(case["entity_id"]) if case["can_work"] else []
     return render(
         request,
