@@ -77,7 +77,7 @@ async def test_a_lead_is_routed_with_an_explanation_a_task_and_a_notification(de
     )
     note = await Notification.select().where(Notification.user_id == a["id"]).first()
     assert (
-        note["title"] == f"New lead {lead['reference']}: call within 2.0 min" and "Mexico" not in note["body"]
+        note["title"] == f"New lead {lead['reference']}: call within 2 min" and "Mexico" not in note["body"]
     )
     other = await service.intake(INTAKE, raw_lead(2, country="DE"), channel="api")
     assert other.decision.agent_id == b["id"] and other.decision.matched.startswith("fallback")
@@ -286,7 +286,7 @@ async def test_an_sla_breach_reassigns_to_the_next_agent_and_tells_the_team_lead
     breach = await SlaBreach.select().first()
     assert breach["agent_id"] == a["id"] and breach["reassigned_to_id"] == b["id"]
     note = await Notification.select().where(Notification.user_id == desk["lead"]["id"]).first()
-    assert "missed the 5.0-minute SLA" in note["title"] and "Reassigned to Agent B" in note["body"]
+    assert "missed the 5-minute SLA" in note["title"] and "Reassigned to Agent B" in note["body"]
     # B breaches too: A already breached on this lead, so nobody is left and the case stops re-routing
     await WorkCase.update({WorkCase.sla_due_at: dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)}).where(
         WorkCase.id == lead["case_id"]

@@ -28,6 +28,7 @@ from crm.leads.context import (
     lead_context,
     locked_lead,
 )
+from crm.leads.normalise import whole_minutes
 from crm.leads.routing import Decision, decide
 from crm.leads.tags import LeadsTag
 
@@ -202,7 +203,7 @@ async def _apply(
             "lead_assigned",
             {
                 "reference": lead["reference"],
-                "sla_minutes": round(decision.sla_seconds / 60, 1),
+                "sla_minutes": whole_minutes(decision.sla_seconds),
                 "country": lead["country"],
                 "source": lead["source"],
                 "score": lead["score"],

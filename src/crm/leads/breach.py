@@ -17,6 +17,7 @@ from crm.leads.assignment import pool_team, route_lead, team_lead_of
 from crm.leads.context import (
     add_activity,
 )
+from crm.leads.normalise import whole_minutes
 from crm.leads.tables import OPEN_LEAD_STATUSES
 from crm.leads.tags import LeadsTag
 
@@ -124,7 +125,7 @@ async def handle_sla_breach(actor: Actor, case: dict) -> None:
             {
                 "reference": lead["reference"],
                 "agent": names.get(breached_by, "nobody"),
-                "sla_minutes": round(decision.sla_seconds / 60, 1),
+                "sla_minutes": whole_minutes(decision.sla_seconds),
                 "reassigned_to": names.get(decision.agent_id, ""),
                 "breaches_today": today,
             },

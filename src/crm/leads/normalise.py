@@ -176,7 +176,7 @@ def clean(raw: dict, *, today: dt.date | None = None) -> tuple[CleanLead, dict[s
             today = today or dt.datetime.now(dt.UTC).date()
             age = today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
             if age < 18:
-                errors["date_of_birth"] = "Leads must be 18 or older."
+                errors["date_of_birth"] = "You must be 18 or older to open an account."
             elif age > 120:
                 errors["date_of_birth"] = "Check the year of birth."
             else:
@@ -195,3 +195,9 @@ def clean(raw: dict, *, today: dt.date | None = None) -> tuple[CleanLead, dict[s
     if not (lead.first_name or lead.last_name) and "first_name" not in errors:
         errors["first_name"] = "Give a name."
     return lead, errors
+
+
+def whole_minutes(seconds: float) -> int | float:
+    """Minutes as a person writes them: 5, not 5.0 (and 1.5 when it is not whole)."""
+    minutes = round(seconds / 60, 1)
+    return int(minutes) if minutes == int(minutes) else minutes
