@@ -134,3 +134,31 @@ async def test_pii_reveal_with_reason_appears_in_the_audit_screen(new_page):
     table = page.locator(".audit-table")
     await expect(table).to_contain_text("verifying caller for case CASE-000042")
     await expect(table).to_contain_text("Olga Officer")
+
+
+async def test_the_top_bar_search_finds_a_lead_by_phone_without_showing_it(new_page):
+    from crm.core.context import Actor
+    from crm.leads import service
+    from tests.leads.factories import make_pool, make_team, publish_rules, raw_lead
+
+    lead_user = await make_user(roles={"EU": ["sales_team_lead"]}, full_name="Tess Lead")
+    entity = lead_user["entities"]["EU"]
+    pool = await make_pool(entity, "Solo", [(lead_user["id"], 1, 50)], team_id=await make_team(entity))
+    await publish_rules("routing", entity, {"rules": [], "fallback_pool_id": pool})
+    lead = (
+        await service.intake(
+            Actor.system("test"), raw_lead(5, first_name="Nadia", last_name="Haddad"), channel="api"
+        )
+    ).lead
+    page = await new_page(lead_user)
+    await page.goto("/")
+    await page.get_by_label("Search leads and clients").fill("+44 7911 000005")
+    await page.get_by_label("Search leads and clients").press("Enter")
+    results = page.get_by_test_id("search-results")
+    await expect(results).to_contain_text("Nadia Haddad")
+    await expect(results).not_to_contain_text("000005")
+    for width, height in ((1366, 768), (1024, 768)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=f"/tmp/shot-search-{width}.png", full_page=True)
+    await results.get_by_role("link", name="Nadia Haddad").click()
+    await expect(page).to_have_url(f"/leads/{lead['reference']}")

@@ -13,6 +13,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.masking import mask
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
+from crm.core.search import Query, name_clause
 from crm.settings import Settings
 
 # Fields masked on every staff screen; the value is the label shown to staff.
@@ -51,6 +52,28 @@ async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> l
         for field in ("email", "phone"):
             row[field] = mask(field, row[field])
     return rows
+
+
+_EXACT = {"reference": "c.reference = $2", "email": "lower(c.email) = $2", "phone": "c.phone = $2"}
+
+
+async def search_clients(actor: Actor, query: Query, limit: int = 10) -> list[dict]:
+    """Clients for the global search (reference, exact e-mail or phone, never shown; or name prefix)."""
+    entities = actor.entities_with(Permission.CLIENTS_CLIENT_VIEW)
+    if query.kind not in (*_EXACT, "name") or not entities:
+        return []
+    if query.kind == "name":
+        match, extra = name_clause("c.first_name", "c.last_name", query.value, 2)
+    else:
+        match, extra = _EXACT[query.kind], [query.value]
+    rows = await fetch(
+        f"""SELECT c.id, c.reference, c.first_name, c.last_name, c.status, e.code AS entity_code
+            FROM client c JOIN legal_entity e ON e.id = c.entity
+            WHERE c.entity = ANY($1::int[]) AND {match} ORDER BY c.id DESC LIMIT {int(limit)}""",  # noqa: S608
+        entities,
+        *extra,
+    )
+    return [dict(r) for r in rows]
 
 
 async def get_client(actor: Actor, client_id: int) -> dict:

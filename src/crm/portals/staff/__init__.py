@@ -24,6 +24,7 @@ def staff_routers() -> list[Router]:
         lead_routing,
         leads,
         notifications,
+        search,
     )
 
     public = Router(
@@ -37,6 +38,7 @@ def staff_routers() -> list[Router]:
         route_handlers=[
             *auth.account_handlers,
             *home.handlers,
+            *search.handlers,
             *cases.handlers,
             *clients.handlers,
             *audit.handlers,
