@@ -37,6 +37,10 @@ def run_bench(name: str, rows: int | None) -> dict:
             from crm.bench.events import bench_events
 
             return asyncio.run(bench_events(rows))
+        if name == "search":
+            from crm.bench.search import bench_search
+
+            return asyncio.run(bench_search(rows))
         if name == "leads":
             from crm.bench.leads import bench_leads
 

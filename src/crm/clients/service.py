@@ -13,7 +13,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.masking import mask
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
-from crm.core.search import Query, name_clause
+from crm.core.search import Query, branch_union, name_branches
 from crm.settings import Settings
 
 # Fields masked on every staff screen; the value is the label shown to staff.
@@ -55,6 +55,7 @@ async def list_clients(actor: Actor, *, search: str = "", limit: int = 100) -> l
 
 
 _EXACT = {"reference": "c.reference = $2", "email": "lower(c.email) = $2", "phone": "c.phone = $2"}
+_SELECT = "SELECT c.id, c.reference, c.first_name, c.last_name, c.status, c.entity FROM client c"
 
 
 async def search_clients(actor: Actor, query: Query, limit: int = 10) -> list[dict]:
@@ -62,17 +63,24 @@ async def search_clients(actor: Actor, query: Query, limit: int = 10) -> list[di
     entities = actor.entities_with(Permission.CLIENTS_CLIENT_VIEW)
     if query.kind not in (*_EXACT, "name") or not entities:
         return []
+    scope = "array_position($1::int[], c.entity) IS NOT NULL"  # a filter, not an index (leads/search.py)
     if query.kind == "name":
-        match, extra = name_clause("c.first_name", "c.last_name", query.value, 2)
+        branches, extra = name_branches("c.first_name", "c.last_name", query.value, 2)
+        found = branch_union(_SELECT, scope, branches, limit)
+        order = "lower(f.last_name), lower(f.first_name), f.id"
     else:
-        match, extra = _EXACT[query.kind], [query.value]
-    rows = await fetch(
-        f"""SELECT c.id, c.reference, c.first_name, c.last_name, c.status, e.code AS entity_code
-            FROM client c JOIN legal_entity e ON e.id = c.entity
-            WHERE c.entity = ANY($1::int[]) AND {match} ORDER BY c.id DESC LIMIT {int(limit)}""",  # noqa: S608
-        entities,
-        *extra,
-    )
+        found, extra = f"{_SELECT} WHERE {scope} AND {_EXACT[query.kind]}", [query.value]
+        order = "f.id DESC"
+    async with transaction():
+        if query.kind == "name":  # walk each name index in order, stop at the page (leads/search.py)
+            await fetch("SET LOCAL enable_bitmapscan = off")
+        rows = await fetch(
+            f"""SELECT f.id, f.reference, f.first_name, f.last_name, f.status, e.code AS entity_code
+            FROM ({found}) f JOIN legal_entity e ON e.id = f.entity
+            ORDER BY {order} LIMIT {int(limit)}""",  # noqa: S608 (fixed fragments)
+            entities,
+            *extra,
+        )
     return [dict(r) for r in rows]
 
 

@@ -45,19 +45,31 @@ def prefix_range(text: str) -> tuple[str, str]:
     return text, text[:-1] + chr(ord(text[-1]) + 1)
 
 
-def name_clause(first: str, last: str, value: str, first_param: int) -> tuple[str, list]:
-    """SQL matching names starting with `value` (either name, or "first last"), over the lower-cased columns
-    `first` and `last` (indexed with text_pattern_ops), and its arguments numbered from `first_param`."""
+def name_branches(first: str, last: str, value: str, first_param: int) -> tuple[list[tuple[str, str]], list]:
+    """Ways a name can start with `value` (the last name, the first name, or "first last"), each as (the
+    column to walk in index order, its condition), over lower-cased columns indexed with text_pattern_ops,
+    and the arguments numbered from `first_param`. Walking each branch in index order and stopping at the
+    page's end keeps a common prefix ("Mar") as fast as a rare one."""
     args: list = []
 
     def starts(column: str, text: str) -> str:
         lo, hi = prefix_range(text)
         args.extend([lo, hi])
         n = first_param + len(args)
-        return f"(lower({column}) ~>=~ ${n - 2} AND lower({column}) ~<~ ${n - 1})"
+        return f"lower({column}) ~>=~ ${n - 2} AND lower({column}) ~<~ ${n - 1}"
 
-    branches = [starts(last, value), starts(first, value)]
+    branches = [(last, starts(last, value)), (first, starts(first, value))]
     given, _, family = value.partition(" ")
     if family:
-        branches.append(f"({starts(first, given)} AND {starts(last, family)})")
-    return "(" + " OR ".join(branches) + ")", args
+        branches.append((last, f"{starts(first, given)} AND {starts(last, family)}"))
+    return branches, args
+
+
+def branch_union(select: str, scope: str, branches: list[tuple[str, str]], limit: int) -> str:
+    """`select ... WHERE scope AND branch` for each branch, walked in its index's order with a limit, as one
+    UNION (duplicates across branches removed)."""
+    parts = [
+        f"({select} WHERE {scope} AND {condition} ORDER BY lower({column}) USING ~<~ LIMIT {int(limit)})"
+        for column, condition in branches
+    ]
+    return " UNION ".join(parts)
