@@ -2,6 +2,7 @@
 like its own screen. Contact data is matched, never shown."""
 
 from litestar import Request, Response, get
+from litestar.params import FromQuery
 
 from crm.clients.service import search_clients
 from crm.core.guards import current_actor
@@ -11,7 +12,7 @@ from crm.leads.search import search_leads
 
 
 @get("/search", name="staff.search", opt={"any_staff": True})
-async def search(request: Request, q: str = "") -> Response:
+async def search(request: Request, q: FromQuery[str] = "") -> Response:
     actor = current_actor(request)
     query = classify(q)
     leads = await search_leads(actor, query)
