@@ -286,3 +286,22 @@ async def test_a_case_links_to_its_lead_and_the_lead_to_its_cases(app):
         await http.sign_in_as(await make_user(roles={"EU": ["super_admin"]}))
         case_page = await http.get(f"/cases/{case['reference']}")
         assert f'href="/leads/{lead["reference"]}"' in case_page.text
+
+
+async def test_home_shows_each_role_its_own_work_and_nothing_it_may_not_see(app):
+    tl, a, _, _ = await world()
+    await service.intake(INTAKE, raw_lead(9), channel="api")  # routed to agent A
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    sysadmin = await make_user(roles={"EU": ["system_admin"]})
+    async with StaffClient(app) as http:
+        await http.sign_in_as(a)
+        home = await http.get("/")
+        assert 'data-testid="home-leads"' in home.text and "1 waiting for a first contact" in text_of(home)
+        assert 'data-testid="home-approvals"' not in home.text
+        await http.sign_in_as(auditor)
+        home = await http.get("/")
+        for card in ("home-leads", "home-cases", "home-approvals", "home-reveals"):
+            assert f'data-testid="{card}"' not in home.text, card
+        await http.sign_in_as(sysadmin)
+        home = await http.get("/")
+        assert 'data-testid="home-approvals"' in home.text and 'data-testid="home-leads"' not in home.text

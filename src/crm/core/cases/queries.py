@@ -176,6 +176,18 @@ async def count_my_open(actor: Actor) -> int:
     )
 
 
+async def my_case_counts(actor: Actor) -> dict:
+    """The actor's own active cases, and how many of them are past their SLA (for the home page)."""
+    rows = await fetch(
+        """SELECT count(*) AS active, count(*) FILTER (WHERE sla_due_at <= now()) AS overdue
+           FROM work_case WHERE assignee_id = $1 AND entity_id = ANY($2::int[])
+             AND status IN ('open', 'in_progress', 'waiting')""",
+        actor.user_id,
+        actor.entities_with(Permission.CASES_CASE_VIEW) or [-1],
+    )
+    return dict(rows[0])
+
+
 async def workers_in(entity_id: int) -> list[dict]:
     """Active staff who may work cases in the entity now (the choices for assigning a case)."""
     rows = await fetch(
