@@ -176,3 +176,29 @@ async def test_csv_export_neutralises_formulas(app):
     assert "'=1+1" in cells and "'-2+3" in cells
     assert any(c.lower().startswith("'=hyperlink") for c in cells)
     assert any(c.lower().startswith("'@sum") for c in cells)
+
+
+async def test_audit_rows_link_actors_and_targets_only_where_they_open(app):
+    """Every link the audit screen shows answers 200 for its viewer (no link to a 403 or a 404)."""
+    import re as regex
+
+    from crm.clients.service import reveal_client_field
+    from crm.settings import Settings
+    from tests.factories import actor_for, make_client
+
+    officer = await make_user(roles={"EU": ["compliance_officer"]})
+    client = await make_client("EU", email="linked@client.example")
+    await reveal_client_field(
+        await actor_for(officer), client["id"], "email", "checking a call", Settings.from_env()
+    )
+    for viewer in (
+        await make_user(roles={"EU": ["auditor"]}),
+        await make_user(roles={"EU": ["super_admin"]}),
+    ):
+        async with StaffClient(app) as http:
+            await http.sign_in_as(viewer)
+            page = await http.get("/audit?action=clients:pii:reveal")
+            links = set(regex.findall(r'<a href="(/(?:clients|admin/users|cases|leads)/[^"]+)"', page.text))
+            assert f"/clients/{client['id']}" in links and f"/admin/users/{officer['id']}" in links
+            for link in links:
+                assert (await http.get(link)).status_code == 200, link

@@ -8,7 +8,7 @@ from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import render
-from crm.portals.staff.navigation import STAFF_NAV
+from crm.portals.staff.navigation import STAFF_NAV, record_url
 
 
 @get("/audit", name="staff.audit.list", guards=[requires(Permission.AUDIT_RECORD_VIEW)])
@@ -18,6 +18,9 @@ async def audit_list(request: Request) -> Response:
     try:
         rows, next_seq = await search_audit(actor, f)
         errors = {}
+        for row in rows:
+            row["target_url"] = record_url(actor, row["target_type"], row["target_id"], row["entity_id"])
+            row["actor_url"] = record_url(actor, "staff_user", row["actor_id"], row["entity_id"])
     except ValidationFailed as exc:
         rows, next_seq, errors = [], None, exc.field_errors
     return render(
