@@ -3,6 +3,7 @@
 from litestar import Request, Response, get
 from litestar.response import Stream
 
+from crm.core.audit.diff import field_changes
 from crm.core.audit.queries import AuditFilter, export_csv, search_audit
 from crm.core.errors import ValidationFailed
 from crm.core.guards import current_actor, requires
@@ -21,6 +22,7 @@ async def audit_list(request: Request) -> Response:
         for row in rows:
             row["target_url"] = record_url(actor, row["target_type"], row["target_id"], row["entity_id"])
             row["actor_url"] = record_url(actor, "staff_user", row["actor_id"], row["entity_id"])
+            row["changes"] = field_changes(row["before"], row["after"])
     except ValidationFailed as exc:
         rows, next_seq, errors = [], None, exc.field_errors
     return render(
