@@ -241,3 +241,22 @@ async def test_attachments_go_on_the_timeline_and_downloads_are_scoped_and_audit
         r["action"] for r in await AuditRecord.select(AuditRecord.action).where(AuditRecord.case_id == ref)
     ]
     assert "cases:case:attach" in actions and "cases:attachment:download" in actions
+
+
+def test_relative_times_read_as_people_say_them():
+    import datetime as dt
+
+    from crm.core.web import relative_time
+
+    now = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+    said = {
+        dt.timedelta(seconds=20): "now",
+        dt.timedelta(minutes=3, seconds=10): "in 3 min",
+        dt.timedelta(minutes=-125): "2 h ago",
+        dt.timedelta(days=4, hours=2): "in 4 days",
+        dt.timedelta(days=-1): "1 day ago",
+    }
+    for offset, text in said.items():
+        html = relative_time(now + offset, now)
+        assert f">{text}</time>" in html and "UTC" in html, (offset, html)
+    assert relative_time(None) == ""

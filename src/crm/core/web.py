@@ -6,6 +6,7 @@ gets only that block of the same template, so row markup exists once.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -37,10 +38,32 @@ def build_templates(settings: Settings) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M:%S UTC") if v else ""
+    env.filters["relative"] = relative_time
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
     env.globals["urlquote"] = lambda v: quote(str(v), safe="")
     env.globals["csrf"] = _csrf_input
     return env
+
+
+def relative_time(value: dt.datetime | None, now: dt.datetime | None = None) -> Markup:
+    """A time as people say it near now ("in 3 min", "2 h ago", "in 4 days"), in a <time> element that
+    carries the exact UTC time as its title."""
+    if value is None:
+        return Markup("")
+    now = now or dt.datetime.now(dt.UTC)
+    seconds = (value - now).total_seconds()
+    span = abs(seconds)
+    if span < 60:
+        text = "now"
+    else:
+        for unit, size in (("day", 86_400), ("h", 3_600), ("min", 60)):
+            if span >= size:
+                count = int(span // size)
+                words = f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
+                text = f"in {words}" if seconds > 0 else f"{words} ago"
+                break
+    exact = value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return Markup('<time datetime="{}" title="{}">{}</time>').format(value.isoformat(), exact, text)
 
 
 @pass_context
