@@ -46,6 +46,7 @@ DEMO_USERS = [
     (f"support{DEMO_DOMAIN}", "Sofia Support", "support_agent@EU support_agent@INTL"),
     (f"sales{DEMO_DOMAIN}", "Diego Sales", "sales_agent@INTL"),
     (f"dealer{DEMO_DOMAIN}", "Dana Dealer", "dealer@INTL"),
+    (f"ibmanager{DEMO_DOMAIN}", "Ivo IB-Manager", "ib_manager@EU ib_manager@INTL"),
     (f"risk{DEMO_DOMAIN}", "Rui Risk", "risk_manager@EU risk_manager@INTL risk_manager@UK"),
     (f"auditor{DEMO_DOMAIN}", "Aisha Auditor", "auditor@EU auditor@INTL auditor@UK"),
     (f"uksales{DEMO_DOMAIN}", "Uma UK-Sales", "sales_agent@UK"),
@@ -185,6 +186,9 @@ async def load_demo() -> str:
     from crm.leads.demo import load_sales_demo
 
     leads = await load_sales_demo(entities)
+    from crm.leads.figures import refresh_figures
+
+    await refresh_figures(dt.datetime.now(dt.UTC).date() - dt.timedelta(days=366))
     return f"demo data: {teams} teams, {users} users, {clients} clients, {leads} sample leads added"
 
 

@@ -85,6 +85,18 @@ async def refresh_lead_performance(ctx: dict) -> int:
 
 
 @logged
+async def refresh_desk_figures(ctx: dict) -> int:
+    """Cron: the desk dashboard's roll-up, today and yesterday every minute, the past year at minute 37 (a
+    lead's later status change is counted within the hour). Idempotent: whole days are replaced."""
+    from crm.leads.figures import refresh_figures
+
+    now = dt.datetime.now(dt.UTC)
+    days = 366 if now.minute == 37 else 1
+    await refresh_figures(now.date() - dt.timedelta(days=days))
+    return 0  # a routine refresh; the automation log keeps failures only
+
+
+@logged
 async def retry_notifications(ctx: dict) -> int:
     """Cron: resend email and chat notifications whose last attempt failed, after their backoff."""
     from crm.core.notifications.service import retry_failed
@@ -137,6 +149,7 @@ class WorkerSettings:
         dispatch_events,
         retry_notifications,
         refresh_lead_performance,
+        refresh_desk_figures,
         *arq_functions(),
     ]
     cron_jobs = [
@@ -146,6 +159,7 @@ class WorkerSettings:
         cron(dispatch_events, second=5, unique=True),
         cron(retry_notifications, second={20, 50}, unique=True),
         cron(refresh_lead_performance, minute=7, second=0, unique=True, run_at_startup=True),
+        cron(refresh_desk_figures, second=40, unique=True, run_at_startup=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

@@ -51,7 +51,7 @@ async def test_rules_drafted_approved_replayed_and_pools_edited(new_page, live_w
     await other.get_by_role("button", name="Approve").click()
     await expect(other.locator("[role=status]").first).to_be_visible()
     await other.goto(f"/approvals/{request['id']}")
-    await expect(other.get_by_test_id("approval-status")).to_contain_text("approved")
+    await expect(other.get_by_test_id("approval-status")).to_contain_text("Approved")
     published = (
         await RuleSet.select()
         .where((RuleSet.status == "published") & (RuleSet.entity_id == entity))

@@ -40,7 +40,7 @@ async def test_a_new_case_appears_live_in_the_right_queues_only(new_page, live_w
     await page.get_by_label("Title").fill("Deposits tenfold this month")
     await page.get_by_label("Queue").select_option(str(eu_queue))
     await page.get_by_role("button", name="Open case").click()
-    await expect(page.get_by_test_id("case-status")).to_have_text("open")
+    await expect(page.get_by_test_id("case-status")).to_have_text("Open")
 
     await expect(watcher.get_by_test_id("cases")).to_contain_text("Deposits tenfold this month", timeout=5000)
     await expect(watcher.get_by_test_id("queue-counts")).to_contain_text("1 waiting for someone")

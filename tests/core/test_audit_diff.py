@@ -8,12 +8,12 @@ from tests.http import StaffClient, text_of
 def test_only_changed_fields_with_readable_values():
     changes = field_changes(
         {"status": "pending", "valid_until": None, "team": 3, "active": True},
-        {"status": "active", "valid_until": None, "team": 3, "active": False, "permissions": ["a", "b"]},
+        {"status": "active", "valid_until": None, "team": 3, "active": False, "scopes": ["a", "b"]},
     )
     assert changes == [
         {"field": "status", "label": "Status", "before": "pending", "after": "active"},
         {"field": "active", "label": "Active", "before": "yes", "after": "no"},
-        {"field": "permissions", "label": "Permissions", "before": "—", "after": '["a", "b"]'},
+        {"field": "scopes", "label": "Scopes", "before": "—", "after": '["a", "b"]'},
     ]
     assert field_changes(None, {"x": 1}) == [{"field": "x", "label": "X", "before": "—", "after": "1"}]
     assert field_changes("a", "b") == [{"field": "value", "label": "Value", "before": "a", "after": "b"}]
@@ -42,3 +42,20 @@ async def test_the_audit_screen_shows_what_changed(app):
         page = await http.get("/audit?action=access:assignment:grant")
     assert 'data-testid="audit-changes"' in page.text
     assert "Role sales_agent" in text_of(page) and "Status active" in text_of(page)
+
+
+def test_codes_in_a_change_read_as_their_words():
+    changes = field_changes(
+        {"status": "in_progress", "permissions": ["cases:case:view"]},
+        {"status": "resolved", "permissions": ["cases:case:view", "cases:case:work"]},
+        "case",
+    )
+    assert changes == [
+        {"field": "status", "label": "Status", "before": "In progress", "after": "Resolved"},
+        {
+            "field": "permissions",
+            "label": "Permissions",
+            "before": "See cases",
+            "after": "See cases, Work cases",
+        },
+    ]

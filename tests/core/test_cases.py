@@ -167,7 +167,7 @@ async def test_case_pages_take_next_and_the_audit_rows_that_name_the_case(app):
         assert no_resolution.status_code == 422 and "How was it resolved" in text_of(no_resolution)
         page = text_of(await http.get(f"/cases/{case['reference']}"))
         assert "called the client" in page and "Olga Officer" in page
-        assert "cases:case:take" in page and "cases:case:note" in page  # audit rows naming the case
+        assert "Case taken" in page and "Case note added" in page  # audit rows naming the case
         mine = text_of(await http.get("/cases"))
         assert case["reference"] in mine
         bad = await http.post("/cases/new", {"kind": "alert", "entity": entity, "title": "x"})

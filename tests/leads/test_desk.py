@@ -102,7 +102,9 @@ async def test_sources_show_the_key_once_rotate_and_disable(app):
             "/leads/sources",
             {"name": "Landing pages", "kind": "api", "entity": entity, "source_label": "landing"},
         )
-        key = created.text.split('data-testid="credential"')[1].split("<code>")[1].split("</code>")[0]
+        key = (
+            created.text.split('data-testid="credential"')[1].split("<code data-raw>")[1].split("</code>")[0]
+        )
         assert key.startswith("crmk_") and key not in (await http.get("/leads/sources")).text
         source_id = (await fetch("SELECT id FROM lead_source"))[0]["id"]
         api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://testserver")
@@ -110,7 +112,9 @@ async def test_sources_show_the_key_once_rotate_and_disable(app):
             await api.post("/api/v1/leads", json=raw_lead(1), headers={"Authorization": f"Bearer {key}"})
         ).status_code == 201
         rotated = await http.post(f"/leads/sources/{source_id}/rotate", {"reason": "leaked in a screenshot"})
-        new_key = rotated.text.split('data-testid="credential"')[1].split("<code>")[1].split("</code>")[0]
+        new_key = (
+            rotated.text.split('data-testid="credential"')[1].split("<code data-raw>")[1].split("</code>")[0]
+        )
         assert (
             await api.post("/api/v1/leads", json=raw_lead(2), headers={"Authorization": f"Bearer {key}"})
         ).status_code == 401

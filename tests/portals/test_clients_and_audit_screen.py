@@ -104,7 +104,7 @@ async def test_audit_filters_keyset_pages_and_fragments(app):
             url = nxt.group(1).replace("&amp;", "&") if nxt else None
         assert len(seqs) == 40 and seqs == sorted(seqs, reverse=True) and len(set(seqs)) == 40
         prefix = await http.get("/audit?action=clients:")
-        assert "test:row:write" not in prefix.text and "clients:pii:reveal" in prefix.text
+        assert "Test row write" not in prefix.text and "Client personal data revealed" in prefix.text
         bad = await http.get("/audit?date_from=yesterday&actor_id=abc")
         assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text and "Enter a whole number" in bad.text
         today = __import__("datetime").date.today().isoformat()

@@ -6,6 +6,7 @@ from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varcha
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
 from crm.core.org.tables import LegalEntity, StaffUser
 
 
@@ -44,3 +45,20 @@ class PiiReveal(Table, tablename="pii_reveal"):
     reason = Text()
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
     expires_at = Timestamptz()
+
+
+LABELS.add(
+    "client_status",
+    {
+        ClientStatus.REGISTERED: "Registered",
+        ClientStatus.ACTIVE: "Active",
+        ClientStatus.SUSPENDED: "Suspended",
+        ClientStatus.CLOSED: "Closed",
+    },
+    {
+        ClientStatus.REGISTERED: "info",
+        ClientStatus.ACTIVE: "ok",
+        ClientStatus.SUSPENDED: "danger",
+        ClientStatus.CLOSED: "neutral",
+    },
+)

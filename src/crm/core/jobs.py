@@ -32,6 +32,7 @@ from crm.core.context import Actor
 from crm.core.db import current_connection, transaction
 from crm.core.events.runs import log_run
 from crm.core.events.service import emit, subscribe
+from crm.core.labels import LABELS
 from crm.core.live import publish
 from crm.settings import Settings
 
@@ -98,6 +99,7 @@ def job(
     timeout_s: int = 600,
     retry_delay_s: float = 5.0,
     on_dead: DeadHandler | None = None,
+    label: str | None = None,
 ) -> Callable[[JobFunction], JobFunction]:
     """Register `run(job_run, **kwargs) -> output` as background job `name`; a failed attempt is retried after
     retry_delay_s, doubling each time (capped at an hour). `on_dead(kwargs, error)` runs once when the last
@@ -105,6 +107,8 @@ def job(
 
     def register(run: JobFunction) -> JobFunction:
         _JOBS[name] = JobSpec(name, run, max_attempts, timeout_s, retry_delay_s, on_dead)
+        if label:
+            LABELS.add("automation", {name: label})
         return run
 
     return register
@@ -157,7 +161,7 @@ async def arq_pool(url: str) -> ArqRedis:
     return _pools[key]
 
 
-@subscribe("jobs.enqueue", "job.requested")
+@subscribe("jobs.enqueue", "job.requested", label="Job queueing")
 async def hand_to_arq(event: dict) -> dict:
     """Queue a requested job in arq; the deterministic job id makes a redelivered request a no-op."""
     payload = event["payload"]

@@ -6,6 +6,8 @@ Keep the enum alphabetised. Permissions of areas not built yet are listed so rol
 
 from enum import StrEnum
 
+from crm.core.labels import LABELS
+
 
 class Permission(StrEnum):
     ACCESS_ASSIGNMENT_APPROVE = "access:assignment:approve"
@@ -65,7 +67,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.IB_PARTNER_VIEW: "See introducing brokers and affiliates",
     Permission.KYC_REVIEW_DECIDE: "Approve or reject KYC reviews",
     Permission.KYC_REVIEW_VIEW: "See KYC reviews and evidence",
-    Permission.LEADS_LEAD_VIEW: "See leads (one's own; with leads:team:view, every lead of the entity)",
+    Permission.LEADS_LEAD_VIEW: "See leads (one's own; with “See the whole desk”, every lead of the entity)",
     Permission.LEADS_LEAD_WORK: "Work assigned leads",
     Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools, shifts and intake sources; import leads",
     Permission.LEADS_TEAM_VIEW: "See every lead of the entity, the unassigned queue and the team-lead "
@@ -109,3 +111,63 @@ def parse_permissions(values: list[str]) -> list[Permission]:
     """Keep known permissions only, in catalogue order (unknown strings from old data are dropped)."""
     known = {p.value for p in Permission}
     return [Permission(v) for v in sorted(set(values)) if v in known]
+
+
+NAMES: dict[Permission, str] = {
+    Permission.ACCESS_ASSIGNMENT_APPROVE: "Approve role grants",
+    Permission.ACCESS_ASSIGNMENT_MANAGE: "Grant and revoke roles",
+    Permission.ACCESS_ENTITY_MANAGE: "Manage entities and teams",
+    Permission.ACCESS_ROLE_MANAGE: "Edit roles",
+    Permission.ACCESS_USER_MANAGE: "Manage staff users",
+    Permission.ACCESS_USER_VIEW: "See staff users",
+    Permission.AUDIT_RECORD_EXPORT: "Export the audit trail",
+    Permission.AUDIT_RECORD_VIEW: "Search the audit trail",
+    Permission.CASES_CASE_VIEW: "See cases",
+    Permission.CASES_CASE_WORK: "Work cases",
+    Permission.CLIENTS_CLIENT_EDIT: "Edit clients",
+    Permission.CLIENTS_CLIENT_VIEW: "See clients",
+    Permission.CLIENTS_PII_REVEAL: "Reveal client personal data",
+    Permission.DEALING_ACCOUNT_VIEW: "See trading accounts",
+    Permission.DEALING_INTERVENTION_EXECUTE: "Carry out interventions",
+    Permission.DEALING_INTERVENTION_REQUEST: "Request interventions",
+    Permission.IB_COMMISSION_APPROVE: "Approve commissions",
+    Permission.IB_PARTNER_MANAGE: "Manage partners",
+    Permission.IB_PARTNER_VIEW: "See partners",
+    Permission.KYC_REVIEW_DECIDE: "Decide KYC reviews",
+    Permission.KYC_REVIEW_VIEW: "See KYC reviews",
+    Permission.LEADS_LEAD_VIEW: "See leads",
+    Permission.LEADS_LEAD_WORK: "Work leads",
+    Permission.LEADS_ROUTING_MANAGE: "Manage routing",
+    Permission.LEADS_TEAM_VIEW: "See the whole desk",
+    Permission.PAYMENTS_TRANSACTION_VIEW: "See transactions",
+    Permission.PAYMENTS_WITHDRAWAL_APPROVE: "Approve withdrawals",
+    Permission.RISK_FLAG_REVIEW: "Review risk flags",
+    Permission.RISK_SIGNAL_MANAGE: "Edit risk signals",
+    Permission.SYSTEM_AUTOMATION_VIEW: "See the automation log",
+    Permission.SYSTEM_JOBS_MANAGE: "Manage failed jobs",
+    Permission.SYSTEM_TEMPLATES_MANAGE: "Edit notification templates",
+}
+AREAS: dict[str, str] = {
+    "access": "Access",
+    "audit": "Audit",
+    "cases": "Cases",
+    "clients": "Clients",
+    "dealing": "Dealing",
+    "ib": "Partners (IB)",
+    "kyc": "KYC",
+    "leads": "Leads",
+    "payments": "Payments",
+    "risk": "Risk",
+    "system": "System",
+}
+
+LABELS.add("permission", NAMES)
+LABELS.add("permission_area", AREAS)
+
+
+def permission_groups() -> list[tuple[str, list[Permission]]]:
+    """The catalogue grouped by area, in the enum's (alphabetical) order, for matrices and checklists."""
+    groups: dict[str, list[Permission]] = {}
+    for permission in Permission:
+        groups.setdefault(AREAS[area_of(permission)], []).append(permission)
+    return list(groups.items())

@@ -21,7 +21,9 @@ from litestar.enums import MediaType
 from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
+from crm.core import charts
 from crm.core.errors import DomainError
+from crm.core.labels import LABELS
 from crm.core.navigation import current_url
 from crm.settings import Settings
 
@@ -42,6 +44,14 @@ def build_templates(settings: Settings) -> Environment:
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
     env.globals["urlquote"] = lambda v: quote(str(v), safe="")
     env.globals["csrf"] = _csrf_input
+    env.globals["label"] = LABELS.text
+    env.globals["label_tone"] = LABELS.tone
+    env.filters["actor"] = LABELS.actor
+    env.filters["region_label"] = lambda code: LABELS.text("region", code)
+    env.globals["line_chart"] = charts.line_chart
+    env.globals["bar_chart"] = charts.bar_chart
+    env.globals["Series"] = charts.Series
+    env.globals["chart_percent"] = charts.percent
     return env
 
 

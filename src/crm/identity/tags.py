@@ -2,6 +2,8 @@
 
 from enum import StrEnum
 
+from crm.core.labels import LABELS
+
 
 class IdentityTag(StrEnum):
     ACCOUNT_LOCKOUT = "identity:account:lockout"
@@ -14,3 +16,20 @@ class IdentityTag(StrEnum):
     SIGNIN_FAIL = "identity:signin:fail"
     SIGNIN_SUCCESS = "identity:signin:success"
     SSO_LINK = "identity:sso:link"
+
+
+LABELS.add(
+    "audit_action",
+    {
+        IdentityTag.ACCOUNT_LOCKOUT: "Account locked out",
+        IdentityTag.MFA_ENROL: "Two-factor enrolled",
+        IdentityTag.MFA_RESET: "Two-factor reset",
+        IdentityTag.PASSWORD_CHANGE: "Password changed",
+        IdentityTag.PASSWORD_RESET: "Password reset",
+        IdentityTag.SESSION_EXPIRE: "Session expired",
+        IdentityTag.SESSION_SIGNOUT: "Signed out",
+        IdentityTag.SIGNIN_FAIL: "Sign-in failed",
+        IdentityTag.SIGNIN_SUCCESS: "Signed in",
+        IdentityTag.SSO_LINK: "Single sign-on linked",
+    },
+)

@@ -1,88 +1,141 @@
-"""The team lead's figures: speed to lead, open load, SLA breaches and conversion, over the actor's
-entities."""
+"""The team lead's figures over the actor's entities: speed to lead, SLA breaches and conversion from the
+daily roll-up (leads/figures.py), day by day and per agent, pool and source; the open load per agent live."""
 
 from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
 
 from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.permissions import Permission
+from crm.leads.figures import BANDS, add_hist, percentile
 from crm.leads.tables import OPEN_LEAD_STATUSES
 
-_SPEED = """
-SELECT {key} AS key, {label} AS label, count(*) AS leads, count(l.first_contact_at) AS contacted,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_contact_at - l.created_at))
-         FILTER (WHERE l.first_contact_at IS NOT NULL) AS p50_s,
-       percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM l.first_contact_at - l.created_at))
-         FILTER (WHERE l.first_contact_at IS NOT NULL) AS p90_s
-FROM lead l {join}
-WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2)
-    AND l.merged_into_id IS NULL
-GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 50
+_ROLLUP = """
+SELECT day, dimension, key, leads, contacted, registered, funded, lost, speed_hist, refreshed_at
+FROM lead_figures_day WHERE entity_id = ANY($1::int[]) AND day >= $2
 """
 
-_LOAD = """
-SELECT u.id, u.full_name, coalesce(p.status, 'offline') AS presence,
-       count(l.id) FILTER (WHERE l.status = ANY($2::text[])) AS open_leads,
-       count(l.id) FILTER (WHERE l.status = ANY($2::text[]) AND l.first_contact_at IS NULL) AS untouched,
-       (SELECT max(m.max_open_leads) FROM lead_pool_member m JOIN lead_pool lp ON lp.id = m.pool
-         WHERE m.agent_id = u.id AND lp.entity_id = ANY($1::int[])) AS capacity
-FROM staff_user u
-JOIN lead l ON l.owner_id = u.id AND l.entity_id = ANY($1::int[]) AND l.merged_into_id IS NULL
+_OPEN = "(" + ", ".join(f"'{s}'" for s in OPEN_LEAD_STATUSES) + ")"  # the partial index lead_owner_open's
+# The agents of the entities' pools, each with their open leads counted on the partial index of open leads.
+_LOAD = f"""
+SELECT u.id, u.full_name, coalesce(p.status, 'offline') AS presence, m.capacity,
+       o.open_leads, o.untouched
+FROM (SELECT pm.agent_id, max(pm.max_open_leads) AS capacity
+      FROM lead_pool_member pm JOIN lead_pool lp ON lp.id = pm.pool
+      WHERE lp.entity_id = ANY($1::int[]) GROUP BY pm.agent_id) m
+JOIN staff_user u ON u.id = m.agent_id
 LEFT JOIN agent_presence p ON p.agent_id = u.id
-GROUP BY u.id, u.full_name, p.status ORDER BY open_leads DESC LIMIT 100
-"""
+CROSS JOIN LATERAL (
+    SELECT count(*) AS open_leads, count(*) FILTER (WHERE l.first_contact_at IS NULL) AS untouched
+    FROM lead l WHERE l.owner_id = u.id AND l.status IN {_OPEN}
+        AND l.entity_id = ANY($1::int[]) AND l.merged_into_id IS NULL) o
+WHERE o.open_leads > 0 OR p.status = 'available'
+ORDER BY o.open_leads DESC, u.full_name LIMIT 100
+"""  # noqa: S608 (the statuses are constants, no input)
 
 _BREACHES = """
 SELECT u.id, u.full_name, count(*) AS breaches, max(b.created_at) AS last_at,
        count(*) FILTER (WHERE b.created_at > now() - interval '1 day') AS today
 FROM lead_sla_breach b JOIN lead l ON l.id = b.lead JOIN staff_user u ON u.id = b.agent_id
-WHERE l.entity_id = ANY($1::int[]) AND b.created_at > now() - make_interval(days => $2)
+WHERE l.entity_id = ANY($1::int[]) AND b.created_at >= $2
 GROUP BY u.id, u.full_name ORDER BY breaches DESC LIMIT 50
 """
 
-_CONVERSION = """
-SELECT coalesce(nullif(l.source, ''), '(direct)') AS source, count(*) AS leads,
-       count(l.first_contact_at) AS contacted,
-       count(*) FILTER (WHERE l.status IN ('registered', 'kyc', 'funded')) AS registered,
-       count(*) FILTER (WHERE l.status = 'funded') AS funded,
-       count(*) FILTER (WHERE l.status = 'lost') AS lost
-FROM lead l
-WHERE l.entity_id = ANY($1::int[]) AND l.created_at > now() - make_interval(days => $2)
-    AND l.merged_into_id IS NULL
-GROUP BY 1 ORDER BY 2 DESC LIMIT 50
+_BREACHES_BY_DAY = """
+SELECT (b.created_at AT TIME ZONE 'UTC')::date AS day, count(*) AS n
+FROM lead_sla_breach b JOIN lead l ON l.id = b.lead
+WHERE l.entity_id = ANY($1::int[]) AND b.created_at >= $2
+GROUP BY 1
 """
+
+
+def _totals() -> dict:
+    return {"leads": 0, "contacted": 0, "registered": 0, "funded": 0, "lost": 0, "hist": [0] * BANDS}
+
+
+def _add(total: dict, row) -> None:
+    for name in ("leads", "contacted", "registered", "funded", "lost"):
+        total[name] += row[name]
+    add_hist(total["hist"], row["speed_hist"])
+
+
+def _speed(total: dict) -> dict:
+    return total | {"p50_s": percentile(total["hist"], 0.5), "p90_s": percentile(total["hist"], 0.9)}
+
+
+def _rate(per_day: dict, day: dt.date, name: str) -> float | None:
+    """`name` as a percentage of the day's leads; None for a day without leads (a gap in the line)."""
+    total = per_day.get(day)
+    return 100 * total[name] / total["leads"] if total and total["leads"] else None
+
+
+async def _names(table: str, column: str, ids: list[str]) -> dict[str, str]:
+    wanted = [int(i) for i in ids if i.isdigit()]
+    if not wanted:
+        return {}
+    rows = await fetch(f"SELECT id, {column} AS name FROM {table} WHERE id = ANY($1::int[])", wanted)  # noqa: S608
+    return {str(r["id"]): r["name"] for r in rows}
 
 
 async def figures(actor: Actor, days: int = 30) -> dict:
     entities = actor.entities_with(Permission.LEADS_TEAM_VIEW) or [-1]
     days = max(1, min(days, 365))
-    by_agent = await fetch(
-        _SPEED.format(
-            key="l.owner_id",
-            label="coalesce(u.full_name, '(unassigned)')",
-            join="LEFT JOIN staff_user u ON u.id = l.owner_id",
-        ),
-        entities,
-        days,
-    )
-    by_pool = await fetch(
-        _SPEED.format(
-            key="l.pool_id",
-            label="coalesce(p.name, '(no pool)')",
-            join="LEFT JOIN lead_pool p ON p.id = l.pool_id",
-        ),
-        entities,
-        days,
-    )
+    today = dt.datetime.now(dt.UTC).date()
+    since = today - dt.timedelta(days=days - 1)
+    start = dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC)
+    groups: dict[tuple[str, str], dict] = defaultdict(_totals)
+    per_day: dict[dt.date, dict] = defaultdict(_totals)
+    refreshed = None
+    for row in await fetch(_ROLLUP, entities, since):
+        _add(groups[(row["dimension"], row["key"])], row)
+        if row["dimension"] == "all":
+            _add(per_day[row["day"]], row)
+        refreshed = max(refreshed or row["refreshed_at"], row["refreshed_at"])
+    agents = await _names("staff_user", "full_name", [k for d, k in groups if d == "agent"])
+    pools = await _names("lead_pool", "name", [k for d, k in groups if d == "pool"])
+
+    def ranked(dimension: str, names: dict[str, str], empty: str) -> list[dict]:
+        rows = [
+            _speed(total) | {"label": names.get(key, key) if key else empty}
+            for (dim, key), total in groups.items()
+            if dim == dimension
+        ]
+        return sorted(rows, key=lambda r: (-r["leads"], r["label"]))[:50]
+
+    breaches_by_day = {r["day"]: r["n"] for r in await fetch(_BREACHES_BY_DAY, entities, start)}
+    calendar = [since + dt.timedelta(days=i) for i in range(days)]
+    whole = _speed(groups.get(("all", ""), _totals()))
     conversion = [
-        dict(r) | {"rate": (r["funded"] / r["leads"]) if r["leads"] else 0}
-        for r in await fetch(_CONVERSION, entities, days)
+        r | {"source": r["label"], "rate": (r["funded"] / r["leads"]) if r["leads"] else 0}
+        for r in ranked("source", {}, "(direct)")
     ]
     return {
         "days": days,
-        "speed_by_agent": [dict(r) for r in by_agent],
-        "speed_by_pool": [dict(r) for r in by_pool],
-        "load": [dict(r) for r in await fetch(_LOAD, entities, list(OPEN_LEAD_STATUSES))],
-        "breaches": [dict(r) for r in await fetch(_BREACHES, entities, days)],
+        "refreshed_at": refreshed,
+        "total": whole | {"breaches": sum(breaches_by_day.values())},
+        "calendar": calendar,
+        "series": {
+            "leads": [per_day[d]["leads"] if d in per_day else 0 for d in calendar],
+            "median_s": [percentile(per_day[d]["hist"], 0.5) if d in per_day else None for d in calendar],
+            "funded_rate": [
+                (100 * per_day[d]["funded"] / per_day[d]["leads"])
+                if per_day.get(d, {}).get("leads")
+                else None
+                for d in calendar
+            ],
+            "registered_rate": [
+                (100 * per_day[d]["registered"] / per_day[d]["leads"])
+                if per_day.get(d, {}).get("leads")
+                else None
+                for d in calendar
+            ],
+            "breaches": [breaches_by_day.get(d, 0) for d in calendar],
+        },
+        "speed_by_agent": ranked("agent", agents, "(unassigned)"),
+        "speed_by_pool": ranked("pool", pools, "(no pool)"),
+        "load": [dict(r) for r in await fetch(_LOAD, entities)],
+        "breaches": [dict(r) for r in await fetch(_BREACHES, entities, start)],
         "conversion": conversion,
     }

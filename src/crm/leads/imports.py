@@ -189,7 +189,7 @@ async def _stopped(kwargs: dict, error: str) -> None:
         )
 
 
-@job("leads.import_csv", max_attempts=3, timeout_s=3600, on_dead=_stopped)
+@job("leads.import_csv", max_attempts=3, timeout_s=3600, on_dead=_stopped, label="Lead import from CSV")
 async def import_csv(run: JobRun, import_id: int, route: bool = True) -> dict:
     rows = await fetch("SELECT * FROM lead_import WHERE id = $1", import_id)
     if not rows:

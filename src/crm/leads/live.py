@@ -7,7 +7,15 @@ from crm.settings import Settings
 CHANNEL = "crm:live:leads"
 
 
-@subscribe("live.leads", "lead.created", "lead.routed", "lead.updated", "lead.call_logged", max_attempts=3)
+@subscribe(
+    "live.leads",
+    "lead.created",
+    "lead.routed",
+    "lead.updated",
+    "lead.call_logged",
+    max_attempts=3,
+    label="Live lead lists",
+)
 async def push_lead_change(event: dict) -> dict:
     payload = event["payload"]
     notice = {

@@ -100,7 +100,7 @@ async def send_email(actor: Actor, reference: str, subject: str, body: str) -> i
     return email_id
 
 
-@job("leads.send_email", max_attempts=SEND_ATTEMPTS, timeout_s=60, retry_delay_s=10)
+@job("leads.send_email", max_attempts=SEND_ATTEMPTS, timeout_s=60, retry_delay_s=10, label="E-mail to a lead")
 async def send_queued_email(run: JobRun, email_id: int) -> dict:
     """Send one queued e-mail (a sent or failed one is left alone, so a repeated job sends nothing). The
     Message-ID was fixed when it was queued: a message re-sent after a lost acknowledgement is the same

@@ -7,6 +7,7 @@ from crm.leads.tables import (
     CallRecord,
     DuplicateCandidate,
     EntityRule,
+    FiguresDay,
     IntakeSource,
     Lead,
     LeadActivity,
@@ -26,6 +27,7 @@ APP_CONFIG = area_app_config(
     [
         IntakeSource,
         Lead,
+        FiguresDay,
         LeadActivity,
         LeadEmail,
         CallRecord,

@@ -150,6 +150,12 @@ def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
 
+async def lead_openable(actor: Actor, lead_id: int) -> bool:
+    """Whether the actor may open this lead's page (a link is shown only then, never one to a 403)."""
+    rows = await fetch("SELECT entity_id, owner_id FROM lead WHERE id = $1", lead_id)
+    return bool(rows) and may_see(actor, dict(rows[0]))
+
+
 async def lead_detail(actor: Actor, reference: str) -> dict:
     rows = await fetch(
         """SELECT l.*, u.full_name AS owner_name, p.name AS pool_name, e.code AS entity_code,

@@ -230,7 +230,7 @@ async def simulate(
     }
 
 
-@job("leads.replay", max_attempts=2, timeout_s=1800)
+@job("leads.replay", max_attempts=2, timeout_s=1800, label="Routing what-if replay")
 async def run_replay(run: JobRun, replay_id: int) -> dict:
     rows = await fetch("SELECT * FROM lead_routing_replay WHERE id = $1", replay_id)
     if not rows or rows[0]["status"] == "done":

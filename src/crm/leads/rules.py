@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from crm.core.labels import LABELS
+
 # Reference geography for region conditions (ISO 3166 alpha-2).
 REGIONS: dict[str, frozenset[str]] = {
     "EU": frozenset(
@@ -33,6 +35,19 @@ REGIONS: dict[str, frozenset[str]] = {
     "NORTH_AMERICA": frozenset("US CA".split()),
     "CIS": frozenset("AM AZ BY GE KZ KG MD RU TJ TM UA UZ".split()),
 }
+LABELS.add(
+    "region",
+    {
+        "EU": "European Union",
+        "EEA_OTHER": "Rest of Europe (EEA, CH, UK)",
+        "MENA": "Middle East & North Africa",
+        "LATAM": "Latin America",
+        "APAC": "Asia-Pacific",
+        "AFRICA": "Sub-Saharan Africa",
+        "NORTH_AMERICA": "North America",
+        "CIS": "CIS",
+    },
+)
 
 SCORING_FIELDS: dict[str, str] = {
     # field: kind (text, bool, number)

@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from piccolo.columns import (
     JSONB,
+    Array,
     BigSerial,
     Boolean,
     Date,
@@ -18,6 +19,8 @@ from piccolo.columns import (
 )
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
+
+from crm.core.labels import LABELS
 
 
 class LeadStatus(StrEnum):
@@ -258,6 +261,24 @@ class SlaBreach(Table, tablename="lead_sla_breach"):
     created_at = Timestamptz(default=TimestamptzNow(), index=True)
 
 
+class FiguresDay(Table, tablename="lead_figures_day"):
+    """The desk dashboard's daily roll-up (leads/figures.py): per UTC day of intake and entity, one row per
+    agent, pool and source and one for the whole entity ("all"), with the speed to lead as a histogram so
+    medians over any span of days add up without reading the leads again."""
+
+    day = Date()
+    entity_id = Integer()
+    dimension = Varchar(length=10)  # agent, pool, source, all
+    key = Varchar(length=200, default="")  # the agent's or pool's id, the source; "" for none or for "all"
+    leads = Integer(default=0)
+    contacted = Integer(default=0)
+    registered = Integer(default=0)
+    funded = Integer(default=0)
+    lost = Integer(default=0)
+    speed_hist = Array(base_column=Integer())
+    refreshed_at = Timestamptz(default=TimestamptzNow())
+
+
 class ReferralCode(Table, tablename="referral_code"):
     """An IB's referral code and the relationship manager its leads go to (the IB area will own partners)."""
 
@@ -320,3 +341,48 @@ class RoutingReplay(Table, tablename="lead_routing_replay"):
     created_at = Timestamptz(default=TimestamptzNow())
     finished_at = Timestamptz(null=True, default=None)
     seconds = Real(default=0)
+
+
+LABELS.add(
+    "lead_status",
+    {
+        LeadStatus.NEW: "New",
+        LeadStatus.CONTACTED: "Contacted",
+        LeadStatus.INTERESTED: "Interested",
+        LeadStatus.REGISTERED: "Registered",
+        LeadStatus.KYC: "KYC",
+        LeadStatus.FUNDED: "Funded",
+        LeadStatus.LOST: "Lost",
+    },
+    {
+        LeadStatus.NEW: "info",
+        LeadStatus.CONTACTED: "neutral",
+        LeadStatus.INTERESTED: "warn",
+        LeadStatus.REGISTERED: "ok",
+        LeadStatus.KYC: "ok",
+        LeadStatus.FUNDED: "ok",
+        LeadStatus.LOST: "danger",
+    },
+)
+LABELS.add(
+    "lead_event",
+    {
+        "intake": "Intake",
+        "routing": "Routing",
+        "status": "Status",
+        "note": "Note",
+        "call": "Call",
+        "email": "E-mail",
+        "task": "Task",
+        "merge": "Merge",
+        "merged": "Merged",
+        "score": "Score",
+        "reveal": "Reveal",
+        "sla_breach": "SLA breach",
+    },
+)
+LABELS.add(
+    "presence",
+    {"available": "Available", "away": "Away", "offline": "Offline"},
+    {"available": "ok", "away": "warn", "offline": "neutral"},
+)

@@ -26,6 +26,7 @@ from crm.core.audit.tags import ApprovalsTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, SegregationOfDuties, ValidationFailed
+from crm.core.labels import LABELS
 from crm.core.permissions import Permission
 
 Executor = Callable[[Actor, dict], Awaitable[None]]
@@ -51,6 +52,7 @@ _KINDS: dict[str, ActionKind] = {}
 
 def register_action(kind: ActionKind) -> None:
     _KINDS[kind.name] = kind
+    LABELS.add("approval_kind", {kind.name: kind.label})
 
 
 def action_kind_names() -> list[str]:

@@ -6,6 +6,8 @@ from piccolo.columns import JSONB, Array, Boolean, ForeignKey, Integer, Numeric,
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
+
 
 class ApprovalStatus(StrEnum):
     PENDING = "pending"
@@ -70,3 +72,22 @@ class ApprovalPolicy(Table, tablename="approval_policy"):
     version = Integer(default=1)
     active = Boolean(default=True)
     updated_at = Timestamptz(default=TimestamptzNow())
+
+
+LABELS.add(
+    "approval_status",
+    {
+        ApprovalStatus.PENDING: "Pending",
+        ApprovalStatus.APPROVED: "Approved",
+        ApprovalStatus.REJECTED: "Rejected",
+        ApprovalStatus.VOID: "Withdrawn",
+        ApprovalStatus.EXPIRED: "Expired",
+    },
+    {
+        ApprovalStatus.PENDING: "warn",
+        ApprovalStatus.APPROVED: "ok",
+        ApprovalStatus.REJECTED: "danger",
+        ApprovalStatus.VOID: "neutral",
+        ApprovalStatus.EXPIRED: "neutral",
+    },
+)

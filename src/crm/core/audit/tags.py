@@ -3,6 +3,8 @@ their own `tags.py`). `record_audit` takes one of these; a test walks every call
 
 from enum import StrEnum
 
+from crm.core.labels import LABELS
+
 
 class AccessTag(StrEnum):
     ASSIGNMENT_EXPIRE = "access:assignment:expire"
@@ -48,3 +50,41 @@ class SystemTag(StrEnum):
     TEMPLATE_EDIT = "system:template:edit"
     WEBHOOK_RERUN = "system:webhook:rerun"
     WEBHOOK_REVEAL = "system:webhook:reveal"
+
+
+LABELS.add(
+    "audit_action",
+    {
+        AccessTag.ASSIGNMENT_EXPIRE: "Role assignment expired",
+        AccessTag.ASSIGNMENT_GRANT: "Role granted",
+        AccessTag.ASSIGNMENT_REQUEST: "Role grant requested",
+        AccessTag.ASSIGNMENT_REVOKE: "Role revoked",
+        AccessTag.ENTITY_CREATE: "Legal entity created",
+        AccessTag.ROLE_CHANGE: "Role permissions changed",
+        AccessTag.TEAM_CREATE: "Team created",
+        AccessTag.USER_CREATE: "Staff user created",
+        AccessTag.USER_DEACTIVATE: "Staff user deactivated",
+        ApprovalsTag.POLICY_CHANGE: "Approval policy changed",
+        ApprovalsTag.REQUEST_AMEND: "Approval request amended",
+        ApprovalsTag.REQUEST_APPROVE: "Request approved",
+        ApprovalsTag.REQUEST_CREATE: "Approval requested",
+        ApprovalsTag.REQUEST_REJECT: "Request rejected",
+        AuditTag.RECORD_EXPORT: "Audit trail exported",
+        CasesTag.ATTACHMENT_DOWNLOAD: "Case attachment downloaded",
+        CasesTag.CASE_ASSIGN: "Case assigned",
+        CasesTag.CASE_ATTACH: "File attached to case",
+        CasesTag.CASE_ESCALATE: "Case escalated",
+        CasesTag.CASE_NOTE: "Case note added",
+        CasesTag.CASE_OPEN: "Case opened",
+        CasesTag.CASE_RESOLVE: "Case resolved",
+        CasesTag.CASE_STATUS: "Case status changed",
+        CasesTag.CASE_TAKE: "Case taken",
+        SystemTag.DELIVERY_DISCARD: "Failed delivery discarded",
+        SystemTag.DELIVERY_RETRY: "Failed delivery retried",
+        SystemTag.JOB_DISCARD: "Failed job discarded",
+        SystemTag.JOB_RETRY: "Failed job retried",
+        SystemTag.TEMPLATE_EDIT: "Notification template edited",
+        SystemTag.WEBHOOK_RERUN: "Webhook event re-run",
+        SystemTag.WEBHOOK_REVEAL: "Webhook body revealed",
+    },
+)

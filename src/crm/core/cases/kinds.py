@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from crm.core.errors import ValidationFailed
+from crm.core.labels import LABELS
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ _KINDS: dict[str, CaseKind] = {}
 
 def register_case_kind(kind: CaseKind) -> CaseKind:
     _KINDS[kind.name] = kind
+    LABELS.add("case_kind", {kind.name: kind.label})
     return kind
 
 

@@ -15,6 +15,7 @@ CHANNEL = "crm:live:cases"
     "case.resolved",
     "case.escalated",
     max_attempts=3,
+    label="Live case queues",
 )
 async def push_case_change(event: dict) -> dict:
     """Tell every open queue that a case changed (ids only; each stream decides what its user may see)."""

@@ -6,6 +6,8 @@ from piccolo.columns import JSONB, ForeignKey, Integer, Text, Timestamptz, Varch
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
+
 
 class CaseStatus(StrEnum):
     OPEN = "open"
@@ -61,3 +63,46 @@ class CaseEntry(Table, tablename="case_entry"):
     body = Text(default="")
     data = JSONB(default="{}")
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+LABELS.add(
+    "case_status",
+    {
+        CaseStatus.OPEN: "Open",
+        CaseStatus.IN_PROGRESS: "In progress",
+        CaseStatus.WAITING: "Waiting",
+        CaseStatus.RESOLVED: "Resolved",
+        CaseStatus.CLOSED: "Closed",
+    },
+    {
+        CaseStatus.OPEN: "info",
+        CaseStatus.IN_PROGRESS: "warn",
+        CaseStatus.WAITING: "neutral",
+        CaseStatus.RESOLVED: "ok",
+        CaseStatus.CLOSED: "neutral",
+    },
+)
+LABELS.add(
+    "case_resolution",
+    {
+        "approved": "Approved",
+        "rejected": "Rejected",
+        "false_positive": "False positive",
+        "risk_confirmed": "Risk confirmed",
+        "no_action": "No action needed",
+        "duplicate": "Duplicate",
+        "done": "Done",
+    },
+)
+LABELS.add(
+    "case_event",
+    {
+        "opened": "Opened",
+        "assignment": "Assignment",
+        "note": "Note",
+        "attachment": "Attachment",
+        "decision": "Decision",
+        "status": "Status",
+        "escalation": "Escalation",
+    },
+)

@@ -16,6 +16,7 @@ from typing import Any
 from crm.core.audit.chain import normalise
 from crm.core.context import Actor
 from crm.core.db import current_connection
+from crm.core.labels import LABELS
 from crm.core.registry import require_loaded
 
 CHANNEL = "crm_events"
@@ -39,11 +40,16 @@ class Subscriber:
 _SUBSCRIBERS: dict[str, Subscriber] = {}
 
 
-def subscribe(name: str, *events: str, max_attempts: int = 8) -> Callable[[Handler], Handler]:
-    """Register `handle(event) -> output` for `events` under a stable `name` (stored on each delivery)."""
+def subscribe(
+    name: str, *events: str, max_attempts: int = 8, label: str | None = None
+) -> Callable[[Handler], Handler]:
+    """Register `handle(event) -> output` for `events` under a stable `name` (stored on each delivery) and
+    the words people see for it (`label`, in the automation log)."""
 
     def register(handle: Handler) -> Handler:
         _SUBSCRIBERS[name] = Subscriber(name, frozenset(events), handle, max_attempts)
+        if label:
+            LABELS.add("automation", {name: label})
         return handle
 
     return register

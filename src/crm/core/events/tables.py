@@ -6,6 +6,8 @@ from piccolo.columns import JSONB, BigSerial, ForeignKey, Integer, Text, Timesta
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
+
 
 class DomainEvent(Table, tablename="domain_event"):
     """A fact recorded in the same transaction as the change (e.g. `case.created`)."""
@@ -71,3 +73,22 @@ class DeadJob(Table, tablename="dead_job"):
     last_error = Text(default="")
     status = Varchar(length=20, choices=DeliveryStatus, default=DeliveryStatus.DEAD)
     created_at = Timestamptz(default=TimestamptzNow())
+
+
+LABELS.add(
+    "delivery_status",
+    {
+        DeliveryStatus.PENDING: "Pending",
+        DeliveryStatus.DONE: "Done",
+        DeliveryStatus.DEAD: "Failed",
+        DeliveryStatus.DISCARDED: "Discarded",
+        DeliveryStatus.RETRIED: "Retried",
+    },
+    {
+        DeliveryStatus.PENDING: "info",
+        DeliveryStatus.DONE: "ok",
+        DeliveryStatus.DEAD: "danger",
+        DeliveryStatus.DISCARDED: "neutral",
+        DeliveryStatus.RETRIED: "neutral",
+    },
+)

@@ -202,7 +202,7 @@ WHERE id = $1
 _DONE_STATUSES = (InboxStatus.DONE, InboxStatus.PARTIAL, InboxStatus.REJECTED)
 
 
-@job("inbox.process", max_attempts=5, timeout_s=300, retry_delay_s=5)
+@job("inbox.process", max_attempts=5, timeout_s=300, retry_delay_s=5, label="Webhook processing")
 async def process(run: JobRun, inbox_id: int) -> dict:
     """Run the provider's processor on one stored event (a processed one is left alone: running twice is
     safe)."""

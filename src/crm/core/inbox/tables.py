@@ -6,6 +6,8 @@ from piccolo.columns import JSONB, Boolean, Bytea, Integer, Text, Timestamptz, V
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
+
 
 class InboxStatus(StrEnum):
     RECEIVED = "received"  # verified and stored; its job is queued
@@ -37,3 +39,22 @@ class WebhookEvent(Table, tablename="webhook_event"):
     outcome = JSONB(default="{}")
     error = Text(default="")
     processed_at = Timestamptz(null=True, default=None)
+
+
+LABELS.add(
+    "inbox_status",
+    {
+        InboxStatus.RECEIVED: "Received",
+        InboxStatus.DONE: "Processed",
+        InboxStatus.PARTIAL: "Partly processed",
+        InboxStatus.FAILED: "Failed",
+        InboxStatus.REJECTED: "Rejected at the door",
+    },
+    {
+        InboxStatus.RECEIVED: "info",
+        InboxStatus.DONE: "ok",
+        InboxStatus.PARTIAL: "warn",
+        InboxStatus.FAILED: "danger",
+        InboxStatus.REJECTED: "danger",
+    },
+)

@@ -125,7 +125,7 @@ async def _attempt(delivery: dict, note: dict, settings: Settings) -> None:
     ).where(NotificationDelivery.id == delivery["id"])
 
 
-@subscribe("notifications.deliver", "notification.created")
+@subscribe("notifications.deliver", "notification.created", label="Notification delivery")
 async def deliver(event: dict) -> dict:
     """Send a new notification's outside channels and push the in-app badge; returns what happened."""
     settings = Settings.from_env()
@@ -159,7 +159,13 @@ async def retry_failed(settings: Settings) -> int:
     return len(rows)
 
 
-@subscribe("notifications.cases", "case.created", "case.assigned", "case.escalated")
+@subscribe(
+    "notifications.cases",
+    "case.created",
+    "case.assigned",
+    "case.escalated",
+    label="Case notifications",
+)
 async def notify_about_cases(event: dict) -> dict:
     """A case assigned to someone (by someone else), or escalated to a team lead, tells that person."""
     p = event["payload"]

@@ -11,6 +11,7 @@ from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
 from crm.core.db import fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.labels import LABELS
 from crm.core.org.tables import Role
 from crm.core.permissions import Permission, parse_permissions
 
@@ -144,6 +145,10 @@ SYSTEM_ROLES: dict[str, dict] = {
         permissions=list(P),
     ),
 }
+
+# The seeded roles' slugs read as their names wherever a stored slug is shown (an audit row's role); roles
+# created later are shown by the name their row carries.
+LABELS.add("role", {slug: spec["name"] for slug, spec in SYSTEM_ROLES.items()})
 
 
 async def ensure_system_roles() -> int:

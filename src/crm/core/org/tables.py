@@ -15,6 +15,8 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
+from crm.core.labels import LABELS
+
 
 class LegalEntity(Table, tablename="legal_entity"):
     """A licensed company of the group; clients, money, cases and permissions each belong to one."""
@@ -109,3 +111,36 @@ class RoleAssignment(Table, tablename="role_assignment"):
     approval_request_id = Integer(null=True, default=None)
     created_at = Timestamptz(default=TimestamptzNow())
     ended_at = Timestamptz(null=True, default=None)
+
+
+LABELS.add(
+    "team_kind",
+    {
+        TeamKind.SALES: "Sales",
+        TeamKind.RETENTION: "Retention",
+        TeamKind.COMPLIANCE: "Compliance",
+        TeamKind.PAYMENTS: "Payments",
+        TeamKind.DEALING: "Dealing",
+        TeamKind.SUPPORT: "Support",
+        TeamKind.RISK: "Risk",
+        TeamKind.PARTNERS: "Partners",
+        TeamKind.ADMIN: "Administration",
+    },
+)
+LABELS.add(
+    "assignment_status",
+    {
+        AssignmentStatus.PENDING: "Pending approval",
+        AssignmentStatus.ACTIVE: "Active",
+        AssignmentStatus.REJECTED: "Rejected",
+        AssignmentStatus.REVOKED: "Revoked",
+        AssignmentStatus.EXPIRED: "Expired",
+    },
+    {
+        AssignmentStatus.PENDING: "warn",
+        AssignmentStatus.ACTIVE: "ok",
+        AssignmentStatus.REJECTED: "danger",
+        AssignmentStatus.REVOKED: "neutral",
+        AssignmentStatus.EXPIRED: "neutral",
+    },
+)

@@ -25,6 +25,7 @@ def staff_routers() -> list[Router]:
         leads,
         notifications,
         search,
+        styleguide,
     )
 
     public = Router(
@@ -49,6 +50,7 @@ def staff_routers() -> list[Router]:
             *automation.handlers,
             *notifications.handlers,
             *admin_templates.handlers,
+            *styleguide.handlers,
             *inbox.handlers,
             *leads.handlers,
             *lead_routing.handlers,

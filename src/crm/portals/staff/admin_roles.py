@@ -8,7 +8,7 @@ from crm.core.approvals.service import action_kind_names
 from crm.core.errors import NotFound
 from crm.core.guards import current_actor, requires
 from crm.core.org import roles
-from crm.core.permissions import DESCRIPTIONS, Permission
+from crm.core.permissions import DESCRIPTIONS, Permission, permission_groups
 from crm.core.web import NO_REFUSAL, Refusal, form_data, form_list, redirect, render, shows_again
 from crm.portals.staff.navigation import STAFF_NAV
 
@@ -20,7 +20,7 @@ async def role_matrix(request: Request) -> Response:
     return render(
         request,
         "staff/admin/roles.html",
-        {"roles": await roles.all_roles(), "permissions": list(Permission), "descriptions": DESCRIPTIONS},
+        {"roles": await roles.all_roles(), "groups": permission_groups(), "descriptions": DESCRIPTIONS},
     )
 
 
@@ -38,7 +38,7 @@ async def _edit_page(
             "role": role,
             "form": form,
             "errors": refusal.errors,
-            "permissions": list(Permission),
+            "groups": permission_groups(),
             "descriptions": DESCRIPTIONS,
         },
         status=refusal.status,

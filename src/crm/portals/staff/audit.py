@@ -22,7 +22,7 @@ async def audit_list(request: Request) -> Response:
         for row in rows:
             row["target_url"] = record_url(actor, row["target_type"], row["target_id"], row["entity_id"])
             row["actor_url"] = record_url(actor, "staff_user", row["actor_id"], row["entity_id"])
-            row["changes"] = field_changes(row["before"], row["after"])
+            row["changes"] = field_changes(row["before"], row["after"], row["target_type"] or "")
     except ValidationFailed as exc:
         rows, next_seq, errors = [], None, exc.field_errors
     return render(

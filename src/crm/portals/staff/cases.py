@@ -177,7 +177,7 @@ async def _detail(
 ) -> Response:
     actor = current_actor(request)
     case = await queries.case_detail(actor, reference)
-    case["subjects"] = [s | {"url": subject_url(s)} for s in case["subjects"]]
+    case["subjects"] = [s | {"url": await subject_url(actor, s, case["entity_id"])} for s in case["subjects"]]
     workers = await queries.workers_in(case["entity_id"]) if case["can_work"] else []
     return render(
         request,

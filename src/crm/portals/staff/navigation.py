@@ -3,6 +3,7 @@
 from crm.core.context import Actor
 from crm.core.navigation import Navigation
 from crm.core.permissions import Permission
+from crm.leads.queries import lead_openable
 
 STAFF_NAV = Navigation(sections=("Work", "Sales desk", "Oversight", "Admin"))
 
@@ -10,11 +11,21 @@ STAFF_NAV = Navigation(sections=("Work", "Sales desk", "Oversight", "Admin"))
 SUBJECT_URLS = {"lead": "/leads/{label}", "client": "/clients/{subject_id}"}
 
 
-def subject_url(subject: dict) -> str | None:
-    pattern = SUBJECT_URLS.get(subject.get("subject_type", ""))
+async def subject_url(actor: Actor, subject: dict, entity_id: int | None) -> str | None:
+    """A link to a case's subject when the viewer may open it, else None (shown as text)."""
+    kind = subject.get("subject_type", "")
+    pattern = SUBJECT_URLS.get(kind)
     if pattern is None:
         return None
-    return pattern.format(subject_id=subject.get("subject_id", ""), label=subject.get("label") or "")
+    try:
+        subject_id = int(subject.get("subject_id") or 0)
+    except ValueError:
+        return None
+    if kind == "lead" and not await lead_openable(actor, subject_id):
+        return None
+    if kind == "client" and not actor.can(Permission.CLIENTS_CLIENT_VIEW, entity_id):
+        return None
+    return pattern.format(subject_id=subject_id, label=subject.get("label") or "")
 
 
 # Where an audited record opens, and the permission that opens it (held in the row's entity).

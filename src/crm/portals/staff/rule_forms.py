@@ -8,8 +8,9 @@ from litestar import Request
 
 from crm.core.inputs import parse_int
 from crm.core.web import form_list
+from crm.leads.normalise import whole_minutes
 
-BLANK_ROWS = 3
+BLANK_ROWS = 1
 
 
 def _text_list(value) -> str:
@@ -36,7 +37,7 @@ def routing_form(doc: dict) -> dict:
         "vip_pool_id": overrides.get("vip_pool_id") or "",
     }
     bands = overrides.get("sla_by_score") or []
-    form["bands"] = [{"min_score": b["min_score"], "minutes": round(b["seconds"] / 60, 1)} for b in bands] + [
+    form["bands"] = [{"min_score": b["min_score"], "minutes": whole_minutes(b["seconds"])} for b in bands] + [
         {"min_score": "", "minutes": ""}
     ] * (3 - len(bands) if len(bands) < 3 else 1)
     rows = []
