@@ -337,7 +337,7 @@ def audit_keygen() -> None:
 
 
 @main.command()
-@click.argument("name", type=click.Choice(["audit", "events", "leads", "search"]))
+@click.argument("name", type=click.Choice(["audit", "events", "leads", "pages", "search"]))
 @click.option("--rows", default=None, type=int, help="Override the benchmark's row count.")
 def bench(name: str, rows: int | None) -> None:
     """Run a benchmark and print one JSON line of figures (own PostgreSQL/Redis unless URLs are set)."""

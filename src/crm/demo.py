@@ -28,6 +28,7 @@ ENTITIES = [
     ("INTL", "Aurora Markets International Ltd", "FSA (Seychelles)", "SC", "USD"),
     ("UK", "Aurora Markets UK Ltd", "FCA", "GB", "GBP"),
 ]
+ZONES = {"EU": "Asia/Nicosia", "INTL": "Indian/Mahe", "UK": "Europe/London"}
 TEAMS = [
     ("EU", "Sales EN", "sales", "Europe", ["en"]),
     ("EU", "Compliance EU", "compliance", "Europe", ["en"]),
@@ -87,6 +88,7 @@ async def _ensure_entities() -> dict[str, int]:
                     regulator=regulator,
                     jurisdiction=jurisdiction,
                     base_currency=currency,
+                    time_zone=ZONES[code],
                 )
             ).returning(LegalEntity.id)
             row = rows[0]

@@ -129,7 +129,7 @@ async def test_pii_reveal_with_reason_appears_in_the_audit_screen(new_page):
     await page.get_by_role("button", name="Reveal email").click()
     await expect(page.get_by_test_id("pii-email")).to_have_text("hidden.person@example.com")
     await page.get_by_role("navigation", name="Main").get_by_role("link", name="Audit trail").click()
-    await page.get_by_label("Action (tag or prefix:)").fill("clients:pii:reveal")
+    await page.get_by_label("Action").select_option(label="Client personal data revealed")
     await page.get_by_role("button", name="Filter").click()
     table = page.locator(".audit-table")
     await expect(table).to_contain_text("verifying caller for case CASE-000042")

@@ -41,7 +41,7 @@ async def test_the_audit_screen_shows_what_changed(app):
         await http.sign_in_as(admin)
         page = await http.get("/audit?action=access:assignment:grant")
     assert 'data-testid="audit-changes"' in page.text
-    assert "Role sales_agent" in text_of(page) and "Status active" in text_of(page)
+    assert "Role Sales agent" in text_of(page) and "Status active" in text_of(page)
 
 
 def test_codes_in_a_change_read_as_their_words():

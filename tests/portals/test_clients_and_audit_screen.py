@@ -202,3 +202,37 @@ async def test_audit_rows_link_actors_and_targets_only_where_they_open(app):
             assert f"/clients/{client['id']}" in links and f"/admin/users/{officer['id']}" in links
             for link in links:
                 assert (await http.get(link)).status_code == 200, link
+
+
+async def test_audit_filters_by_name_pickers_with_suggestions(app):
+    """Staff, client and case are chosen by name with suggestions as one types; the choice filters the rows
+    and shows again as the name; a name that fits nobody, or several, says so."""
+    auditor = await make_user(roles={"EU": ["auditor"]})
+    officer = await make_user(
+        "ines@test.example", roles={"EU": ["compliance_officer"]}, full_name="Inês Officer"
+    )
+    await make_user("inga@test.example", roles={"EU": ["sales_agent"]}, full_name="Inga Agent")
+    client = await make_client("EU", first_name="Maria", last_name="Pickerova")
+    await seed_audit(6, auditor["entities"]["EU"], actor_id=officer["id"])
+    await seed_audit(4, auditor["entities"]["EU"], actor_id=auditor["id"])
+    async with StaffClient(app) as http:
+        await http.sign_in_as(auditor)
+        options = await http.get("/audit/suggest/actor?actor=inê", headers={"HX-Request": "true"})
+        assert options.text == '<option value="Inês Officer &lt;ines@test.example&gt;"></option>'
+        assert (
+            "Pickerova · " + client["reference"]
+            in (await http.get("/audit/suggest/client?client=Picker")).text
+        )
+        page = await http.get("/audit", params={"actor": "Inês Officer <ines@test.example>"})
+        text = text_of(page)
+        assert page.status_code == 200 and text.count(f"actor {officer['id']} ") == 6
+        assert f"actor {auditor['id']} " not in text
+        assert 'value="Inês Officer &lt;ines@test.example&gt;"' in page.text  # the choice, shown again
+        by_id = await http.get(f"/audit?actor_id={officer['id']}")
+        assert 'value="Inês Officer &lt;ines@test.example&gt;"' in by_id.text  # a link's id reads as the name
+        several = await http.get("/audit", params={"actor": "in"})
+        assert several.status_code == 422 and "matches several people" in several.text
+        nobody = await http.get("/audit", params={"actor": "Zed Nobody"})
+        assert nobody.status_code == 422 and "No staff member called “Zed Nobody”" in nobody.text
+        by_client = await http.get("/audit", params={"client": f"Maria Pickerova · {client['reference']}"})
+        assert by_client.status_code == 200 and "No audit records match" in by_client.text

@@ -19,6 +19,7 @@ PERMITTED = {
     ("POST", "/leads/routing/{kind:str}/{entity_id:int}"): 303,  # an empty draft is saved (not published)
     ("POST", "/leads/routing/replays"): 303,  # a replay of the last 30 days against the draft starts
     ("POST", "/leads/agents/{agent_id:int}"): 303,  # no working hours: the agent takes leads at any time
+    ("GET", "/audit/suggest/{kind:str}"): 404,  # the matrix's "routing" is no picker
     # A role change is a group-wide request: only staff holding approval rights in every entity see it.
     ("GET", "/approvals/{request_id:int}"): 404,
     ("POST", "/approvals/{request_id:int}/decide"): 404,

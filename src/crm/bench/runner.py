@@ -41,6 +41,10 @@ def run_bench(name: str, rows: int | None) -> dict:
             from crm.bench.search import bench_search
 
             return asyncio.run(bench_search(rows))
+        if name == "pages":
+            from crm.bench.pages import bench_pages
+
+            return asyncio.run(bench_pages(rows))
         if name == "leads":
             from crm.bench.leads import bench_leads
 

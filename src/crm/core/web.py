@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from litestar import Request, Response
@@ -39,8 +40,9 @@ def build_templates(settings: Settings) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters["dt"] = lambda v: v.strftime("%Y-%m-%d %H:%M:%S UTC") if v else ""
-    env.filters["relative"] = relative_time
+    env.filters["dt"] = local_time
+    env.filters["relative"] = relative_in_zone
+    env.filters["count"] = lambda n, cap=10_000: f"{cap:,}+" if (n or 0) > cap else f"{n or 0:,}"
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
     env.globals["urlquote"] = lambda v: quote(str(v), safe="")
     env.globals["csrf"] = _csrf_input
@@ -55,7 +57,35 @@ def build_templates(settings: Settings) -> Environment:
     return env
 
 
-def relative_time(value: dt.datetime | None, now: dt.datetime | None = None) -> Markup:
+def viewer_zone(context) -> ZoneInfo:
+    """The signed-in viewer's time zone (their setting, else their home entity's), else UTC."""
+    session = context.get("session")
+    name = getattr(session, "time_zone", None) or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _in_zone(value: dt.datetime, zone: ZoneInfo) -> str:
+    local = value.astimezone(zone)
+    return local.strftime("%Y-%m-%d %H:%M:%S ") + (local.tzname() or "UTC")
+
+
+@pass_context
+def local_time(context, value: dt.datetime | None) -> str:
+    """A stored (UTC) time as the viewer reads it, in their time zone, with the zone's abbreviation."""
+    return _in_zone(value, viewer_zone(context)) if value else ""
+
+
+@pass_context
+def relative_in_zone(context, value: dt.datetime | None) -> Markup:
+    return relative_time(value, zone=viewer_zone(context))
+
+
+def relative_time(
+    value: dt.datetime | None, now: dt.datetime | None = None, zone: ZoneInfo | None = None
+) -> Markup:
     """A time as people say it near now ("in 3 min", "2 h ago", "in 4 days"), in a <time> element that
     carries the exact UTC time as its title."""
     if value is None:
@@ -72,7 +102,7 @@ def relative_time(value: dt.datetime | None, now: dt.datetime | None = None) -> 
                 words = f"{count} {unit}{'s' if unit == 'day' and count != 1 else ''}"
                 text = f"in {words}" if seconds > 0 else f"{words} ago"
                 break
-    exact = value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    exact = _in_zone(value, zone or ZoneInfo("UTC"))
     return Markup('<time datetime="{}" title="{}">{}</time>').format(value.isoformat(), exact, text)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from zoneinfo import available_timezones
 
 from crm.core.audit.service import record_audit
 from crm.core.audit.tags import AccessTag
@@ -156,3 +157,34 @@ async def reset_mfa(actor: Actor, user_id: int, reason: str) -> None:
             after={"mfa_enrolled": False, "sessions_ended": sessions},
             reason=reason,
         )
+
+
+TIME_ZONES = sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+
+
+async def set_own_time_zone(actor: Actor, zone: str | None) -> None:
+    """The time zone one's screens show times in ("" for the home entity's); audited."""
+    if zone is None:
+        raise ValidationFailed("Choose a time zone", field_errors={"time_zone": "Choose a time zone"})
+    zone = zone.strip()
+    if zone and zone not in TIME_ZONES and zone != "UTC":
+        raise ValidationFailed(
+            "Choose a time zone from the list", field_errors={"time_zone": "Choose a time zone from the list"}
+        )
+    async with transaction():
+        before = await StaffUser.select(StaffUser.time_zone).where(StaffUser.id == actor.user_id).first()
+        await StaffUser.update({StaffUser.time_zone: zone or None}).where(StaffUser.id == actor.user_id)
+        await record_audit(
+            actor,
+            IdentityTag.PREFERENCES_CHANGE,
+            target_type="staff_user",
+            target_id=actor.user_id,
+            target_label=actor.label,
+            before={"time_zone": before["time_zone"] if before else None},
+            after={"time_zone": zone or None},
+        )
+
+
+async def own_time_zone(user_id: int) -> str:
+    row = await StaffUser.select(StaffUser.time_zone).where(StaffUser.id == user_id).first()
+    return (row or {}).get("time_zone") or ""

@@ -15,8 +15,9 @@ from crm.settings import Settings
 
 _LOAD = """
 SELECT s.id, s."user" AS user_id, s.last_seen_at, s.expires_at, s.mfa_verified, s.via_sso, s.focus_entity_id,
-       u.email, u.full_name, u.active, u.must_change_password, u.home_entity, u.mfa_enrolled_at
-FROM staff_session s JOIN staff_user u ON u.id = s."user"
+       u.email, u.full_name, u.active, u.must_change_password, u.home_entity, u.mfa_enrolled_at,
+       coalesce(u.time_zone, e.time_zone, 'UTC') AS time_zone
+FROM staff_session s JOIN staff_user u ON u.id = s."user" LEFT JOIN legal_entity e ON e.id = u.home_entity
 WHERE s.token_hash = $1 AND s.ended_at IS NULL
 """
 
@@ -35,6 +36,7 @@ class CurrentSession:
     via_sso: bool
     home_entity_id: int | None
     focus_entity_id: int | None
+    time_zone: str = "UTC"  # the viewer's (their own setting, else their home entity's)
 
     @property
     def fully_signed_in(self) -> bool:
@@ -107,6 +109,7 @@ async def load_session(
         via_sso=row["via_sso"],
         home_entity_id=row["home_entity"],
         focus_entity_id=row["focus_entity_id"],
+        time_zone=row["time_zone"],
     ), None
 
 

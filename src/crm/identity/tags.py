@@ -11,6 +11,7 @@ class IdentityTag(StrEnum):
     MFA_RESET = "identity:mfa:reset"
     PASSWORD_CHANGE = "identity:password:change"
     PASSWORD_RESET = "identity:password:reset"
+    PREFERENCES_CHANGE = "identity:preferences:change"
     SESSION_EXPIRE = "identity:session:expire"
     SESSION_SIGNOUT = "identity:session:signout"
     SIGNIN_FAIL = "identity:signin:fail"
@@ -26,6 +27,7 @@ LABELS.add(
         IdentityTag.MFA_RESET: "Two-factor reset",
         IdentityTag.PASSWORD_CHANGE: "Password changed",
         IdentityTag.PASSWORD_RESET: "Password reset",
+        IdentityTag.PREFERENCES_CHANGE: "Preferences changed",
         IdentityTag.SESSION_EXPIRE: "Session expired",
         IdentityTag.SESSION_SIGNOUT: "Signed out",
         IdentityTag.SIGNIN_FAIL: "Sign-in failed",

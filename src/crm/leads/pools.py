@@ -33,8 +33,8 @@ async def pools_in(actor: Actor, entity_id: int) -> list[dict]:
         for r in await fetch(
             """SELECT p.*, t.name AS team_name, f.name AS fallback_name,
                   (SELECT count(*) FROM lead_pool_member m WHERE m.pool = p.id AND m.active) AS members,
-                  (SELECT count(*) FROM lead l WHERE l.pool_id = p.id AND l.status = ANY($2::text[])
-                     AND l.merged_into_id IS NULL) AS open_leads
+                  (SELECT count(*) FROM (SELECT 1 FROM lead l WHERE l.pool_id = p.id
+                     AND l.status = ANY($2::text[]) AND l.merged_into_id IS NULL LIMIT 10001) x) AS open_leads
            FROM lead_pool p LEFT JOIN team t ON t.id = p.team_id LEFT JOIN lead_pool f
                ON f.id = p.fallback_pool_id
            WHERE p.entity_id = $1 ORDER BY p.name""",

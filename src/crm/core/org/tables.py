@@ -26,6 +26,7 @@ class LegalEntity(Table, tablename="legal_entity"):
     regulator = Varchar(length=40)
     jurisdiction = Varchar(length=2)  # ISO 3166-1 alpha-2
     base_currency = Varchar(length=3)  # ISO 4217
+    time_zone = Varchar(length=64, default="UTC")  # IANA; the default for its staff's screens
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
 
@@ -48,6 +49,7 @@ class StaffUser(Table, tablename="staff_user"):
     created_at = Timestamptz(default=TimestamptzNow())
     deactivated_at = Timestamptz(null=True, default=None)
     last_signin_at = Timestamptz(null=True, default=None)
+    time_zone = Varchar(length=64, null=True, default=None)  # IANA; None: the home entity's
 
 
 class TeamKind(StrEnum):

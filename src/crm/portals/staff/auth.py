@@ -10,7 +10,7 @@ from crm.core.errors import DomainError
 from crm.core.guards import current_actor
 from crm.core.inputs import parse_int
 from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
-from crm.identity import service, sessions, sso
+from crm.identity import accounts, service, sessions, sso
 from crm.portals.staff.middleware import SESSION_COOKIE
 
 SSO_COOKIE = "crm_sso"
@@ -268,4 +268,28 @@ async def switch_entity(request: Request) -> Response:
     return redirect(request, _safe_next(form.get("next")))
 
 
-account_handlers = [password_form, change_password, switch_entity]
+async def _preferences_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    session = request.scope["state"]["session"]
+    own = await accounts.own_time_zone(session.user_id)
+    return render(
+        request,
+        "staff/auth/preferences.html",
+        {"zones": accounts.TIME_ZONES, "current": own, "shown": session.time_zone, "errors": refusal.errors},
+        status=refusal.status,
+    )
+
+
+@get("/account/preferences", name="staff.account.preferences_form", opt={"any_staff": True})
+async def preferences_form(request: Request) -> Response:
+    return await _preferences_page(request)
+
+
+@post("/account/preferences", name="staff.account.preferences", opt={"any_staff": True})
+@shows_again(_preferences_page)
+async def save_preferences(request: Request) -> Response:
+    form = await form_data(request)
+    await accounts.set_own_time_zone(current_actor(request), form.get("time_zone"))
+    return redirect(request, "/account/preferences", flash="Saved: times now show in your time zone.")
+
+
+account_handlers = [password_form, change_password, switch_entity, preferences_form, save_preferences]
