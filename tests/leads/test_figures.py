@@ -39,3 +39,13 @@ async def test_a_refresh_replaces_whole_days_and_is_idempotent(app):
     assert strip(rows) == strip(again)
     whole = next(r for r in rows if r["dimension"] == "all")
     assert whole["leads"] == 3 and whole["contacted"] == 3 and sum(whole["speed_hist"]) == 3
+
+
+async def test_concurrent_refreshes_wait_for_each_other(app):
+    import asyncio
+
+    await world()
+    for n in range(3):
+        await service.intake(INTAKE, raw_lead(40 + n), channel="api")
+    counts = await asyncio.gather(*(refresh_figures() for _ in range(4)))
+    assert len(set(counts)) == 1 and counts[0] > 0

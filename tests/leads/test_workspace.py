@@ -309,3 +309,61 @@ async def test_home_shows_each_role_its_own_work_and_nothing_it_may_not_see(app)
         await http.sign_in_as(sysadmin)
         home = await http.get("/")
         assert 'data-testid="home-approvals"' in home.text and 'data-testid="home-leads"' not in home.text
+
+
+async def test_a_lead_list_exports_as_csv_masked_formula_safe_and_audited(app):
+    import csv
+    import io
+
+    tl, a, _b, _other = await world()
+    for n in range(3):
+        await service.intake(
+            INTAKE, raw_lead(60 + n, first_name="=HYPERLINK(1)" if n == 0 else "Eve"), channel="api"
+        )
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        response = await http.get("/leads/all/export.csv?status=any")
+        assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+        assert 'filename="leads-all.csv"' in response.headers["content-disposition"]
+        rows = list(csv.reader(io.StringIO(response.text)))
+        assert rows[0][:3] == ["Reference", "First name", "Last name"] and len(rows) == 4
+        assert "'=HYPERLINK(1)" in [r[1] for r in rows]  # never a formula in a spreadsheet
+        assert not any("lead60@example.com" in cell for r in rows for cell in r)  # contact data masked
+        assert (await http.get("/leads/mine/export.csv")).status_code == 404
+        await http.sign_in_as(a)
+        assert (await http.get("/leads/all/export.csv")).status_code == 403
+    row = await AuditRecord.select().where(AuditRecord.action == "leads:list:export").first()
+    assert row["actor_id"] == tl["id"] and '"rows":3' in str(row["after"]).replace(" ", "")
+
+
+async def test_a_team_lead_assigns_ticked_leads_at_once_each_audited(app):
+    tl, a, b, _other = await world()
+    refs = [
+        (await service.intake(INTAKE, raw_lead(70 + n), channel="api")).lead["reference"] for n in range(3)
+    ]
+    async with StaffClient(app) as http:
+        await http.sign_in_as(tl)
+        page = await http.get("/leads/all")
+        assert 'form="bulk-assign"' in page.text and "Agent B" in text_of(page)
+        done = await http.post(
+            "/leads/bulk-assign",
+            {"leads": refs[:2], "agent": str(b["id"]), "reason": "Ana is off today", "next": "/leads/all"},
+        )
+        assert done.status_code == 303 and done.headers["location"] == "/leads/all"
+        assert "2 leads assigned" in text_of(await http.get("/leads/all"))
+        refused = await http.post(
+            "/leads/bulk-assign", {"leads": refs[2:], "agent": str(b["id"]), "reason": ""}
+        )
+        assert refused.status_code == 422 and "Nothing was assigned: A reason is required." in text_of(
+            refused
+        )
+        await http.sign_in_as(a)
+        assert (await http.post("/leads/bulk-assign", {"leads": refs[2:], "reason": "x"})).status_code == 403
+    owners = {r["reference"]: r["owner_id"] for r in await Lead.select(Lead.reference, Lead.owner_id)}
+    assert owners[refs[0]] == owners[refs[1]] == b["id"] != owners[refs[2]]
+    audited = await AuditRecord.select().where(
+        (AuditRecord.action == "leads:lead:assign") & (AuditRecord.actor_id == tl["id"])
+    )
+    assert sorted((r["target_id"], r["reason"]) for r in audited) == [
+        (ref, "Ana is off today") for ref in refs[:2]
+    ]

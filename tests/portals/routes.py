@@ -112,6 +112,7 @@ async def world():
         "lead_reference": leads[0],
         "other": leads[1],
         "kind": "routing",
+        "view": "all",
         "entity_id": eu_admin["entities"]["EU"],
         "replay_id": replay_id,
         "import_id": await _import(eu_admin),

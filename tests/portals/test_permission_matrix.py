@@ -73,7 +73,9 @@ async def test_matrix(app, world):
             await client.sign_in_as(world["intl"])
             response = await call(client, method, url)
             assert response.status_code < 500, (method, url)
-            if "{" in path:  # a record of entity EU, asked for by an INTL user
+            if "{" in path and "{view:str}" not in path:  # a record of entity EU, asked for by an INTL user
+                # ({view} names a list, not a record: the INTL user gets their own list; the check below shows
+                # none of EU's rows in it)
                 # 404 (never a hint that it exists), 403 for a group-wide setting, 422 where an empty form is
                 # refused before the record is looked up (the check below shows nothing of it leaked). Roles
                 # and notification templates belong to no entity: an INTL administrator sees them too.

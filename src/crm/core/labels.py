@@ -140,6 +140,7 @@ LABELS.add(
         "lead": "Lead",
         "lead_entity_rule": "Entity rules",
         "lead_import": "Lead import",
+        "lead_list": "Lead list",
         "lead_pool": "Pool",
         "lead_rule_set": "Rule set",
         "lead_source": "Intake source",

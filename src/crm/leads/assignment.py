@@ -350,3 +350,23 @@ async def assign_manually(actor: Actor, reference: str, agent_id: int | None, re
             reason=reason.strip(),
         )
     return decision
+
+
+BULK_LIMIT = 200
+
+
+async def assign_many(actor: Actor, references: list[str], agent_id: int | None, reason: str) -> int:
+    """A team lead hands several leads to one person (or back to the unassigned queue) at once: each is
+    assigned and audited as if by hand, all in one transaction, so a refusal for one leaves every lead as it
+    was."""
+    references = list(dict.fromkeys(r.strip() for r in references if r.strip()))
+    if not references:
+        raise ValidationFailed("Choose leads", field_errors={"leads": "Tick the leads to assign."})
+    if len(references) > BULK_LIMIT:
+        raise ValidationFailed(
+            "Too many at once", field_errors={"leads": f"At most {BULK_LIMIT} leads at a time."}
+        )
+    async with transaction():
+        for reference in references:
+            await assign_manually(actor, reference, agent_id, reason)
+    return len(references)

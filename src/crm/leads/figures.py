@@ -2,8 +2,8 @@
 
 `refresh_figures(since)` recomputes the roll-up (`lead_figures_day`) for every day from `since` in one
 statement: a cron refreshes today and yesterday every minute and the whole year every hour, so a lead's later
-status change (funded a week after intake) is counted within the hour. Replacing whole days makes the refresh
-idempotent and safe to run twice or out of order.
+status change (funded a week after intake) is counted within the hour. Replacing whole days, one refresh at a
+time (an advisory lock), makes the refresh idempotent and safe to run twice, concurrently or out of order.
 
 Speed to lead is kept as a histogram over geometric bands (each 25 % wider than the last, from 10 s), so the
 median and 90th percentile of any span of days are read off the summed bands, interpolated inside the band:
@@ -59,6 +59,9 @@ async def refresh_figures(since: dt.date | None = None) -> int:
     """Recompute the roll-up of every day from `since` (default: yesterday, UTC); returns the rows written."""
     since = since or (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1))
     async with transaction():
+        # One refresh at a time (the cron, the demo loader, a second worker): two would both delete the days
+        # and then collide on inserting them.
+        await fetch("SELECT pg_advisory_xact_lock(hashtext('lead_figures_day'))")
         await fetch("DELETE FROM lead_figures_day WHERE day >= $1", since)
         await fetch(_REFRESH, since, EDGES[1:], list(REGISTERED))
         rows = await fetch("SELECT count(*) AS n FROM lead_figures_day WHERE day >= $1", since)

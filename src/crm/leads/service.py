@@ -10,7 +10,7 @@ duplicates. Each lives in its own module:
 - duplicates.py: duplicate candidates and merges (duplicate_evidence.py: the lookups and the score)
 """
 
-from crm.leads.assignment import assign_manually, route_lead
+from crm.leads.assignment import assign_manually, assign_many, route_lead
 from crm.leads.breach import handle_sla_breach
 from crm.leads.context import (
     LeadContext,
@@ -44,6 +44,7 @@ __all__ = [
     "LeadContext",
     "add_note",
     "assign_manually",
+    "assign_many",
     "dismiss_duplicate",
     "duplicate_score",
     "facts_for",

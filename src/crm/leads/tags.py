@@ -18,6 +18,7 @@ class LeadsTag(StrEnum):
     LEAD_MERGE = "leads:lead:merge"
     LEAD_SLA_BREACH = "leads:lead:sla_breach"
     LEAD_STATUS = "leads:lead:status"
+    LIST_EXPORT = "leads:list:export"
     PII_REVEAL = "leads:pii:reveal"
     POOL_CREATE = "leads:pool:create"
     POOL_MEMBER = "leads:pool:member"
@@ -45,6 +46,7 @@ LABELS.add(
         LeadsTag.LEAD_MERGE: "Leads merged",
         LeadsTag.LEAD_SLA_BREACH: "Lead SLA breached",
         LeadsTag.LEAD_STATUS: "Lead status changed",
+        LeadsTag.LIST_EXPORT: "Lead list exported",
         LeadsTag.PII_REVEAL: "Lead contact revealed",
         LeadsTag.POOL_CREATE: "Pool created",
         LeadsTag.POOL_MEMBER: "Pool membership changed",

@@ -10,13 +10,24 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.core.errors import NotFound, ValidationFailed
+from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
 from crm.core.permissions import Permission
-from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
+from crm.core.web import (
+    NO_REFUSAL,
+    Refusal,
+    attachment_disposition,
+    form_data,
+    form_list,
+    redirect,
+    render,
+    render_block,
+    shows_again,
+)
 from crm.leads import mail as lead_mail
 from crm.leads import queries, service
+from crm.leads.exports import export_leads
 from crm.leads.live import CHANNEL
 from crm.leads.tables import LOST_REASONS, LeadStatus
 from crm.portals.staff.live import live_stream
@@ -33,6 +44,15 @@ TEMPLATES = {
 }
 
 
+async def _desk_agents(actor) -> list[dict]:
+    """Who the desk's leads can be handed to: staff who work leads in the entities the actor leads."""
+    seen: dict[int, dict] = {}
+    for entity_id in actor.entities_with(Permission.LEADS_TEAM_VIEW):
+        for agent in await queries.agents_for(actor, entity_id):
+            seen.setdefault(agent["id"], agent)
+    return sorted(seen.values(), key=lambda a: a["full_name"])
+
+
 async def _list_context(request: Request, view: str) -> dict:
     actor = current_actor(request)
     params = {k: v for k, v in request.query_params.items() if k != "view"}
@@ -47,8 +67,44 @@ async def _list_context(request: Request, view: str) -> dict:
         "counts": await queries.counts(actor, f),
         "live_query": live_query,
         "presence": await service.presence_of(actor.user_id),
+        "agents": await _desk_agents(actor) if view != "mine" else [],
+        "bulk_error": "",
         **CHOICES,
     }
+
+
+@get("/leads/{view:str}/export.csv", name="staff.leads.export", guards=TEAM)
+async def export_list(request: Request, view: FromPath[str]) -> Response:
+    """The list (all or unassigned) with its filter as CSV, audited; contact data stays masked."""
+    if view not in ("all", "unassigned"):
+        raise NotFound("List")
+    actor = current_actor(request)
+    params = {k: v for k, v in request.query_params.items() if k not in ("view", "before_id")}
+    text, _rows = await export_leads(actor, queries.LeadFilter.from_params(params, view=view))
+    return Response(
+        text,
+        media_type="text/csv",
+        headers={"Content-Disposition": attachment_disposition(f"leads-{view}.csv")},
+    )
+
+
+@post("/leads/bulk-assign", name="staff.leads.bulk_assign", guards=TEAM)
+async def bulk_assign(request: Request) -> Response:
+    """Assign the ticked leads of a desk list to one agent (or back to the queue), with a reason; audited."""
+    form = await form_data(request)
+    back = form.get("next", "") if form.get("next", "").startswith("/leads/") else "/leads/all"
+    try:
+        count = await service.assign_many(
+            current_actor(request),
+            await form_list(request, "leads"),
+            parse_int(form.get("agent")),
+            form.get("reason", ""),
+        )
+    except DomainError as exc:  # the desk list again, with what to fix (422), nothing assigned
+        problem = "; ".join(getattr(exc, "field_errors", {}).values()) or str(exc)
+        context = await _list_context(request, "all") | {"bulk_error": f"Nothing was assigned: {problem}"}
+        return render(request, TEMPLATES["all"], context, status=422)
+    return redirect(request, back, flash=f"{count} lead{'s' if count != 1 else ''} assigned.")
 
 
 @get("/leads", name="staff.leads.mine", guards=VIEW)
@@ -307,6 +363,8 @@ async def merge(request: Request, reference: FromPath[str], other: FromPath[str]
 
 
 handlers = [
+    export_list,
+    bulk_assign,
     my_leads,
     all_leads,
     unassigned,
