@@ -79,7 +79,7 @@ async def escalate_overdue_cases(ctx: dict) -> int:
 @logged
 async def refresh_lead_performance(ctx: dict) -> int:
     """Cron: recompute pool members' recent conversion, used by pools shared by performance (idempotent)."""
-    from crm.leads.pools import refresh_performance
+    from crm.leads.performance import refresh_performance
 
     return await refresh_performance()
 

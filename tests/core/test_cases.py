@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from crm.core.audit.tables import AuditRecord
-from crm.core.cases import queries, service
+from crm.core.cases import queries, service, work
 from crm.core.cases.escalation import escalate_overdue
 from crm.core.cases.tables import CaseEntry, WorkCase
 from crm.core.context import Actor
@@ -123,8 +123,8 @@ async def test_resolving_needs_a_resolution_and_closed_cases_stay_closed():
     case = (await open_cases(entity, await make_team(entity), 1))[0]
     actor = await actor_for(agent)
     with pytest.raises(ValidationFailed):
-        await service.set_status(actor, case["reference"], "resolved")
-    await service.set_status(
+        await work.set_status(actor, case["reference"], "resolved")
+    await work.set_status(
         actor, case["reference"], "resolved", resolution="false_positive", reason="known payer"
     )
     row = await WorkCase.select().where(WorkCase.id == case["id"]).first()
@@ -140,9 +140,9 @@ async def test_cases_are_scoped_to_the_actors_entities():
     with pytest.raises(NotFound):
         await queries.get_case(await actor_for(intl), case["reference"])
     with pytest.raises(NotFound):
-        await service.add_note(await actor_for(intl), case["reference"], "hello")
+        await work.add_note(await actor_for(intl), case["reference"], "hello")
     with pytest.raises(PermissionDenied):  # support may see cases but not work them
-        await service.add_note(await actor_for(support), case["reference"], "hello")
+        await work.add_note(await actor_for(support), case["reference"], "hello")
     with pytest.raises(ValidationFailed):  # cannot hand a case to someone who may not work it
         await service.assign(await actor_for(eu), case["reference"], support["id"])
 

@@ -137,7 +137,7 @@ async def test_performance_is_recent_conversion_against_the_pool_and_steers_a_pe
     from crm.core.context import Actor
     from crm.core.db import fetch
     from crm.leads import service
-    from crm.leads.pools import refresh_performance
+    from crm.leads.performance import refresh_performance
 
     tl = await make_user(roles={"EU": ["sales_team_lead"]})
     strong, weak, new = [

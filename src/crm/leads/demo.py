@@ -9,7 +9,7 @@ import json
 import random
 import re
 
-from crm.core.cases.service import set_status as set_case_status
+from crm.core.cases.work import set_status as set_case_status
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 

@@ -4,7 +4,7 @@ histories kept) or dismissed."""
 from __future__ import annotations
 
 from crm.core.audit.service import record_audit
-from crm.core.cases import service as cases
+from crm.core.cases import work as case_work
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -95,7 +95,7 @@ async def merge(actor: Actor, survivor_ref: str, other_ref: str, reason: str) ->
                 "SELECT reference, status FROM work_case WHERE id = $1", other["case_id"]
             )
             if case and case["status"] in ("open", "in_progress", "waiting"):
-                await cases.set_status(
+                await case_work.set_status(
                     Actor.system("lead_merge"),
                     case["reference"],
                     "resolved",

@@ -82,9 +82,3 @@ def percentile(hist: list[int], q: float) -> float | None:
             return low + (high - low) * max(0.0, rank - cumulative) / count
         cumulative += count
     return EDGES[-1]
-
-
-def add_hist(total: list[int], hist: list[int] | None) -> list[int]:
-    for k, count in enumerate(hist or []):
-        total[k] += count
-    return total

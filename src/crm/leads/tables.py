@@ -201,7 +201,7 @@ class PoolMember(Table, tablename="lead_pool_member"):
     last_assigned_at = Timestamptz(null=True, default=None)
     active = Boolean(default=True)
     # recent conversion against the pool's average (0.25-2; 1 until there is data), refreshed hourly by
-    # pools.refresh_performance; multiplies the weight in pools shared by performance
+    # performance.refresh_performance; multiplies the weight in pools shared by performance
     performance = Real(default=1.0)
 
 

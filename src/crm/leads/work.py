@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from crm.core.audit.service import record_audit
-from crm.core.cases import service as cases
+from crm.core.cases import work as case_work
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
@@ -29,7 +29,7 @@ async def _first_contact(actor: Actor, lead: dict, how: str) -> None:
             "SELECT reference, status FROM work_case WHERE id = $1", lead["case_id"]
         )
         if case and case["status"] in ("open", "in_progress", "waiting"):
-            await cases.set_status(
+            await case_work.set_status(
                 Actor.system("lead_first_contact"),
                 case["reference"],
                 "resolved",

@@ -1,4 +1,5 @@
-"""Opening and working cases: assignment, take-next, notes, status and resolution, SLA escalation.
+"""Opening cases and moving them between people: assignment, take-next, hand-over, SLA escalation (working a
+case once it is open, notes and status, is in work.py).
 
 Every change writes a timeline entry, an audit row naming the case, and a domain event (`case.created`,
 `case.assigned`, `case.updated`, `case.resolved`, `case.escalated`) that live queues and notifications use.
@@ -17,7 +18,6 @@ from crm.core.cases.kinds import case_kind
 from crm.core.cases.tables import (
     OPEN_STATUSES,
     PRIORITIES,
-    RESOLUTIONS,
     CaseStatus,
     WorkCase,
 )
@@ -344,71 +344,4 @@ async def take_next(actor: Actor, queue_id: int) -> dict | None:
             case_id=case["reference"],
         )
         await case_event(actor, "case.assigned", case)
-    return case
-
-
-async def add_note(actor: Actor, reference: str, body: str) -> None:
-    body = body.strip()
-    if not body:
-        raise ValidationFailed("Write something", field_errors={"body": "The note is empty."})
-    async with transaction():
-        case = await locked_case(actor, reference)
-        await add_entry(case, actor, "note", body[:10_000])
-        await WorkCase.update({WorkCase.updated_at: now_utc()}).where(WorkCase.id == case["id"])
-        await record_audit(
-            actor,
-            CasesTag.CASE_NOTE,
-            target_type="case",
-            target_id=reference,
-            entity_id=case["entity_id"],
-            after={"length": len(body)},
-            case_id=reference,
-        )
-        await case_event(actor, "case.updated", case, change="note")
-
-
-async def set_status(
-    actor: Actor, reference: str, status: str, *, resolution: str = "", reason: str = ""
-) -> dict:
-    """Move the case along open → in progress → waiting → resolved/closed; resolving needs a resolution
-    code."""
-    if status not in set(CaseStatus):
-        raise ValidationFailed("Unknown status", field_errors={"status": "Choose a status."})
-    closing = status in (CaseStatus.RESOLVED, CaseStatus.CLOSED)
-    if closing and resolution not in RESOLUTIONS:
-        raise ValidationFailed("Choose a resolution", field_errors={"resolution": "How was it resolved?"})
-    async with transaction():
-        case = await locked_case(actor, reference)
-        if case["status"] == status:
-            return case
-        if case["status"] == CaseStatus.CLOSED:
-            raise Conflict("This case is closed")
-        changes = {
-            WorkCase.status: status,
-            WorkCase.updated_at: now_utc(),
-            WorkCase.resolution: resolution if closing else "",
-            WorkCase.resolved_at: now_utc() if closing else None,
-        }
-        await WorkCase.update(changes).where(WorkCase.id == case["id"])
-        before = {"status": case["status"], "resolution": case["resolution"]}
-        case |= {"status": status, "resolution": resolution if closing else ""}
-        await add_entry(
-            case,
-            actor,
-            "decision" if closing else "status",
-            reason,
-            {"from": before["status"], "to": status, "resolution": case["resolution"]},
-        )
-        await record_audit(
-            actor,
-            CasesTag.CASE_RESOLVE if closing else CasesTag.CASE_STATUS,
-            target_type="case",
-            target_id=reference,
-            entity_id=case["entity_id"],
-            before=before,
-            after={"status": status, "resolution": case["resolution"]},
-            reason=reason or None,
-            case_id=reference,
-        )
-        await case_event(actor, "case.resolved" if closing else "case.updated", case, change="status")
     return case

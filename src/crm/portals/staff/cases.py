@@ -7,7 +7,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.core.cases import attachments, queries, service
+from crm.core.cases import attachments, queries, service, work
 from crm.core.cases.kinds import case_kinds
 from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
@@ -199,7 +199,7 @@ def _saved(request: Request, reference: str, flash: str = "Saved.") -> Response:
 @post("/cases/{reference:str}/notes", name="staff.cases.note", guards=WORK)
 @shows_again(_detail, field="body")
 async def add_note(request: Request, reference: FromPath[str]) -> Response:
-    await service.add_note(current_actor(request), reference, (await form_data(request)).get("body", ""))
+    await work.add_note(current_actor(request), reference, (await form_data(request)).get("body", ""))
     return _saved(request, reference)
 
 
@@ -225,7 +225,7 @@ async def take_this(request: Request, reference: FromPath[str]) -> Response:
 @shows_again(_detail, field="status")
 async def set_status(request: Request, reference: FromPath[str]) -> Response:
     form = await form_data(request)
-    await service.set_status(
+    await work.set_status(
         current_actor(request),
         reference,
         form.get("status", ""),

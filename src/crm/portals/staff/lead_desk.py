@@ -14,7 +14,7 @@ from crm.core.inputs import parse_int
 from crm.core.org.entities import teams_visible_to
 from crm.core.permissions import Permission
 from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, render_block, shows_again
-from crm.leads import imports, pools, sources
+from crm.leads import imports, pools, shifts, sources
 from crm.leads.queries import agents_for
 from crm.leads.rules import DAYS, SHARING
 from crm.portals.staff.lead_routing import _entities, _entity
@@ -36,7 +36,7 @@ async def _pools_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Respon
             "entity_id": entity_id,
             "entities": _entities(request),
             "pools": await pools.pools_in(actor, entity_id),
-            "agents": await pools.agents_overview(actor, entity_id),
+            "agents": await shifts.agents_overview(actor, entity_id),
             "teams": teams,
             "form": refusal.form,
             "errors": refusal.errors,
@@ -105,7 +105,7 @@ async def pool_member(request: Request, pool_id: FromPath[int]) -> Response:
 
 
 async def _agent_page(request: Request, refusal: Refusal = NO_REFUSAL, *, agent_id: int) -> Response:
-    agent = await pools.schedule(current_actor(request), agent_id)
+    agent = await shifts.schedule(current_actor(request), agent_id)
     form = (
         refusal.form
         if "timezone" in refusal.form
@@ -130,7 +130,7 @@ async def agent_page(request: Request, agent_id: FromPath[int]) -> Response:
 @post("/leads/agents/{agent_id:int}", name="staff.agents.update", guards=MANAGE)
 @shows_again(_agent_page, field="timezone")
 async def agent_update(request: Request, agent_id: FromPath[int]) -> Response:
-    await pools.set_schedule(current_actor(request), agent_id, await form_data(request))
+    await shifts.set_schedule(current_actor(request), agent_id, await form_data(request))
     return redirect(request, f"/leads/agents/{agent_id}", flash="Saved.")
 
 
@@ -138,7 +138,7 @@ async def agent_update(request: Request, agent_id: FromPath[int]) -> Response:
 @shows_again(_agent_page, field="day")
 async def agent_day_off(request: Request, agent_id: FromPath[int]) -> Response:
     form = await form_data(request)
-    await pools.add_day_off(current_actor(request), agent_id, form.get("day", ""), form.get("note", ""))
+    await shifts.add_day_off(current_actor(request), agent_id, form.get("day", ""), form.get("note", ""))
     return redirect(request, f"/leads/agents/{agent_id}", flash="Saved.")
 
 
