@@ -6,6 +6,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -26,13 +27,23 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
-    printed = []
-    try:
-        for line in proc.stdout:  # the URL is printed once the server answers, not before
+    printed: list[str] = []
+
+    # One reader owns the pipe to the end. (Iterating proc.stdout reads ahead into Python's buffer and
+    # communicate() then reads the raw pipe: under load the lines after the URL came in the same chunk
+    # and were lost, which made this test flaky.)
+    def read_all():
+        for line in proc.stdout:
             printed.append(line)
-            if "is running at" in line:
-                break
-        assert "is running at" in printed[-1], "".join(printed)
+
+    reader = threading.Thread(target=read_all, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 300  # the URL is printed once the server answers, not before
+        while not any("is running at" in line for line in printed) and time.monotonic() < deadline:
+            assert proc.poll() is None, "".join(printed)
+            time.sleep(0.2)
+        assert any("is running at" in line for line in printed), "".join(printed)
         with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
             assert response.status == 200
         with urllib.request.urlopen(f"{base}/login", timeout=5) as response:
@@ -60,8 +71,9 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
         assert checkpoint.returncode == 0 and '"head_hash"' in checkpoint.stdout, checkpoint.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-        output = "".join(printed) + output
+        proc.wait(timeout=60)
+        reader.join(timeout=30)
+        output = "".join(printed)
     assert proc.returncode == 0, output
     assert "admin@demo.example" in output and "/sandbox/mail" in output
     assert re.search(r"demo data: 7 teams, 17 users, 45 clients, [1-9]\d sample leads added", output), output
