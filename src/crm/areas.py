@@ -22,6 +22,7 @@ AREA_MODULES = (
     "crm.core.inbox.service",
     "crm.core.jobs",
     "crm.core.notifications.service",
+    "crm.clients.notices",
     "crm.leads.entity_rules",
     "crm.leads.imports",
     "crm.leads.inbound",

@@ -185,8 +185,10 @@ async def load_demo() -> str:
         for email, name, grants in DEMO_USERS:
             users += await _ensure_user(actor, email, name, grants, entities)
         clients = await _ensure_clients(entities)
+    from crm.clients.demo import load_client_facing_demo
     from crm.leads.demo import load_sales_demo
 
+    await load_client_facing_demo(entities)
     leads = await load_sales_demo(entities)
     from crm.leads.figures import refresh_figures
 

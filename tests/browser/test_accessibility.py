@@ -44,7 +44,7 @@ async def test_the_public_pages_pass_axe_and_fit_a_phone(new_page):
     page = await new_page()
     await page.set_viewport_size({"width": 390, "height": 844})
     sweep = Sweep()
-    for path in ("/register", "/login", "/no-such-page"):
+    for path in ("/register", "/register?brand=borealis", "/privacy/EU/v1", "/login", "/no-such-page"):
         response = await page.goto(path)
         await page.wait_for_load_state("networkidle")
         sweep.pages.append(f"{path} ({response.status})")

@@ -33,7 +33,11 @@ async def test_the_readme_register_walkthrough_reaches_the_right_desks(app):
     async with StaffClient(app) as http:
         for first, last, phone, country, language, pool in people:
             form = {"first_name": first, "last_name": last, "phone": phone, "country": country}
-            response = await http.post("/register", {**form, "language": language, "consent": "on"})
+            # the form shows the privacy notice of the entity the country leads to, as a browser gets it
+            shown = await http.get(f"/register/consent?country={country}&brand=aurora")
+            notice_id = re.search(r'name="notice_id" value="(\d+)"', shown.text).group(1)
+            consent = {"consent": "on", "notice_id": notice_id}
+            response = await http.post("/register", {**form, "language": language, **consent})
             assert response.status_code == 200, response.text[:300]
             reference = re.search(r"LD-\d+", response.text).group(0)
             row = (

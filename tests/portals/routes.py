@@ -6,6 +6,7 @@ import re
 import pytest
 from litestar.handlers import HTTPRouteHandler
 
+from crm.clients import brands
 from crm.clients.service import reveal_client_field
 from crm.core.cases.attachments import attach
 from crm.core.cases.service import open_case
@@ -20,7 +21,19 @@ from crm.leads.service import intake
 from crm.settings import Settings
 from tests.factories import actor_for, make_client, make_dead_delivery, make_dead_job, make_replay, make_user
 
-PUBLIC = {"/login", "/mfa", "/mfa/enrol", "/logout", "/healthz", "/sso/login", "/sso/callback", "/register"}
+PUBLIC = {
+    "/login",
+    "/mfa",
+    "/mfa/enrol",
+    "/logout",
+    "/healthz",
+    "/sso/login",
+    "/sso/callback",
+    "/register",
+    "/register/consent",
+    "/privacy/{entity_code:str}",
+    "/privacy/{entity_code:str}/{version:str}",
+}
 MACHINE = ("/static", "/api/", "/webhooks/")  # keys and signatures, tested in tests/leads/test_intake.py
 
 
@@ -107,6 +120,9 @@ async def world():
         )
     ).id
     ids = {
+        "brand_id": await brands.save(Actor.system("matrix"), None, {"code": "matrix", "name": "Matrix FX"}),
+        "entity_code": "EU",  # a privacy notice's public page
+        "version": "v1",
         "inbox_id": inbox_id,
         "duplicate_id": 1,
         "lead_reference": leads[0],

@@ -26,6 +26,8 @@ PERMITTED = {
     # Group-wide settings: EU alone is not every entity (opt group_level).
     ("POST", "/admin/notification-templates/{key:str}"): 403,
     ("POST", "/leads/routing/entities"): 403,
+    ("POST", "/admin/brands"): 403,
+    ("POST", "/admin/brands/{brand_id:int}"): 403,
 }
 
 
@@ -78,8 +80,10 @@ async def test_matrix(app, world):
                 # none of EU's rows in it)
                 # 404 (never a hint that it exists), 403 for a group-wide setting, 422 where an empty form is
                 # refused before the record is looked up (the check below shows nothing of it leaked). Roles
-                # and notification templates belong to no entity: an INTL administrator sees them too.
-                group_wide = path.startswith(("/admin/roles", "/admin/notification-templates"))
+                # notification templates and brands belong to no entity: an INTL administrator sees them too.
+                group_wide = path.startswith(
+                    ("/admin/roles", "/admin/notification-templates", "/admin/brands")
+                )
                 assert response.status_code in (404, 403, 422) or (
                     group_wide and response.status_code in (200, 303)
                 ), (method, url, response.status_code)

@@ -1,8 +1,9 @@
-"""Client records (the KYC and portal areas extend them) and the log of personal-data reveals."""
+"""Client records (the KYC and portal areas extend them), the log of personal-data reveals, and what a person
+sees and agrees to before becoming one: brands, privacy notices, consents."""
 
 from enum import StrEnum
 
-from piccolo.columns import Date, ForeignKey, Integer, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -47,6 +48,71 @@ class PiiReveal(Table, tablename="pii_reveal"):
     expires_at = Timestamptz()
 
 
+class Brand(Table, tablename="brand"):
+    """A trading name a prospect sees (`lead.brand` and the entity rules use its code); edited in the UI."""
+
+    code = Varchar(length=40, unique=True)  # lower-case; the public form's ?brand=
+    name = Varchar(length=120)
+    accent = Varchar(length=7, default="#1d4ed8")  # the brand's colour on its public pages
+    risk_warning = Text(default="")
+    active = Boolean(default=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class NoticeStatus(StrEnum):
+    DRAFT = "draft"
+    PENDING = "pending"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class PrivacyNotice(Table, tablename="privacy_notice"):
+    """One version of a legal entity's privacy notice (the entity is the data controller). A draft is
+    published when a second person approves; published text never changes, and a consent names its version."""
+
+    entity = ForeignKey(LegalEntity, index=True)
+    version = Integer()
+    title = Varchar(length=200)
+    body = Text()
+    status = Varchar(length=20, choices=NoticeStatus, default=NoticeStatus.DRAFT)
+    created_by = ForeignKey(StaffUser, null=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+    published_at = Timestamptz(null=True, default=None)
+    approval_request_id = Integer(null=True, default=None)
+
+
+class Consent(Table, tablename="consent"):
+    """What a person agreed to, when, from where: a privacy notice (its exact version) or marketing contact.
+    Kept with the lead now, and with the client it becomes."""
+
+    lead_id = Integer(null=True, default=None, index=True)
+    client = ForeignKey(Client, null=True, index=True)
+    kind = Varchar(length=20)  # privacy | marketing
+    granted = Boolean()
+    notice = ForeignKey(PrivacyNotice, null=True)
+    notice_version = Integer(null=True, default=None)
+    entity = ForeignKey(LegalEntity)
+    channel = Varchar(length=20)
+    ip = Varchar(length=45, default="")
+    user_agent = Varchar(length=300, default="")
+    given_at = Timestamptz(default=TimestamptzNow())
+
+
+LABELS.add(
+    "notice_status",
+    {
+        NoticeStatus.DRAFT: "Draft",
+        NoticeStatus.PENDING: "Waiting for approval",
+        NoticeStatus.PUBLISHED: "Published",
+        NoticeStatus.RETIRED: "Retired",
+    },
+    {
+        NoticeStatus.DRAFT: "neutral",
+        NoticeStatus.PENDING: "warn",
+        NoticeStatus.PUBLISHED: "ok",
+        NoticeStatus.RETIRED: "neutral",
+    },
+)
 LABELS.add(
     "client_status",
     {

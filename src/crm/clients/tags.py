@@ -7,6 +7,17 @@ from crm.core.labels import LABELS
 
 class ClientsTag(StrEnum):
     PII_REVEAL = "clients:pii:reveal"
+    BRAND_SAVE = "clients:brand:save"
+    NOTICE_DRAFT = "clients:notice:draft"
+    NOTICE_PUBLISH = "clients:notice:publish"
 
 
-LABELS.add("audit_action", {ClientsTag.PII_REVEAL: "Client personal data revealed"})
+LABELS.add(
+    "audit_action",
+    {
+        ClientsTag.PII_REVEAL: "Client personal data revealed",
+        ClientsTag.BRAND_SAVE: "Brand saved",
+        ClientsTag.NOTICE_DRAFT: "Privacy notice drafted",
+        ClientsTag.NOTICE_PUBLISH: "Privacy notice published",
+    },
+)

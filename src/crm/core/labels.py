@@ -119,6 +119,7 @@ LABELS.add(
         "label_kind": "Kinds of words",
         "lead_event": "Lead timeline entries",
         "lead_status": "Lead statuses",
+        "notice_status": "Privacy notice statuses",
         "record_type": "Kinds of record",
         "region": "Regions",
         "presence": "Presence",
@@ -133,6 +134,7 @@ LABELS.add(
     {
         "approval_policy": "Approval policy",
         "audit_export": "Audit export",
+        "brand": "Brand",
         "case": "Case",
         "client": "Client",
         "dead_job": "Failed job",
@@ -146,6 +148,7 @@ LABELS.add(
         "lead_source": "Intake source",
         "legal_entity": "Legal entity",
         "notification_template": "Notification template",
+        "privacy_notice": "Privacy notice",
         "role": "Role",
         "role_assignment": "Role assignment",
         "staff_session": "Session",

@@ -22,6 +22,7 @@ class Permission(StrEnum):
     CASES_CASE_WORK = "cases:case:work"
     CLIENTS_CLIENT_EDIT = "clients:client:edit"
     CLIENTS_CLIENT_VIEW = "clients:client:view"
+    CLIENTS_NOTICE_MANAGE = "clients:notice:manage"
     CLIENTS_PII_REVEAL = "clients:pii:reveal"
     DEALING_ACCOUNT_VIEW = "dealing:account:view"
     DEALING_INTERVENTION_EXECUTE = "dealing:intervention:execute"
@@ -58,6 +59,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.CASES_CASE_WORK: "Take, work and resolve cases",
     Permission.CLIENTS_CLIENT_EDIT: "Edit client profiles",
     Permission.CLIENTS_CLIENT_VIEW: "See client profiles (personal data masked)",
+    Permission.CLIENTS_NOTICE_MANAGE: "Draft privacy notices and approve another's draft for publishing",
     Permission.CLIENTS_PII_REVEAL: "Reveal a client's masked personal data, with a reason",
     Permission.DEALING_ACCOUNT_VIEW: "See trading accounts and their status",
     Permission.DEALING_INTERVENTION_EXECUTE: "Carry out an approved platform intervention",
@@ -126,6 +128,7 @@ NAMES: dict[Permission, str] = {
     Permission.CASES_CASE_WORK: "Work cases",
     Permission.CLIENTS_CLIENT_EDIT: "Edit clients",
     Permission.CLIENTS_CLIENT_VIEW: "See clients",
+    Permission.CLIENTS_NOTICE_MANAGE: "Draft privacy notices and approve another's draft for publishing",
     Permission.CLIENTS_PII_REVEAL: "Reveal client personal data",
     Permission.DEALING_ACCOUNT_VIEW: "See trading accounts",
     Permission.DEALING_INTERVENTION_EXECUTE: "Carry out interventions",

@@ -46,6 +46,7 @@ def build_templates(settings: Settings) -> Environment:
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, sort_keys=True, ensure_ascii=False)
     env.globals["urlquote"] = lambda v: quote(str(v), safe="")
     env.globals["csrf"] = _csrf_input
+    env.globals["public_page"] = False  # public pages set it: they look the same to signed-in staff
     env.globals["label"] = LABELS.text
     env.globals["label_tone"] = LABELS.tone
     env.filters["actor"] = LABELS.actor

@@ -139,6 +139,18 @@ _RULED_ENTITY = (
 )
 
 
+async def entity_for_form(brand: str, country: str) -> int | None:
+    """The entity a lead from the public form (no source, no caller's entity) goes to: the entity rule for its
+    brand and country, else the first active entity. The form shows that entity's privacy notice."""
+    rows = await fetch(
+        f"SELECT coalesce({entity_rule_sql('$1', '$2')}, "  # noqa: S608
+        "(SELECT id FROM legal_entity WHERE active ORDER BY id LIMIT 1)) AS id",
+        (brand or "")[:40],
+        (country or "").upper()[:2],
+    )
+    return rows[0]["id"]
+
+
 async def entities_by_rules(pairs: Iterable[tuple[str, str]], default: int) -> dict[tuple[str, str], int]:
     """The entity of each (brand, country) by the entity rules, else `default`, in one query."""
     distinct = sorted(set(pairs))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from crm.core.audit.service import record_audit
@@ -25,6 +26,9 @@ from crm.leads.routing import Decision
 from crm.leads.tags import LeadsTag
 
 # ---- intake ------------------------------------------------------------------------------------------------
+
+
+OnSaved = Callable[[dict], Awaitable[dict | None]]
 
 
 @dataclass
@@ -143,15 +147,19 @@ async def intake(
     fallback_entity_id: int | None = None,
     import_id: int | None = None,
     route: bool = True,
+    on_saved: OnSaved | None = None,
 ) -> IntakeResult:
     """Take in one lead from any channel: validate and normalise (ValidationFailed lists every bad field),
-    save, score, look for duplicates and route. Idempotent per source on the sender's `external_id`."""
+    save, score, look for duplicates and route. Idempotent per source on the sender's `external_id`.
+    `on_saved(lead)` runs in the intake's transaction once a new lead is saved (the public form records the
+    consents given with it); what it returns is noted in the lead's audit row, and what it raises undoes the
+    whole intake."""
     lead_in, errors = clean(raw)
     if errors:
         raise ValidationFailed("The lead has invalid fields", field_errors=errors)
     if not lead_in.source and source:
         lead_in.source = source["source_label"] or ""
-    args = (actor, lead_in, channel, source, ip, fallback_entity_id, import_id, route)
+    args = (actor, lead_in, channel, source, ip, fallback_entity_id, import_id, route, on_saved)
     if engine().current_transaction.get() is not None:  # inside a caller's transaction: no admission queue
         return await _intake(*args, isolated=True)
     async with _intake_slots():
@@ -184,6 +192,7 @@ async def _intake(
     fallback_entity_id: int | None,
     import_id: int | None,
     route: bool,
+    on_saved: OnSaved | None,
     *,
     isolated: bool = False,
     failure: BaseException | None = None,
@@ -283,6 +292,7 @@ async def _intake(
             decision = await record_routing_failure(actor, lead, trigger, failure)
         elif route and isolated:
             decision = await route_lead(actor, lead, trigger=trigger, ctx=ctx)
+        noted = (await on_saved(lead) or {}) if on_saved else {}
         # One audit row for the whole intake, written last: it names the follow-up case, and the chain's lock
         # (which serialises every audited transaction) is held only from here to the commit.
         case_ref = cases.reference_for(lead["case_id"]) if lead.get("case_id") else None
@@ -303,7 +313,8 @@ async def _intake(
                 "follow_up_case": case_ref,
                 "rule": decision.matched if decision else None,
                 "external_id": lead_in.external_id,
-            },
+            }
+            | noted,
         )
     return IntakeResult(lead, created=True, decision=decision)
 

@@ -9,6 +9,7 @@ from crm.portals.staff.navigation import STAFF_NAV
 def staff_routers() -> list[Router]:
     from crm.portals.staff import (
         admin_entities,
+        admin_notices,
         admin_roles,
         admin_templates,
         admin_users,
@@ -50,6 +51,7 @@ def staff_routers() -> list[Router]:
             *automation.handlers,
             *notifications.handlers,
             *admin_templates.handlers,
+            *admin_notices.handlers,
             *styleguide.handlers,
             *inbox.handlers,
             *leads.handlers,

@@ -10,6 +10,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
+from crm.clients import consent
 from crm.core.errors import DomainError, NotFound, ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
@@ -169,6 +170,7 @@ async def _detail(
         "staff/leads/detail.html",
         {
             "lead": lead,
+            "consents": await consent.of_lead(lead["id"]),
             "errors": refusal.errors,
             "agents": agents,
             "pipeline": [s for s in LeadStatus if s != "lost"],

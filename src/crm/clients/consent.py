@@ -1,0 +1,62 @@
+"""Consents: what a person agreed to, when and from where. The public form records two with the lead it
+creates, in the same transaction: the privacy notice of the entity that will hold their data (its exact
+version; required when the entity has published one) and marketing contact (optional, recorded either
+way, so "no" is evidence too)."""
+
+from __future__ import annotations
+
+from crm.clients import notices
+from crm.core.db import current_connection, fetch
+from crm.core.errors import ValidationFailed
+
+REREAD = "Please read and accept the privacy notice of {entity}, which will hold your data."
+
+
+async def record_for_lead(lead: dict, form: dict, *, channel: str, ip: str, user_agent: str) -> dict | None:
+    """Check the form accepted the entity's published notice (the one it showed, not an older version) and
+    save both consents; returns what the lead's audit row notes. ValidationFailed (rolling the intake back)
+    when the notice shown is not the one in force."""
+    notice = await notices.published(lead["entity_id"])
+    shown = str(form.get("notice_id") or "")
+    if notice is not None and (form.get("consent") not in ("on", "yes", "1") or shown != str(notice["id"])):
+        raise ValidationFailed(
+            "The privacy notice was not accepted",
+            field_errors={"consent": REREAD.format(entity=notice["entity_name"])},
+        )
+    marketing = form.get("marketing") in ("on", "yes", "1")
+    rows = [("marketing", marketing, None, None)]
+    if notice is not None:
+        rows.insert(0, ("privacy", True, notice["id"], notice["version"]))
+    await current_connection().executemany(
+        "INSERT INTO consent (lead_id, kind, granted, notice, notice_version, entity, channel, ip, "
+        "user_agent, given_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
+        [
+            (
+                lead["id"],
+                kind,
+                granted,
+                notice_id,
+                version,
+                lead["entity_id"],
+                channel,
+                ip[:45],
+                user_agent[:300],
+            )
+            for kind, granted, notice_id, version in rows
+        ],
+    )
+    return {
+        "privacy_notice": f"v{notice['version']}" if notice else None,
+        "marketing_consent": marketing,
+    }
+
+
+async def of_lead(lead_id: int) -> list[dict]:
+    return [
+        dict(r)
+        for r in await fetch(
+            "SELECT c.kind, c.granted, c.notice_version, c.channel, c.ip, c.given_at, e.code AS entity_code "
+            "FROM consent c JOIN legal_entity e ON e.id = c.entity WHERE c.lead_id = $1 ORDER BY c.id",
+            lead_id,
+        )
+    ]
