@@ -175,6 +175,7 @@ KINDS = {
     "approvals.policy.change": ("EU", lambda u: {"kind": "access.assignment.grant"}),
     "leads.rules.publish": ("EU", lambda u: {"version_id": 0}),
     "leads.entity_rules.change": (None, lambda u: {"version_id": 0}),
+    "clients.notice.publish": ("EU", lambda u: {"notice_id": 0}),
 }
 APPROVER_ROLE = {
     "access.assignment.grant": "system_admin",
@@ -182,6 +183,7 @@ APPROVER_ROLE = {
     "approvals.policy.change": "system_admin",
     "leads.rules.publish": "sales_team_lead",
     "leads.entity_rules.change": "sales_team_lead",
+    "clients.notice.publish": "compliance_officer",
 }
 
 

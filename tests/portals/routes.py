@@ -16,6 +16,7 @@ from crm.core.inbox.service import receive as receive_webhook
 from crm.core.inbox.signatures import Verification
 from crm.core.org.roles import propose_role_change
 from crm.core.org.tables import Role, RoleAssignment, Team
+from crm.identity import views
 from crm.leads import sources
 from crm.leads.service import intake
 from crm.settings import Settings
@@ -121,6 +122,7 @@ async def world():
     ).id
     ids = {
         "brand_id": await brands.save(Actor.system("matrix"), None, {"code": "matrix", "name": "Matrix FX"}),
+        "view_id": await views.save_view(actor, "cases.all", "Euroclient view", "priority=1"),
         "entity_code": "EU",  # a privacy notice's public page
         "version": "v1",
         "inbox_id": inbox_id,

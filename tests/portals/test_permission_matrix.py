@@ -26,6 +26,8 @@ PERMITTED = {
     # Group-wide settings: EU alone is not every entity (opt group_level).
     ("POST", "/admin/notification-templates/{key:str}"): 403,
     ("POST", "/leads/routing/entities"): 403,
+    ("POST", "/account/views"): 404,  # no list named
+    ("POST", "/account/views/{view_id:int}/delete"): 404,  # the matrix's view is another user's
     ("POST", "/admin/brands"): 403,
     ("POST", "/admin/brands/{brand_id:int}"): 403,
 }

@@ -218,12 +218,22 @@ async def bench_pages(rows: int | None) -> dict:
         case_ref = await owner.fetchval("SELECT reference FROM work_case ORDER BY id DESC LIMIT 1")
         queue = await owner.fetchval("SELECT id FROM team ORDER BY id LIMIT 1")
         held = await owner.fetchval("SELECT count(*) FROM lead WHERE owner_id = $1", busy)
+        # a cursor half-way down the score order and the case age order: a deep page costs what the first does
+        deep_lead = await owner.fetchrow(
+            "SELECT score, id FROM lead ORDER BY score DESC, id DESC OFFSET $1 LIMIT 1", n // 2
+        )
+        deep_case = await owner.fetchval(
+            "SELECT id FROM work_case ORDER BY id DESC OFFSET $1 LIMIT 1", n // 2
+        )
         pages = {
             "admin": [
                 "/",
                 "/leads/all",
                 "/leads/all?q=Ruiz",
                 "/leads/all?status=new",
+                "/leads/all?status=any&sort=-score",
+                "/leads/all?sort=name",
+                f"/leads/all?status=any&sort=-score&after={deep_lead['score']}~{deep_lead['id']}",
                 "/leads/unassigned",
                 "/leads/dashboard",
                 f"/leads/{lead_ref}",
@@ -234,6 +244,8 @@ async def bench_pages(rows: int | None) -> dict:
                 "/cases",
                 "/cases/all",
                 "/cases/all?status=open",
+                "/cases/all?sort=due",
+                f"/cases/all?status=&sort=-opened&after={deep_case}~{deep_case}",
                 f"/cases/queues/{queue}",
                 f"/cases/{case_ref}",
                 "/approvals",
@@ -247,6 +259,7 @@ async def bench_pages(rows: int | None) -> dict:
                 "/admin/webhooks",
                 "/admin/dead-letters",
                 "/notifications",
+                "/admin/brands",
             ],
             "agent": ["/", "/leads", "/cases", f"/leads/{lead_ref}"],
         }

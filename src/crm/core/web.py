@@ -23,6 +23,7 @@ from litestar.utils.scope.state import ScopeState
 from markupsafe import Markup, escape
 
 from crm.core import charts
+from crm.core.audit.diff import field_changes
 from crm.core.errors import DomainError
 from crm.core.labels import LABELS
 from crm.core.navigation import current_url
@@ -49,6 +50,7 @@ def build_templates(settings: Settings) -> Environment:
     env.globals["public_page"] = False  # public pages set it: they look the same to signed-in staff
     env.globals["label"] = LABELS.text
     env.globals["label_tone"] = LABELS.tone
+    env.globals["audit_changes"] = field_changes
     env.filters["actor"] = LABELS.actor
     env.filters["region_label"] = lambda code: LABELS.text("region", code)
     env.globals["line_chart"] = charts.line_chart

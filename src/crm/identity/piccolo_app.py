@@ -1,4 +1,6 @@
 from crm.core.piccolo_apps import area_app_config
-from crm.identity.tables import RecoveryCode, StaffSession
+from crm.identity.tables import RecoveryCode, SavedView, StaffSession
 
-APP_CONFIG = area_app_config("identity", [StaffSession, RecoveryCode], ["crm.core.org.piccolo_app"])
+APP_CONFIG = area_app_config(
+    "identity", [StaffSession, RecoveryCode, SavedView], ["crm.core.org.piccolo_app"]
+)

@@ -1,6 +1,6 @@
-"""Server-side staff sessions and MFA recovery codes."""
+"""Server-side staff sessions, MFA recovery codes, and each person's saved list views."""
 
-from piccolo.columns import Boolean, ForeignKey, Integer, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, Text, Timestamptz, Varchar
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.table import Table
 
@@ -30,4 +30,14 @@ class RecoveryCode(Table, tablename="recovery_code"):
     user = ForeignKey(StaffUser, index=True)
     code_hash = Varchar(length=64)
     used_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class SavedView(Table, tablename="saved_view"):
+    """A list's filter and order, saved under a name by one person (their own shortcut, not shared)."""
+
+    user = ForeignKey(StaffUser, index=True)
+    list_key = Varchar(length=40)  # leads.all, leads.unassigned, cases.all
+    name = Varchar(length=60)
+    query = Text()  # the list's query string (filter and sort; never a page cursor)
     created_at = Timestamptz(default=TimestamptzNow())

@@ -38,13 +38,13 @@ COLUMNS = [
 async def export_leads(actor: Actor, f: LeadFilter) -> tuple[str, int]:
     """(CSV text, rows) for the filtered list; the export is recorded in the audit trail."""
     rows: list[dict] = []
-    page = dataclasses.replace(f, before_id=None)
+    page = dataclasses.replace(f, after="")
     while len(rows) < EXPORT_LIMIT:
-        found, next_id = await list_leads(actor, page)
+        found, cursor = await list_leads(actor, page)
         rows += found
-        if next_id is None or not found:
+        if cursor is None or not found:
             break
-        page = dataclasses.replace(page, before_id=next_id)
+        page = dataclasses.replace(page, after=cursor)
     rows = rows[:EXPORT_LIMIT]
 
     def cell(row: dict, name: str):

@@ -382,6 +382,11 @@ LABELS.add(
     },
 )
 LABELS.add(
+    "rule_set_status",
+    {"draft": "Draft", "pending": "Waiting for approval", "published": "Published", "retired": "Retired"},
+    {"draft": "neutral", "pending": "warn", "published": "ok", "retired": "neutral"},
+)
+LABELS.add(
     "presence",
     {"available": "Available", "away": "Away", "offline": "Offline"},
     {"available": "ok", "away": "warn", "offline": "neutral"},

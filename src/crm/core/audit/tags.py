@@ -40,6 +40,7 @@ class CasesTag(StrEnum):
     CASE_RESOLVE = "cases:case:resolve"
     CASE_STATUS = "cases:case:status"
     CASE_TAKE = "cases:case:take"
+    LIST_EXPORT = "cases:list:export"
 
 
 class SystemTag(StrEnum):
@@ -72,6 +73,7 @@ LABELS.add(
         AuditTag.RECORD_EXPORT: "Audit trail exported",
         CasesTag.ATTACHMENT_DOWNLOAD: "Case attachment downloaded",
         CasesTag.CASE_ASSIGN: "Case assigned",
+        CasesTag.LIST_EXPORT: "Case list exported",
         CasesTag.CASE_ATTACH: "File attached to case",
         CasesTag.CASE_ESCALATE: "Case escalated",
         CasesTag.CASE_NOTE: "Case note added",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from crm.core.context import Actor
 from crm.core.db import fetch
 from crm.core.errors import NotFound
 from crm.core.inputs import parse_int
+from crm.core.listing import Column, Listing, Sort
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
 
@@ -18,6 +20,7 @@ PAGE = 100
 
 _LIST = """
 SELECT c.*, t.name AS queue_name, u.full_name AS assignee_name, e.code AS entity_code,
+       coalesce(c.sla_due_at, '9999-12-31'::timestamptz) AS sort_due,
        (c.sla_due_at <= now() AND c.status IN ('open', 'in_progress', 'waiting')) AS overdue
 FROM work_case c
 LEFT JOIN team t ON t.id = c.queue_id
@@ -38,6 +41,8 @@ class CaseFilter:
     queue_id: int | None = None
     assignee_id: int | None = None
     overdue: bool = False
+    sort: str = "priority"  # a key of LISTING's columns, "-" for descending
+    after: str = ""  # the keyset cursor of the next page
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> CaseFilter:
@@ -52,6 +57,8 @@ class CaseFilter:
             queue_id=number("queue_id"),
             assignee_id=number("assignee_id"),
             overdue=params.get("overdue") in ("1", "on", "true"),
+            sort=(params.get("sort") or LISTING.default)[:20],
+            after=(params.get("after") or "")[:200],
         )
 
 
@@ -82,12 +89,38 @@ def _where(actor: Actor, f: CaseFilter) -> tuple[str, list]:
     return " AND ".join(where), args
 
 
-async def list_cases(
-    actor: Actor, f: CaseFilter, *, order: str = "c.priority, c.created_at", limit: int = PAGE
-) -> list[dict]:
-    """Cases in the entities where the actor may view cases, narrowed by the filter."""
+async def list_cases(actor: Actor, f: CaseFilter, *, limit: int = PAGE) -> list[dict]:
+    """Cases in the entities where the actor may view cases, narrowed by the filter, in its order."""
+    return (await list_page(actor, f, limit=limit))[0]
+
+
+async def list_page(actor: Actor, f: CaseFilter, *, limit: int = PAGE) -> tuple[list[dict], str | None]:
+    """A page of the filtered list in the filter's order, and the cursor of the next page (None on the
+    last)."""
     where, args = _where(actor, f)
-    return [dict(r) for r in await fetch(_LIST.format(where=where, order=order, limit=int(limit)), *args)]
+    sort = sort_of(f)
+    after = LISTING.after_sql(sort, f.after, len(args) + 1)
+    if after is not None:
+        where, args = f"{where} AND {after[0]}", [*args, *after[1]]
+    sql = _LIST.format(where=where, order=LISTING.order_sql(sort), limit=int(limit) + 1)
+    rows = [dict(r) for r in await fetch(sql, *args)]
+    return rows[:limit], (LISTING.cursor_of(sort, rows[limit - 1]) if len(rows) > limit else None)
+
+
+# The sortable columns of the case lists: most urgent first by default (priority, then age).
+LISTING = Listing(
+    columns={
+        "priority": Column("c.priority", "priority", int),
+        "due": Column("coalesce(c.sla_due_at, '9999-12-31'::timestamptz)", "sort_due", dt.datetime),
+        "opened": Column("c.id", "id", int, descending=True),
+    },
+    default="priority",
+    id_sql="c.id",
+)
+
+
+def sort_of(f: CaseFilter, path: str = "", params: dict | None = None) -> Sort:
+    return LISTING.sort({**(params or {}), "sort": f.sort}, path)
 
 
 # Counters read at most COUNT_CAP rows each (an index range, whatever the size of the book): past it a list

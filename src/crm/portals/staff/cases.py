@@ -7,11 +7,11 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
-from crm.core.cases import attachments, queries, service, work
+from crm.core.cases import attachments, lists, queries, service, work
 from crm.core.cases.kinds import case_kinds
 from crm.core.cases.live import CHANNEL
 from crm.core.cases.tables import PRIORITIES, RESOLUTIONS, CaseStatus
-from crm.core.errors import ValidationFailed
+from crm.core.errors import DomainError, ValidationFailed
 from crm.core.files.service import MAX_BYTES
 from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
@@ -22,11 +22,13 @@ from crm.core.web import (
     Refusal,
     attachment_disposition,
     form_data,
+    form_list,
     redirect,
     render,
     render_block,
     shows_again,
 )
+from crm.identity import views
 from crm.portals.staff.live import live_stream
 from crm.portals.staff.navigation import STAFF_NAV, subject_url
 
@@ -66,20 +68,67 @@ async def _live_view(request: Request, view: str, queue_id: int | None) -> tuple
     )
 
 
+async def _bulk_assignees(actor) -> list[dict]:
+    """Who the list's cases can be handed to: staff who may work cases in the actor's entities."""
+    seen: dict[int, dict] = {}
+    for entity_id in sorted(actor.entities_with(Permission.CASES_CASE_WORK)):
+        for person in await queries.workers_in(entity_id):
+            seen.setdefault(person["id"], person)
+    return sorted(seen.values(), key=lambda p: p["full_name"])
+
+
 async def _all_context(request: Request) -> dict:
     actor = current_actor(request)
     params = {k: v for k, v in request.query_params.items() if k != "view"}
     f = queries.CaseFilter.from_params(params)
+    rows, cursor = await queries.list_page(actor, f)
+    # the stream re-renders this very page (its cursor included) as cases change
     live_query = urlencode({"view": "all", **{k: v for k, v in params.items() if v or k == "status"}})
+    sort = queries.sort_of(f, "/cases/all", params)
     return {
-        "cases": await queries.list_cases(actor, f),
+        "saved_views": await views.views_of(actor, "cases.all"),
+        "view_query": urlencode([(k, v) for k, v in params.items() if v and k != "after"]),
+        "cases": rows,
+        "sort": sort,
+        "next_url": sort.page_url(cursor) if cursor else None,
         "counts": await queries.count_cases(actor, f),
         "f": f,
         "kinds": case_kinds(),
         "queues": await queries.queues_for(actor),
         "live_query": live_query,
+        "assignees": await _bulk_assignees(actor) if actor.entities_with(Permission.CASES_CASE_WORK) else [],
+        "bulk_error": "",
         **CHOICES,
     }
+
+
+@get("/cases/all/export.csv", name="staff.cases.export", guards=VIEW)
+async def export_list(request: Request) -> Response:
+    """The filtered list as CSV, in its order; audited."""
+    params = {k: v for k, v in request.query_params.items() if k not in ("view", "after")}
+    text, _rows = await lists.export_cases(current_actor(request), queries.CaseFilter.from_params(params))
+    return Response(
+        text, media_type="text/csv", headers={"Content-Disposition": attachment_disposition("cases.csv")}
+    )
+
+
+@post("/cases/bulk-assign", name="staff.cases.bulk_assign", guards=WORK)
+async def bulk_assign(request: Request) -> Response:
+    """Hand the ticked cases to one person (or back to their queues), with a reason; each audited."""
+    form = await form_data(request)
+    back = form.get("next", "") if form.get("next", "").startswith("/cases/all") else "/cases/all"
+    try:
+        count = await lists.assign_many(
+            current_actor(request),
+            await form_list(request, "cases"),
+            parse_int(form.get("assignee")),
+            form.get("reason", ""),
+        )
+    except DomainError as exc:  # the list again, with what to fix, nothing assigned
+        problem = "; ".join(getattr(exc, "field_errors", {}).values()) or str(exc)
+        context = await _all_context(request) | {"bulk_error": f"Nothing was assigned: {problem}"}
+        return render(request, "staff/cases/list.html", context, status=exc.status_code)
+    return redirect(request, back, flash=f"{count} case{'s' if count != 1 else ''} assigned.")
 
 
 @get("/cases/live", name="staff.cases.live", guards=VIEW, opt={"stream": True})
@@ -269,6 +318,8 @@ async def download(request: Request, reference: FromPath[str], file_id: FromPath
 
 
 handlers = [
+    export_list,
+    bulk_assign,
     my_cases,
     live,
     all_cases,

@@ -8,6 +8,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import ServerSentEvent
 
+from crm.clients import brands
 from crm.core.errors import DomainError, ValidationFailed
 from crm.core.guards import current_actor, requires
 from crm.core.inputs import parse_int
@@ -229,7 +230,13 @@ async def _entity_rules_page(request: Request, refusal: Refusal = NO_REFUSAL) ->
     return render(
         request,
         "staff/leads/entity_rules.html",
-        {"current": current, "rows": rows, "errors": errors, "entities": await active_entity_names()},
+        {
+            "current": current,
+            "rows": rows,
+            "errors": errors,
+            "entities": await active_entity_names(),
+            "brands": [(b["code"], b["name"]) for b in await brands.brands()],
+        },
         status=status,
     )
 
