@@ -26,7 +26,13 @@ def _tag_enums():
     import importlib
     from enum import StrEnum
 
-    for module in ("crm.core.audit.tags", "crm.identity.tags", "crm.clients.tags", "crm.leads.tags"):
+    for module in (
+        "crm.core.audit.tags",
+        "crm.identity.tags",
+        "crm.clients.tags",
+        "crm.leads.tags",
+        "crm.kyc.tags",
+    ):
         for value in vars(importlib.import_module(module)).values():
             if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum:
                 yield value

@@ -172,15 +172,19 @@ def migrate(check: bool) -> None:
             raise click.ClickException("models and migrations differ:\n" + "\n".join(problems))
         click.echo("models and migrations agree")
         return
-    apply_migrations(Settings.from_env())
+    from crm.devstack import embedded_default
+
+    with embedded_default(DEV_DATA):
+        apply_migrations(Settings.from_env())
 
 
 @main.command()
 def demo() -> None:
-    """Load demo entities, teams, staff and clients (does nothing if they are there already)."""
-    from crm.demo import load_demo
+    """Load demo entities, teams, staff and clients, and the shared sanctions lists (once)."""
+    from crm.demo import load_demo, load_watchlists
 
     click.echo(asyncio.run(load_demo()))
+    click.echo(asyncio.run(load_watchlists()))
 
 
 @main.command("demo-code")
@@ -336,14 +340,61 @@ def audit_keygen() -> None:
     )
 
 
+VARIANTS = "screening: a labelled CSV (query, dob, expected_ent_num) to score as well."
+
+
+@main.group()
+def screening() -> None:
+    """Sanctions and PEP lists: import a version, screen a name (docs/kyc.md)."""
+
+
+@screening.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--list", "code", required=True, help="The list's code, e.g. ofac_sdn or pep_wikidata.")
+@click.option("--format", "fmt", default="", help="sdn, simple or ftm (known lists know theirs).")
+@click.option("--label", default="", help="The version's label (default: the file's name).")
+def screening_import(path: Path, code: str, fmt: str, label: str) -> None:
+    """Import a list file as the list's next version; prints what changed as JSON."""
+    from crm.core.context import Actor
+    from crm.devstack import embedded_default
+    from crm.kyc.screening.service import import_list
+
+    with embedded_default(DEV_DATA):
+        result = asyncio.run(
+            import_list(Actor.system("cli:screening"), code, path.read_bytes(), label or path.name, fmt=fmt)
+        )
+    click.echo(json.dumps(result.summary()))
+
+
+@screening.command("check")
+@click.argument("name")
+@click.option("--dob", default=None, type=click.DateTime(formats=["%Y-%m-%d"]), help="Date of birth.")
+@click.option("--country", default="", help="ISO 3166-1 alpha-2 country (nationality or residence).")
+@click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON line.")
+def screening_check(name: str, dob, country: str, as_json: bool) -> None:
+    """Screen a name against every current list; each hit with its score and why."""
+    from crm.devstack import embedded_default
+    from crm.kyc.screening.service import check
+
+    with embedded_default(DEV_DATA):
+        hits = asyncio.run(check(name, dob=dob.date() if dob else None, country=country))
+    explained = [h.explain() for h in hits]
+    if as_json:
+        click.echo(json.dumps({"query": name, "hits": explained}, ensure_ascii=False))
+        return
+    lines = [f"{h['score']:.3f} {h['list']} {h['entry']} {h['matched_name']}" for h in explained]
+    click.echo("\n".join(lines) or "no hits")
+
+
 @main.command()
-@click.argument("name", type=click.Choice(["audit", "events", "leads", "pages", "search"]))
+@click.argument("name", type=click.Choice(["audit", "events", "leads", "pages", "screening", "search"]))
 @click.option("--rows", default=None, type=int, help="Override the benchmark's row count.")
-def bench(name: str, rows: int | None) -> None:
+@click.option("--variants", type=click.Path(exists=True, dir_okay=False, path_type=Path), help=VARIANTS)
+def bench(name: str, rows: int | None, variants: Path | None) -> None:
     """Run a benchmark and print one JSON line of figures (own PostgreSQL/Redis unless URLs are set)."""
     from crm.bench.runner import run_bench
 
-    click.echo(json.dumps(run_bench(name, rows)))
+    click.echo(json.dumps(run_bench(name, rows, variants)))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from crm.clients.tables import Client, ClientStatus
 from crm.core.audit.service import record_audit
 from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
-from crm.core.db import transaction
+from crm.core.db import fetch, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.org.roles import ensure_system_roles
 from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
@@ -205,3 +205,22 @@ async def demo_totp_code(email: str) -> str:
     if user is None or not user["totp_secret"]:
         return "not enrolled yet: sign in first and the enrolment page shows the key"
     return pyotp.TOTP(user["totp_secret"]).now()
+
+
+async def load_watchlists() -> str:
+    """Import the OFAC SDN snapshot and the PEP sample from shared/data/sanctions when no list is there yet
+    (the demo screens against real lists); a one-line summary."""
+    from crm.kyc.screening.service import import_list
+    from crm.settings import REPO_ROOT
+
+    folder = REPO_ROOT.parent / "shared" / "data" / "sanctions"
+    if await fetch("SELECT 1 FROM watchlist_version LIMIT 1"):
+        return "watchlists: already imported"
+    if not folder.exists():
+        return f"watchlists: none imported ({folder} is not here)"
+    done = []
+    for code, name in (("ofac_sdn", "ofac-sdn-2024-05-03.csv"), ("pep_wikidata", "pep-wikidata-sa.ftm.json")):
+        if (folder / name).exists():
+            result = await import_list(Actor.system("demo"), code, (folder / name).read_bytes(), name)
+            done.append(f"{code} {result.entries} entries")
+    return "watchlists: " + ", ".join(done)

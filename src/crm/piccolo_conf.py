@@ -20,5 +20,6 @@ APP_REGISTRY = AppRegistry(
         "crm.identity.piccolo_app",
         "crm.clients.piccolo_app",
         "crm.leads.piccolo_app",
+        "crm.kyc.piccolo_app",
     ]
 )

@@ -123,6 +123,7 @@ async def world():
     ids = {
         "brand_id": await brands.save(Actor.system("matrix"), None, {"code": "matrix", "name": "Matrix FX"}),
         "view_id": await views.save_view(actor, "cases.all", "Euroclient view", "priority=1"),
+        "code": "ofac_sdn",
         "entity_code": "EU",  # a privacy notice's public page
         "version": "v1",
         "inbox_id": inbox_id,

@@ -14,7 +14,7 @@ from pathlib import Path
 BENCH_DB = "crm_bench"
 
 
-def run_bench(name: str, rows: int | None) -> dict:
+def run_bench(name: str, rows: int | None, variants: Path | None = None) -> dict:
     from crm.devstack import LocalServices, ServiceUrls, ensure_database, local_env
 
     services = None
@@ -45,6 +45,10 @@ def run_bench(name: str, rows: int | None) -> dict:
             from crm.bench.pages import bench_pages
 
             return asyncio.run(bench_pages(rows))
+        if name == "screening":
+            from crm.bench.screening import bench_screening
+
+            return asyncio.run(bench_screening(rows, variants))
         if name == "leads":
             from crm.bench.leads import bench_leads
 

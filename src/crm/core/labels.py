@@ -157,6 +157,7 @@ LABELS.add(
         "staff_user": "Staff user",
         "stored_file": "File",
         "team": "Team",
+        "watchlist": "Watchlist",
         "webhook_event": "Webhook event",
     },
 )

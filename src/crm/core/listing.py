@@ -6,7 +6,9 @@ Any filter in the query string is kept by every sort and page link."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -119,3 +121,19 @@ class Listing:
         value = row[self.columns[sort.key].field]
         text = value.isoformat() if isinstance(value, dt.datetime) else str(value)
         return f"{text}~{row['id']}"
+
+
+async def every_row(
+    read: Callable[[Any], Awaitable[tuple[list[dict], str | None]]], f: Any, limit: int
+) -> list[dict]:
+    """The rows of every page of a list, in its order, up to `limit`: `read(filter)` answers one page and the
+    next page's cursor; the filter is a dataclass with an `after` field (an export reads a list this way)."""
+    rows: list[dict] = []
+    page = dataclasses.replace(f, after="")
+    while len(rows) < limit:
+        found, cursor = await read(page)
+        rows += found
+        if cursor is None or not found:
+            break
+        page = dataclasses.replace(page, after=cursor)
+    return rows[:limit]

@@ -11,6 +11,7 @@ from crm.core.context import Actor
 from crm.core.db import transaction
 from crm.core.exports import csv_text
 from crm.core.labels import LABELS
+from crm.core.listing import every_row
 from crm.leads.queries import LeadFilter, list_leads
 from crm.leads.tags import LeadsTag
 
@@ -37,15 +38,7 @@ COLUMNS = [
 
 async def export_leads(actor: Actor, f: LeadFilter) -> tuple[str, int]:
     """(CSV text, rows) for the filtered list; the export is recorded in the audit trail."""
-    rows: list[dict] = []
-    page = dataclasses.replace(f, after="")
-    while len(rows) < EXPORT_LIMIT:
-        found, cursor = await list_leads(actor, page)
-        rows += found
-        if cursor is None or not found:
-            break
-        page = dataclasses.replace(page, after=cursor)
-    rows = rows[:EXPORT_LIMIT]
+    rows = await every_row(lambda page: list_leads(actor, page), f, EXPORT_LIMIT)
 
     def cell(row: dict, name: str):
         value = row.get(name)

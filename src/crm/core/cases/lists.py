@@ -16,6 +16,7 @@ from crm.core.db import transaction
 from crm.core.errors import ValidationFailed
 from crm.core.exports import csv_text
 from crm.core.labels import LABELS
+from crm.core.listing import every_row
 
 BULK_LIMIT = 200
 EXPORT_LIMIT = 50_000
@@ -54,15 +55,7 @@ async def assign_many(actor: Actor, references: list[str], assignee_id: int | No
 
 async def export_cases(actor: Actor, f: CaseFilter) -> tuple[str, int]:
     """(CSV text, rows) for the filtered list in its order, at most EXPORT_LIMIT rows; audited."""
-    rows: list[dict] = []
-    page = dataclasses.replace(f, after="")
-    while len(rows) < EXPORT_LIMIT:
-        found, cursor = await list_page(actor, page, limit=1000)
-        rows += found
-        if cursor is None:
-            break
-        page = dataclasses.replace(page, after=cursor)
-    rows = rows[:EXPORT_LIMIT]
+    rows = await every_row(lambda page: list_page(actor, page, limit=1000), f, EXPORT_LIMIT)
 
     def cell(row: dict, name: str):
         value = row.get(name)

@@ -147,17 +147,21 @@ async def count_cases(actor: Actor, f: CaseFilter) -> dict:
     return dict((await fetch(f"SELECT {parts}", *args))[0])  # noqa: S608 (fixed fragments)
 
 
+QUEUE_CAP = 1_000  # a queue's card says "1,000+" past this: each count reads at most this many rows
+
+
 async def queues_for(actor: Actor) -> list[dict]:
-    """The teams whose queues the actor may see, with open, unassigned and overdue counts."""
+    """The teams whose queues the actor may see, with open, unassigned and overdue counts (each capped at
+    QUEUE_CAP: three counts per queue on every case page must stay cheap however full the queues are)."""
     entities = actor.entities_with(Permission.CASES_CASE_VIEW)
     rows = await fetch(
         f"""SELECT t.id, t.name, t.kind, e.code AS entity_code,
                   (SELECT count(*) FROM (SELECT 1 FROM work_case c WHERE c.queue_id = t.id
-                      AND {_ACTIVE} LIMIT {COUNT_CAP + 1}) x) AS active,
+                      AND {_ACTIVE} LIMIT {QUEUE_CAP + 1}) x) AS active,
                   (SELECT count(*) FROM (SELECT 1 FROM work_case c WHERE c.queue_id = t.id
-                      AND c.status = 'open' AND c.assignee_id IS NULL LIMIT {COUNT_CAP + 1}) x) AS unassigned,
+                      AND c.status = 'open' AND c.assignee_id IS NULL LIMIT {QUEUE_CAP + 1}) x) AS unassigned,
                   (SELECT count(*) FROM (SELECT 1 FROM work_case c WHERE c.queue_id = t.id
-                      AND {_ACTIVE} AND c.sla_due_at <= now() LIMIT {COUNT_CAP + 1}) x) AS overdue
+                      AND {_ACTIVE} AND c.sla_due_at <= now() LIMIT {QUEUE_CAP + 1}) x) AS overdue
            FROM team t JOIN legal_entity e ON e.id = t.entity
            WHERE t.entity = ANY($1::int[]) AND t.active
            ORDER BY e.code, t.name""",  # noqa: S608 (constants)

@@ -29,6 +29,7 @@ def staff_routers() -> list[Router]:
         saved_views,
         search,
         styleguide,
+        watchlists,
     )
 
     public = Router(
@@ -56,6 +57,7 @@ def staff_routers() -> list[Router]:
             *admin_templates.handlers,
             *admin_notices.handlers,
             *styleguide.handlers,
+            *watchlists.handlers,
             *inbox.handlers,
             *lead_lists.handlers,
             *leads.handlers,

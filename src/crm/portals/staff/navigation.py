@@ -5,7 +5,7 @@ from crm.core.navigation import Navigation
 from crm.core.permissions import Permission
 from crm.leads.queries import lead_openable
 
-STAFF_NAV = Navigation(sections=("Work", "Sales desk", "Oversight", "Admin"))
+STAFF_NAV = Navigation(sections=("Work", "Sales desk", "Compliance", "Oversight", "Admin"))
 
 # Where a case's subject opens on the staff portal, by subject type (format fields: subject_id, label).
 SUBJECT_URLS = {"lead": "/leads/{label}", "client": "/clients/{subject_id}"}
