@@ -74,6 +74,22 @@
     });
   }
 
+  // Ticks that survive a live list: a list re-rendered by its stream (or a filter) keeps the rows a person
+  // ticked for a bulk action ticked, as long as the rows are still shown.
+  const ticked = new Set();
+  const tickKey = (box) => box.name + "=" + box.value;
+  document.addEventListener("change", (e) => {
+    const box = e.target;
+    if (!(box instanceof HTMLInputElement) || box.type !== "checkbox" || !box.getAttribute("form")) return;
+    if (box.checked) ticked.add(tickKey(box)); else ticked.delete(tickKey(box));
+  });
+  const restoreTicks = () => {
+    document.querySelectorAll("input[type=checkbox][form]").forEach((box) => {
+      if (ticked.has(tickKey(box))) box.checked = true;
+    });
+  };
+  ["htmx:afterSettle", "htmx:sseMessage", "htmx:afterSwap"].forEach((name) => document.addEventListener(name, restoreTicks));
+
   document.addEventListener("DOMContentLoaded", () => {
     document.querySelectorAll("input[data-tags]").forEach(chips);
     document.querySelectorAll("[data-reorder]").forEach(reorderable);

@@ -13,7 +13,7 @@ from tests.factories import actor_for, make_user
 from tests.leads.factories import raw_lead
 
 
-async def test_sort_a_list_save_the_view_and_hand_ticked_cases_over(new_page):
+async def test_sort_a_list_save_the_view_and_hand_ticked_cases_over(new_page, live_worker):
     lead = await make_user(roles={"EU": ["sales_team_lead", "compliance_officer"]}, full_name="Tess Lead")
     other = await make_user(roles={"EU": ["compliance_officer"]}, full_name="Olga Other")
     for n, score in enumerate((10, 90, 50)):
@@ -49,10 +49,16 @@ async def test_sort_a_list_save_the_view_and_hand_ticked_cases_over(new_page):
 
     await page.goto("/cases/all")
     await page.get_by_role("checkbox", name=re.compile("Select CASE-")).first.check()
+    async with transaction():  # the list re-renders live with the new case; the tick stays
+        await open_case(
+            await actor_for(lead), "alert", entity_id=lead["entities"]["EU"], title="Late arrival"
+        )
+    await expect(page.get_by_test_id("cases")).to_contain_text("Late arrival", timeout=15_000)
+    await expect(page.get_by_role("checkbox", name=re.compile("Select CASE-")).first).to_be_checked()
     await page.get_by_role("checkbox", name=re.compile("Select CASE-")).nth(1).check()
     await page.get_by_label("Hand the ticked cases to").select_option(label="Olga Other")
     await page.get_by_label("Reason", exact=True).fill("Tess is on leave")
     await page.get_by_role("button", name="Assign").click()
-    await expect(page.get_by_text("2 cases assigned.")).to_be_visible()
+    await expect(page.get_by_text("2 cases assigned.")).to_be_visible()  # the one ticked before and one more
     await expect(page.get_by_test_id("cases")).to_contain_text("Olga Other")
     assert other["id"]
