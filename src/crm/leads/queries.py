@@ -177,9 +177,14 @@ SELECT (SELECT count(*) FROM (SELECT 1 FROM lead l WHERE {where} LIMIT {cap}) x)
 """
 
 
+MINE_CAP = 1_000  # an agent's own counters say "1,000+": read on every page of theirs, they must stay cheap
+
+
 async def counts(actor: Actor, f: LeadFilter) -> dict:
+    """The list's counters, each reading at most its cap + 1 rows; `cap` says which (shown as "1,000+")."""
     where, args = _where(actor, f)
-    return dict((await fetch(_COUNTS.format(where=where, cap=COUNT_CAP + 1), *args))[0])
+    cap = MINE_CAP if f.view == "mine" else COUNT_CAP
+    return dict((await fetch(_COUNTS.format(where=where, cap=cap + 1), *args))[0]) | {"cap": cap}
 
 
 async def active_reveals(actor: Actor, lead_id: int) -> dict[str, dt.datetime]:
