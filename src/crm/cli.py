@@ -14,9 +14,10 @@ from pathlib import Path
 
 import click
 
+from crm.cli_screening import screening
+from crm.devstack import DEV_DATA
 from crm.settings import REPO_ROOT, Settings
 
-DEV_DATA = Path(os.environ.get("CRM_DATA_DIR") or REPO_ROOT / ".devdata")  # crm run's services and secrets
 BIN = Path(sys.executable).parent
 
 
@@ -343,49 +344,6 @@ def audit_keygen() -> None:
 VARIANTS = "screening: a labelled CSV (query, dob, expected_ent_num) to score as well."
 
 
-@main.group()
-def screening() -> None:
-    """Sanctions and PEP lists: import a version, screen a name (docs/kyc.md)."""
-
-
-@screening.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--list", "code", required=True, help="The list's code, e.g. ofac_sdn or pep_wikidata.")
-@click.option("--format", "fmt", default="", help="sdn, simple or ftm (known lists know theirs).")
-@click.option("--label", default="", help="The version's label (default: the file's name).")
-def screening_import(path: Path, code: str, fmt: str, label: str) -> None:
-    """Import a list file as the list's next version; prints what changed as JSON."""
-    from crm.core.context import Actor
-    from crm.devstack import embedded_default
-    from crm.kyc.screening.service import import_list
-
-    with embedded_default(DEV_DATA):
-        result = asyncio.run(
-            import_list(Actor.system("cli:screening"), code, path.read_bytes(), label or path.name, fmt=fmt)
-        )
-    click.echo(json.dumps(result.summary()))
-
-
-@screening.command("check")
-@click.argument("name")
-@click.option("--dob", default=None, type=click.DateTime(formats=["%Y-%m-%d"]), help="Date of birth.")
-@click.option("--country", default="", help="ISO 3166-1 alpha-2 country (nationality or residence).")
-@click.option("--json", "as_json", is_flag=True, help="Print the hits as one JSON line.")
-def screening_check(name: str, dob, country: str, as_json: bool) -> None:
-    """Screen a name against every current list; each hit with its score and why."""
-    from crm.devstack import embedded_default
-    from crm.kyc.screening.service import check
-
-    with embedded_default(DEV_DATA):
-        hits = asyncio.run(check(name, dob=dob.date() if dob else None, country=country))
-    explained = [h.explain() for h in hits]
-    if as_json:
-        click.echo(json.dumps({"query": name, "hits": explained}, ensure_ascii=False))
-        return
-    lines = [f"{h['score']:.3f} {h['list']} {h['entry']} {h['matched_name']}" for h in explained]
-    click.echo("\n".join(lines) or "no hits")
-
-
 @main.command()
 @click.argument("name", type=click.Choice(["audit", "events", "leads", "pages", "screening", "search"]))
 @click.option("--rows", default=None, type=int, help="Override the benchmark's row count.")
@@ -396,6 +354,8 @@ def bench(name: str, rows: int | None, variants: Path | None) -> None:
 
     click.echo(json.dumps(run_bench(name, rows, variants)))
 
+
+main.add_command(screening)
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from crm.settings import REPO_ROOT
+
+# crm run's services and secrets; every crm command finds the embedded default there
+DEV_DATA = Path(os.environ.get("CRM_DATA_DIR") or REPO_ROOT / ".devdata")
+
 APP_ROLE = "crm_app"
 
 
