@@ -23,6 +23,8 @@ AREA_MODULES = (
     "crm.core.jobs",
     "crm.core.notifications.service",
     "crm.clients.notices",
+    "crm.kyc.screening.decisions",
+    "crm.kyc.screening.rescreen",
     "crm.leads.entity_rules",
     "crm.leads.imports",
     "crm.leads.inbound",

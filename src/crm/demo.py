@@ -33,6 +33,7 @@ TEAMS = [
     ("EU", "Sales EN", "sales", "Europe", ["en"]),
     ("EU", "Compliance EU", "compliance", "Europe", ["en"]),
     ("EU", "Payments EU", "payments", "Europe", ["en"]),
+    ("INTL", "Compliance INTL", "compliance", "Global", ["en", "es", "ar"]),
     ("INTL", "Sales LatAm", "sales", "LatAm", ["es", "pt"]),
     ("INTL", "Sales MENA", "sales", "MENA", ["ar", "en"]),
     ("INTL", "Dealing", "dealing", "Global", ["en"]),
@@ -42,7 +43,8 @@ TEAMS = [
 DEMO_USERS = [
     (f"admin{DEMO_DOMAIN}", "Alex Admin", "super_admin@EU super_admin@INTL super_admin@UK"),
     (f"sysadmin{DEMO_DOMAIN}", "Sam Sysadmin", "system_admin@EU system_admin@INTL system_admin@UK"),
-    (f"compliance{DEMO_DOMAIN}", "Clara Compliance", "compliance_officer@EU"),
+    (f"compliance{DEMO_DOMAIN}", "Clara Compliance", "compliance_officer@EU compliance_officer@INTL"),
+    (f"mlro{DEMO_DOMAIN}", "Maya MLRO", " ".join(f"compliance_officer@{e}" for e in ("EU", "INTL", "UK"))),
     (f"payments{DEMO_DOMAIN}", "Piotr Payments", "payments_officer@EU payments_officer@INTL"),
     (f"support{DEMO_DOMAIN}", "Sofia Support", "support_agent@EU support_agent@INTL"),
     (f"sales{DEMO_DOMAIN}", "Diego Sales", "sales_agent@INTL"),
@@ -73,6 +75,9 @@ FIRST = [
     "Yara",
 ]
 LAST = ["Silva", "Haddad", "Papadopoulos", "García", "Rossi", "Novak", "Khalil", "Müller", "Costa", "Ivanova"]
+# Clients whose names are on the demo lists (an OFAC SDN entry, a PEP): their screening cases wait in the
+# compliance queue once `crm run` has imported the lists.
+LISTED = [("Viktor", "Bout", "RU", dt.date(1967, 1, 13)), ("Bussma", "Bugis", "SA", dt.date(1985, 6, 2))]
 COUNTRIES = {"EU": ["CY", "DE", "ES", "IT", "GR"], "INTL": ["BR", "MX", "AE", "SA", "ZA"], "UK": ["GB"]}
 
 
@@ -162,6 +167,19 @@ async def _ensure_clients(entities: dict[str, int]) -> int:
                 id_number=f"X{rng.randint(10_000_000, 99_999_999)}",
                 bank_account=f"CY17002001280000001200{rng.randint(100000, 999999)}",
                 status=rng.choice(list(ClientStatus)),
+            )
+        )
+    for n, (first, last, country, born) in enumerate(LISTED, start=len(clients) + 1):
+        clients.append(
+            Client(
+                reference=f"CL-{n:06d}",
+                entity=entities["INTL"],
+                first_name=first,
+                last_name=last,
+                email=f"client{n}@example.com",
+                country=country,
+                date_of_birth=born,
+                status=ClientStatus.REGISTERED,
             )
         )
     await Client.insert(*clients)

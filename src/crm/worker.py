@@ -104,6 +104,14 @@ async def retry_notifications(ctx: dict) -> int:
     return await retry_failed(ctx["settings"])
 
 
+@logged
+async def rescreen_clients(ctx: dict) -> int:
+    """Cron, daily: ask for the full re-screen of every client against every current list entry."""
+    from crm.kyc.screening.rescreen import schedule_full_rescreen
+
+    return await schedule_full_rescreen()
+
+
 async def dispatch_events(ctx: dict) -> int:
     """Deliver pending domain events now (the background loop does this continuously; this is the
     fallback)."""
@@ -150,6 +158,7 @@ class WorkerSettings:
         retry_notifications,
         refresh_lead_performance,
         refresh_desk_figures,
+        rescreen_clients,
         *arq_functions(),
     ]
     cron_jobs = [
@@ -160,6 +169,7 @@ class WorkerSettings:
         cron(retry_notifications, second={20, 50}, unique=True),
         cron(refresh_lead_performance, minute=7, second=0, unique=True, run_at_startup=True),
         cron(refresh_desk_figures, second=40, unique=True, run_at_startup=True),
+        cron(rescreen_clients, hour=3, minute=10, second=0, unique=True),
     ]
     on_startup = startup
     on_shutdown = shutdown

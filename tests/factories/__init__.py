@@ -184,3 +184,17 @@ async def make_replay(entity_id: int, *, per_agent: dict | None = None) -> int:
             entity_id,
             json.dumps(result),
         )
+
+
+async def make_screening_hit(client: dict, *, key: str | None = None) -> dict:
+    """A strong hit for the client on a one-entry list named after them (an entry row of its own), raised as
+    screening raises it: a match in the client's screening case."""
+    from crm.core.db import transaction
+    from crm.kyc.screening.clients import record_screening
+    from crm.kyc.screening.matcher import Entry, Index
+
+    n = next(_counter)
+    name = f"{client['first_name']} {client['last_name']}"
+    entry = Entry("test_list", key or f"T-{n}", "person", (name.upper(),), version=900_000 + n)
+    async with transaction():
+        return await record_screening(Actor.system("test"), client, Index([entry]).screen(name), full=False)

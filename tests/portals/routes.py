@@ -20,7 +20,15 @@ from crm.identity import views
 from crm.leads import sources
 from crm.leads.service import intake
 from crm.settings import Settings
-from tests.factories import actor_for, make_client, make_dead_delivery, make_dead_job, make_replay, make_user
+from tests.factories import (
+    actor_for,
+    make_client,
+    make_dead_delivery,
+    make_dead_job,
+    make_replay,
+    make_screening_hit,
+    make_user,
+)
 
 PUBLIC = {
     "/login",
@@ -86,6 +94,7 @@ async def world():
             queue_id=team[0]["id"],
         )
     eu = eu_admin["entities"]["EU"]
+    await make_screening_hit(client)
     delivery_id = await make_dead_delivery(eu, subject_id="Euroclient", error="Euroclient timeout")
     attached = await attach(actor, case["reference"], "statement.pdf", b"%PDF-1.4 Euroclient statement")
     dead_id = await make_dead_job(eu, kwargs={"who": "Euroclient"}, error="Euroclient down")
@@ -147,6 +156,7 @@ async def world():
         "dead_id": dead_id,
         "key": "case_assigned",
         "client_id": client["id"],
+        "match_id": (await fetch("SELECT id FROM screening_match WHERE client = $1", client["id"]))[0]["id"],
         "user_id": eu_admin["id"],
         "role_id": role["id"],
         "assignment_id": assignment["id"],

@@ -120,6 +120,8 @@ LABELS.add(
         "lead_event": "Lead timeline entries",
         "lead_status": "Lead statuses",
         "notice_status": "Privacy notice statuses",
+        "screening_status": "Where a client stands in screening",
+        "match_status": "Screening match decisions",
         "record_type": "Kinds of record",
         "rule_set_status": "Rule set statuses",
         "region": "Regions",

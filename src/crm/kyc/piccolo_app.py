@@ -1,6 +1,8 @@
 from crm.core.piccolo_apps import area_app_config
-from crm.kyc.tables import Watchlist, WatchlistEntry, WatchlistVersion
+from crm.kyc.tables import ClientScreening, ScreeningMatch, Watchlist, WatchlistEntry, WatchlistVersion
 
 APP_CONFIG = area_app_config(
-    "kyc", [Watchlist, WatchlistVersion, WatchlistEntry], ["crm.clients.piccolo_app"]
+    "kyc",
+    [Watchlist, WatchlistVersion, WatchlistEntry, ClientScreening, ScreeningMatch],
+    ["crm.clients.piccolo_app", "crm.core.org.piccolo_app"],
 )

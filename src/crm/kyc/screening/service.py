@@ -15,6 +15,7 @@ from crm.core.audit.service import record_audit
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.jobs import enqueue
 from crm.kyc.screening.formats import FORMATS
 from crm.kyc.screening.matcher import THRESHOLD, Entry, Hit, Index
 from crm.kyc.tags import KycTag
@@ -165,6 +166,13 @@ async def import_list(
             target_id=code,
             target_label=f"{name} · {label}",
             after=result.summary() | {"sha256": sha},
+        )
+        await enqueue(  # kyc/screening/rescreen.py: runs once this version is committed
+            actor,
+            "kyc.rescreen_delta",
+            subject_type="watchlist_version",
+            subject_id=version_id,
+            version_id=version_id,
         )
     return result
 

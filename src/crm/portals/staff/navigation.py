@@ -8,7 +8,11 @@ from crm.leads.queries import lead_openable
 STAFF_NAV = Navigation(sections=("Work", "Sales desk", "Compliance", "Oversight", "Admin"))
 
 # Where a case's subject opens on the staff portal, by subject type (format fields: subject_id, label).
-SUBJECT_URLS = {"lead": "/leads/{label}", "client": "/clients/{subject_id}"}
+SUBJECT_URLS = {
+    "lead": "/leads/{label}",
+    "client": "/clients/{subject_id}",
+    "screening": "/kyc/screening/{subject_id}",
+}
 
 
 async def subject_url(actor: Actor, subject: dict, entity_id: int | None) -> str | None:
@@ -24,6 +28,8 @@ async def subject_url(actor: Actor, subject: dict, entity_id: int | None) -> str
     if kind == "lead" and not await lead_openable(actor, subject_id):
         return None
     if kind == "client" and not actor.can(Permission.CLIENTS_CLIENT_VIEW, entity_id):
+        return None
+    if kind == "screening" and not actor.can(Permission.KYC_REVIEW_VIEW, entity_id):
         return None
     return pattern.format(subject_id=subject_id, label=subject.get("label") or "")
 
