@@ -13,7 +13,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "crm"
 LAYERS = {"core", "portals", "integrations", "webhooks", "bench"}
-ENTRY_POINTS = {"app", "cli", "cli_screening", "worker", "areas", "demo", "bootstrap", "devstack", "schema"}
+ENTRY_POINTS = {
+    "app",
+    "cli",
+    "cli_i18n",
+    "cli_screening",
+    "worker",
+    "areas",
+    "demo",
+    "bootstrap",
+    "devstack",
+    "schema",
+}
 
 
 def _module(path: Path) -> str:

@@ -76,7 +76,7 @@ def test_crm_run_serves_the_demo_and_stops_cleanly(tmp_path: Path):
         output = "".join(printed)
     assert proc.returncode == 0, output
     assert "admin@demo.example" in output and "/sandbox/mail" in output
-    assert re.search(r"demo data: 8 teams, 18 users, 47 clients, [1-9]\d sample leads added", output), output
+    assert re.search(r"demo data: 8 teams, 18 users, 48 clients, [1-9]\d sample leads added", output), output
     assert re.search(r"watchlists: ofac_sdn \d+ entries, pep_wikidata \d+ entries", output), output
     # With crm run stopped, a command starts the embedded default for itself and stops it again.
     verify = subprocess.run([crm, "audit", "verify"], env=env, capture_output=True, text=True, timeout=120)

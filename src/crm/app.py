@@ -101,6 +101,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     load_areas()  # approval kinds, case kinds, subscribers, jobs, templates, the mail transport
 
     from crm.portals.api.leads import api_router
+    from crm.portals.client import portal_router
     from crm.portals.public.register import public_router
     from crm.webhooks import webhook_router
 
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         *staff_routers(),
         public_router(),
+        portal_router(),
         api_router(),
         webhook_router(),
     ]

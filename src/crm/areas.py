@@ -23,6 +23,7 @@ AREA_MODULES = (
     "crm.core.jobs",
     "crm.core.notifications.service",
     "crm.clients.notices",
+    "crm.identity.portal",
     "crm.kyc.screening.decisions",
     "crm.kyc.screening.rescreen",
     "crm.leads.entity_rules",

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from crm.cli_i18n import i18n
 from crm.cli_screening import screening
 from crm.devstack import DEV_DATA
 from crm.settings import REPO_ROOT, Settings
@@ -356,6 +357,7 @@ def bench(name: str, rows: int | None, variants: Path | None) -> None:
 
 
 main.add_command(screening)
+main.add_command(i18n)
 
 if __name__ == "__main__":
     main()

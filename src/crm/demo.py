@@ -14,7 +14,7 @@ from crm.clients.tables import Client, ClientStatus
 from crm.core.audit.service import record_audit
 from crm.core.audit.tags import AccessTag
 from crm.core.context import Actor
-from crm.core.db import fetch, transaction
+from crm.core.db import current_connection, fetch, transaction
 from crm.core.errors import ValidationFailed
 from crm.core.org.roles import ensure_system_roles
 from crm.core.org.tables import AssignmentStatus, LegalEntity, Role, RoleAssignment, StaffUser, Team
@@ -78,6 +78,7 @@ LAST = ["Silva", "Haddad", "Papadopoulos", "García", "Rossi", "Novak", "Khalil"
 # Clients whose names are on the demo lists (an OFAC SDN entry, a PEP): their screening cases wait in the
 # compliance queue once `crm run` has imported the lists.
 LISTED = [("Viktor", "Bout", "RU", dt.date(1967, 1, 13)), ("Bussma", "Bugis", "SA", dt.date(1985, 6, 2))]
+PORTAL_CLIENT = f"client{DEMO_DOMAIN}"
 COUNTRIES = {"EU": ["CY", "DE", "ES", "IT", "GR"], "INTL": ["BR", "MX", "AE", "SA", "ZA"], "UK": ["GB"]}
 
 
@@ -182,7 +183,28 @@ async def _ensure_clients(entities: dict[str, int]) -> int:
                 status=ClientStatus.REGISTERED,
             )
         )
+    clients.append(
+        Client(
+            reference=f"CL-{len(clients) + 1:06d}",
+            entity=entities["INTL"],
+            first_name="Carmen",
+            last_name="Cliente",
+            email=PORTAL_CLIENT,
+            country="MX",
+            date_of_birth=dt.date(1988, 9, 14),
+            status=ClientStatus.REGISTERED,
+            language="es",
+        )
+    )
     await Client.insert(*clients)
+    client_id = (await Client.select(Client.id).where(Client.email == PORTAL_CLIENT).first())["id"]
+    await current_connection().execute(
+        "INSERT INTO client_account (client, email, password_hash, language, email_verified_at, "
+        "failed_logins, created_at) VALUES ($1, $2, $3, 'es', now(), 0, now())",
+        client_id,
+        PORTAL_CLIENT,
+        hash_password(DEMO_PASSWORD),
+    )  # the client portal's demo sign-in (README)
     return len(clients)
 
 

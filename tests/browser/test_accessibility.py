@@ -53,3 +53,27 @@ async def test_the_public_pages_pass_axe_and_fit_a_phone(new_page):
     await page.get_by_role("button", name="Request a call").click()  # the form's errors, shown inline
     await check_page(page, "/register (errors)", sweep)
     assert not sweep.findings, "\n".join(map(str, sweep.findings))
+
+
+async def test_the_client_portal_passes_axe_and_fits_a_phone_in_every_language(new_page):
+    """The client portal's pages signed out and signed in, in English, Spanish and Arabic (right to left)."""
+    await load_demo()
+    page = await new_page()
+    await page.set_viewport_size({"width": 390, "height": 844})
+    sweep = Sweep()
+    for lang in ("en", "es", "ar"):
+        for path in ("/portal/register", "/portal/login", "/portal/reset", "/portal/verify/expired-link"):
+            response = await page.goto(f"{path}?lang={lang}")
+            sweep.pages.append(f"{path} {lang} ({response.status})")
+            await check_page(page, f"{path}?lang={lang}", sweep, widths=(1366,))
+    await page.goto("/portal/register?lang=en")
+    await page.get_by_role("button", name="Open my account").click()  # every field's error, inline
+    await check_page(page, "/portal/register (errors)", sweep)
+    await page.goto("/portal/login")
+    await page.get_by_label("E-mail address").fill("client@demo.example")
+    await page.get_by_label("Password").fill("demo-password-2026")
+    await page.get_by_role("button", name="Sign in").click()
+    for lang in ("en", "ar"):
+        await page.goto(f"/portal?lang={lang}")
+        await check_page(page, f"/portal?lang={lang}", sweep, widths=(1366,))
+    assert not sweep.findings, "\n".join(map(str, sweep.findings))

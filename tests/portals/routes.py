@@ -43,6 +43,7 @@ PUBLIC = {
     "/privacy/{entity_code:str}",
     "/privacy/{entity_code:str}/{version:str}",
 }
+PORTAL = "/portal"  # the client portal: its own realm (tests/onboarding/test_client_portal.py)
 MACHINE = ("/static", "/api/", "/webhooks/")  # keys and signatures, tested in tests/leads/test_intake.py
 
 
@@ -59,7 +60,16 @@ def browser_routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
 
 
 def staff_routes(app) -> list[tuple[str, str, HTTPRouteHandler]]:
-    return [(method, path, handler) for method, path, handler in browser_routes(app) if path not in PUBLIC]
+    return [
+        (method, path, handler)
+        for method, path, handler in browser_routes(app)
+        if path not in PUBLIC and not path.startswith(PORTAL)
+    ]
+
+
+def all_routes(app, prefix: str) -> list[tuple[str, str]]:
+    """(method, path) of every browser route under `prefix` (the client portal's, say)."""
+    return [(method, path) for method, path, _ in browser_routes(app) if path.startswith(prefix)]
 
 
 def required_permission(handler: HTTPRouteHandler):
@@ -156,6 +166,7 @@ async def world():
         "dead_id": dead_id,
         "key": "case_assigned",
         "client_id": client["id"],
+        "token": "not-a-real-link-token",
         "match_id": (await fetch("SELECT id FROM screening_match WHERE client = $1", client["id"]))[0]["id"],
         "user_id": eu_admin["id"],
         "role_id": role["id"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 from crm.clients import notices
 from crm.core.db import current_connection, fetch
 from crm.core.errors import ValidationFailed
+from crm.core.i18n import N_
 
 REREAD = "Please read and accept the privacy notice of {entity}, which will hold your data."
 
@@ -42,6 +43,34 @@ async def record_for_lead(lead: dict, form: dict, *, channel: str, ip: str, user
                 ip[:45],
                 user_agent[:300],
             )
+            for kind, granted, notice_id, version in rows
+        ],
+    )
+    return {
+        "privacy_notice": f"v{notice['version']}" if notice else None,
+        "marketing_consent": marketing,
+    }
+
+
+async def record_for_client(
+    client_id: int, entity_id: int, form: dict, *, channel: str, ip: str, user_agent: str
+) -> dict:
+    """The same two consents for a person registering as a client (the portal's form); the refusal's message
+    is the portal's to translate."""
+    notice = await notices.published(entity_id)
+    shown = str(form.get("notice_id") or "")
+    if notice is not None and (form.get("consent") not in ("on", "yes", "1") or shown != str(notice["id"])):
+        message = N_("Please read and accept the privacy notice.")
+        raise ValidationFailed(message, field_errors={"consent": message})
+    marketing = form.get("marketing") in ("on", "yes", "1")
+    rows = [("marketing", marketing, None, None)]
+    if notice is not None:
+        rows.insert(0, ("privacy", True, notice["id"], notice["version"]))
+    await current_connection().executemany(
+        "INSERT INTO consent (client, kind, granted, notice, notice_version, entity, channel, ip, "
+        "user_agent, given_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())",
+        [
+            (client_id, kind, granted, notice_id, version, entity_id, channel, ip[:45], user_agent[:300])
             for kind, granted, notice_id, version in rows
         ],
     )

@@ -107,6 +107,14 @@ async def get_client(actor: Actor, client_id: int) -> dict:
     for field in PII_FIELDS:
         row.pop(field)
     row["can_reveal"] = actor.can(Permission.CLIENTS_PII_REVEAL, row["entity"])
+    linked = await fetch(
+        "SELECT (SELECT reference FROM lead WHERE id = $2) AS lead_reference, a.id AS account_id, "
+        "a.email_verified_at, a.last_login_at, a.locked_until FROM (SELECT 1) one "
+        "LEFT JOIN client_account a ON a.client = $1",
+        client_id,
+        row["lead_id"],
+    )
+    row |= dict(linked[0])  # the lead they were; their client portal account
     return row
 
 

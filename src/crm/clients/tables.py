@@ -33,6 +33,10 @@ class Client(Table, tablename="client"):
     bank_account = Varchar(length=64, default="")
     status = Varchar(length=20, choices=ClientStatus, default=ClientStatus.REGISTERED)
     owner = ForeignKey(StaffUser, null=True)
+    lead_id = Integer(null=True, default=None, index=True)  # the lead they were (its history stays with it)
+    ib_code = Varchar(length=40, default="")  # the introducing partner the lead came through
+    brand = Varchar(length=40, default="")
+    language = Varchar(length=8, default="en")  # for e-mails and notifications
     created_at = Timestamptz(default=TimestamptzNow())
 
 

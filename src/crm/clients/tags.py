@@ -7,6 +7,7 @@ from crm.core.labels import LABELS
 
 class ClientsTag(StrEnum):
     PII_REVEAL = "clients:pii:reveal"
+    CLIENT_REGISTER = "clients:client:register"
     BRAND_SAVE = "clients:brand:save"
     NOTICE_DRAFT = "clients:notice:draft"
     NOTICE_PUBLISH = "clients:notice:publish"
@@ -16,6 +17,7 @@ LABELS.add(
     "audit_action",
     {
         ClientsTag.PII_REVEAL: "Client personal data revealed",
+        ClientsTag.CLIENT_REGISTER: "Client registered in the portal",
         ClientsTag.BRAND_SAVE: "Brand saved",
         ClientsTag.NOTICE_DRAFT: "Privacy notice drafted",
         ClientsTag.NOTICE_PUBLISH: "Privacy notice published",

@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from crm.core import charts
 from crm.core.audit.diff import field_changes
 from crm.core.errors import DomainError
+from crm.core.i18n import template_gettext, template_ngettext
 from crm.core.labels import LABELS
 from crm.core.navigation import current_url
 from crm.settings import Settings
@@ -57,6 +58,8 @@ def build_templates(settings: Settings) -> Environment:
     env.globals["bar_chart"] = charts.bar_chart
     env.globals["Series"] = charts.Series
     env.globals["chart_percent"] = charts.percent
+    env.globals["_"] = template_gettext  # the page's `lang` (client and partner portals; core/i18n.py)
+    env.globals["ngettext"] = template_ngettext
     return env
 
 

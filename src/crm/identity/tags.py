@@ -7,6 +7,11 @@ from crm.core.labels import LABELS
 
 class IdentityTag(StrEnum):
     ACCOUNT_LOCKOUT = "identity:account:lockout"
+    PORTAL_LOCKOUT = "identity:portal:lockout"
+    PORTAL_PASSWORD_RESET = "identity:portal:reset"
+    PORTAL_SIGNIN = "identity:portal:signin"
+    PORTAL_SIGNIN_FAIL = "identity:portal:fail"
+    PORTAL_VERIFY = "identity:portal:verify"
     MFA_ENROL = "identity:mfa:enrol"
     MFA_RESET = "identity:mfa:reset"
     PASSWORD_CHANGE = "identity:password:change"
@@ -23,6 +28,11 @@ LABELS.add(
     "audit_action",
     {
         IdentityTag.ACCOUNT_LOCKOUT: "Account locked out",
+        IdentityTag.PORTAL_LOCKOUT: "Client portal account locked out",
+        IdentityTag.PORTAL_PASSWORD_RESET: "Client portal password reset",
+        IdentityTag.PORTAL_SIGNIN: "Client signed in to the portal",
+        IdentityTag.PORTAL_SIGNIN_FAIL: "Client portal sign-in failed",
+        IdentityTag.PORTAL_VERIFY: "Client e-mail address confirmed",
         IdentityTag.MFA_ENROL: "Two-factor enrolled",
         IdentityTag.MFA_RESET: "Two-factor reset",
         IdentityTag.PASSWORD_CHANGE: "Password changed",

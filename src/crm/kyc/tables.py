@@ -132,3 +132,4 @@ LABELS.add(
         MatchStatus.LAPSED: "neutral",
     },
 )
+LABELS.add("case_event", {"screening": "Screening"})

@@ -379,6 +379,7 @@ LABELS.add(
         "score": "Score",
         "reveal": "Reveal",
         "sla_breach": "SLA breach",
+        "registered": "Registered as a client",
     },
 )
 LABELS.add(

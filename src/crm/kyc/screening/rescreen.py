@@ -101,6 +101,14 @@ async def rescreen_delta(run: JobRun, version_id: int) -> dict:
     )
 
 
+@job("kyc.screen_client", max_attempts=5, label="Screen a client against the lists")
+async def screen_one(run: JobRun, client_id: int) -> dict:
+    """A new client (or one whose name, date of birth or country changed), screened now."""
+    from crm.kyc.screening.clients import screen_client
+
+    return await screen_client(run.actor, client_id)
+
+
 @job("kyc.rescreen_all", max_attempts=3, timeout_s=3600, label="Full re-screen of every client")
 async def rescreen_all(run: JobRun) -> dict:
     return await _screen_all(run, await current_index(), full=True)

@@ -1,0 +1,58 @@
+"""A person opens an account on a phone: the form in their language, a refused field said in it, the
+privacy notice of the entity their country leads to, then the e-mailed link (sent by the real worker over
+SMTP) confirms the address and the journey shows the next step. In Arabic the page reads right to left."""
+
+import email
+import email.policy
+import re
+
+from playwright.async_api import expect
+
+from crm.clients.demo import load_client_facing_demo
+from tests.factories import make_entity
+
+PHONE = {"width": 390, "height": 844}
+
+
+async def test_a_client_registers_on_a_phone_and_confirms_the_address(new_page, smtp, live_worker):
+    await load_client_facing_demo({"INTL": await make_entity("INTL", "Aurora Markets International Ltd")})
+    page = await new_page()
+    await page.set_viewport_size(PHONE)
+    await page.goto("/portal/register?lang=es")
+    await expect(page.get_by_role("heading", name="Abrir una cuenta")).to_be_visible()
+    await page.get_by_label("Nombre", exact=True).fill("Lucía")
+    await page.get_by_label("Apellidos").fill("Méndez")
+    await page.get_by_label("Correo electrónico").fill("lucia.mendez@example.com")
+    await page.get_by_label("Fecha de nacimiento").fill("2012-03-04")
+    await page.get_by_label("País de residencia").select_option("MX")
+    await expect(page.get_by_text("He leído el aviso de privacidad")).to_be_visible()
+    await page.get_by_label("Contraseña").fill("una-frase-larga-y-segura-7")
+    await page.get_by_role("button", name="Abrir mi cuenta").click()
+    await expect(page.get_by_text("Debe tener 18 años o más para abrir una cuenta.")).to_be_visible()
+    await page.get_by_label("Fecha de nacimiento").fill("1991-03-04")
+    await page.get_by_label("Contraseña").fill("una-frase-larga-y-segura-7")
+    await page.get_by_label("He leído el aviso de privacidad", exact=False).check()
+    await page.screenshot(path="/tmp/shot-portal-register-390.png", full_page=True)
+    await page.get_by_role("button", name="Abrir mi cuenta").click()
+    await expect(page.get_by_role("heading", name="Hola, Lucía")).to_be_visible()
+    await expect(page.get_by_test_id("next-step")).to_contain_text(
+        "Confirme su dirección de correo electrónico"
+    )
+    for _ in range(100):  # the worker sends the verification e-mail
+        if smtp.messages:
+            break
+        await page.wait_for_timeout(100)
+    message = email.message_from_string(smtp.messages[-1][1], policy=email.policy.default)
+    assert message["subject"] == "Confirme su dirección de correo electrónico"
+    link = re.search(r"/portal/verify/[\w-]+", message.get_body(("plain",)).get_content()).group(0)
+    await page.goto(link)
+    await expect(page.get_by_test_id("message")).to_contain_text("está confirmada")
+    await page.get_by_role("link", name="Continuar").click()
+    await expect(page.get_by_test_id("next-step")).to_contain_text("Acredite su identidad")
+    await page.screenshot(path="/tmp/shot-portal-home-390.png", full_page=True)
+    await page.get_by_label("Idioma").select_option("ar")
+    await expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    await expect(page.get_by_test_id("next-step")).to_contain_text("أثبت هويتك")
+    await page.screenshot(path="/tmp/shot-portal-home-ar-390.png", full_page=True)
+    await page.set_viewport_size({"width": 1366, "height": 768})
+    await page.screenshot(path="/tmp/shot-portal-home-ar-1366.png", full_page=True)

@@ -1,0 +1,164 @@
+"""The client portal: registration makes a client (and converts their lead, keeping its owner and partner),
+records the consents, asks for screening and the verification e-mail (run by a real arq worker, sent over real
+SMTP); sign-in locks out after five failures; reset links work once and expire; pages speak English, Spanish
+and Arabic (right to left); and a client sees only their own data, whatever the URL says."""
+
+import email
+import email.policy
+import re
+
+from crm.core.audit.tables import AuditRecord
+from crm.core.context import Actor
+from crm.core.db import fetch
+from crm.leads.intake import intake
+from crm.settings import Settings
+from tests.conftest import run_jobs
+from tests.factories import make_entity, make_user
+from tests.http import StaffClient, text_of
+from tests.portals.routes import all_routes
+
+PASSWORD = "a-long-client-passphrase-7"
+
+
+def form(**changes) -> dict:
+    return {
+        "first_name": "Ana",
+        "last_name": "Ruiz",
+        "email": "ana.ruiz@example.com",
+        "date_of_birth": "1990-04-12",
+        "country": "MX",
+        "password": PASSWORD,
+        "marketing": "on",
+    } | changes
+
+
+async def register(http: StaffClient, **changes):
+    return await http.post("/portal/register", form(**changes))
+
+
+def link_in(messages: list, path: str) -> str:
+    """The link to /portal/<path>/... in the latest e-mail that has one."""
+    for _, raw in reversed(messages):
+        body = email.message_from_string(raw, policy=email.policy.default).get_body(("plain",)).get_content()
+        found = re.findall(rf"https?://\S+(/portal/{path}/[\w-]+)", body)
+        if found:
+            return found[0]
+    raise AssertionError(f"no e-mail with a /portal/{path}/ link")
+
+
+async def test_registration_makes_a_client_from_the_lead_and_sends_the_verification(app, smtp):
+    owner = await make_user(roles={"INTL": ["sales_agent"]})
+    entity = owner["entities"]["INTL"]
+    lead = (
+        await intake(
+            Actor.system("test"),
+            {
+                "first_name": "Ana",
+                "last_name": "Ruiz",
+                "email": "Ana.Ruiz@example.com",
+                "country": "MX",
+                "phone": "+52 55 1234 5678",
+                "ib_code": "IB-7",
+            },
+            channel="api",
+            fallback_entity_id=entity,
+        )
+    ).lead
+    await fetch("UPDATE lead SET owner_id = $2 WHERE id = $1", lead["id"], owner["id"])
+    async with StaffClient(app) as http:
+        done = await register(http)
+        assert done.status_code == 303 and done.headers["location"] == "/portal"
+        home = await http.get("/portal")
+        assert "Hello Ana" in text_of(home) and "Confirm your e-mail address" in text_of(home)
+        client = dict((await fetch("SELECT * FROM client WHERE lower(email) = 'ana.ruiz@example.com'"))[0])
+        assert (
+            client["lead_id"] == lead["id"] and client["owner"] == owner["id"] and client["ib_code"] == "IB-7"
+        )
+        assert client["entity"] == entity
+        converted = (await fetch("SELECT status FROM lead WHERE id = $1", lead["id"]))[0]
+        assert converted["status"] == "registered"
+        kinds = {r["kind"] for r in await fetch("SELECT kind FROM consent WHERE client = $1", client["id"])}
+        assert "marketing" in kinds
+        assert await AuditRecord.exists().where(
+            (AuditRecord.action == "clients:client:register") & (AuditRecord.client_id == client["id"])
+        )
+        await run_jobs(Settings.from_env())
+        assert (await fetch("SELECT status FROM client_screening WHERE client = $1", client["id"]))[0][
+            "status"
+        ]
+        verify = link_in(smtp.messages, "verify")
+        assert "E-mail address confirmed" in text_of(await http.get(verify))
+        assert "Link not valid" in text_of(await http.get(verify))  # once only
+        again = await register(http, first_name="Anna")
+        assert again.status_code == 409 and "exists already" in text_of(again)
+    officer = await make_user(roles={"INTL": ["compliance_officer"]})
+    async with StaffClient(app) as staff:  # the back office sees the lead they were and their portal account
+        await staff.sign_in_as(officer)
+        profile = text_of(await staff.get(f"/clients/{client['id']}"))
+        assert (
+            f"Was lead {lead['reference']}" in profile and "e-mail confirmed" in profile and "IB-7" in profile
+        )
+
+
+async def test_a_refused_registration_says_what_to_fix_in_the_clients_language(app):
+    async with StaffClient(app) as http:
+        refused = await http.post(
+            "/portal/register?lang=es",
+            form(email="not-an-address", date_of_birth="2015-01-01", password="short"),
+        )
+        page = text_of(refused)
+        assert refused.status_code == 422
+        assert "Introduzca una dirección de correo electrónico válida." in page
+        assert "Debe tener 18 años o más" in page and 'value="Ana"' in refused.text  # nothing typed is lost
+    async with StaffClient(app) as http:  # a browser asking for Arabic, with no choice made yet
+        arabic = await http.get("/portal/register", headers={"accept-language": "ar,en;q=0.5"})
+        assert 'dir="rtl"' in arabic.text and 'lang="ar"' in arabic.text and "فتح حساب" in text_of(arabic)
+
+
+async def test_sign_in_locks_out_and_a_reset_link_works_once(app, smtp):
+    await make_entity("INTL")
+    async with StaffClient(app) as http:
+        await register(http, email="lock@example.com")
+        await http.post("/portal/logout", {})
+        for _ in range(5):
+            wrong = await http.post(
+                "/portal/login", {"email": "lock@example.com", "password": "wrong-password!"}
+            )
+            assert wrong.status_code == 422
+        locked = await http.post("/portal/login", {"email": "lock@example.com", "password": PASSWORD})
+        assert "Too many failed attempts" in text_of(locked)
+        assert await AuditRecord.exists().where(AuditRecord.action == "identity:portal:lockout")
+        answer = await http.post("/portal/reset", {"email": "lock@example.com"})
+        assert "Check your e-mail" in text_of(answer)
+        assert "Check your e-mail" in text_of(
+            await http.post("/portal/reset", {"email": "nobody@example.com"})
+        )
+        await run_jobs(Settings.from_env())
+        reset = link_in(smtp.messages, "reset")
+        weak = await http.post(reset, {"password": "short"})
+        assert weak.status_code == 422 and "12 characters" in text_of(weak)
+        done = await http.post(reset, {"password": "another-long-passphrase-8"})
+        assert done.status_code == 303
+        assert (await http.post(reset, {"password": "yet-another-passphrase-9"})).status_code == 422
+        ok = await http.post(
+            "/portal/login", {"email": "lock@example.com", "password": "another-long-passphrase-8"}
+        )
+        assert ok.status_code == 303
+        await fetch("UPDATE client_token SET expires_at = now() - interval '1 minute'")
+        assert (await http.post("/portal/reset", {"email": "lock@example.com"})).status_code == 200
+
+
+async def test_a_client_sees_only_their_own_data_on_every_portal_route(app):
+    await make_entity("INTL")
+    async with StaffClient(app) as other:
+        await register(other, first_name="Otto", last_name="Other", email="otto@example.com")
+    otto = (await fetch("SELECT id, reference FROM client WHERE email = 'otto@example.com'"))[0]
+    async with StaffClient(app) as http:
+        await register(http)
+        anonymous_home = await StaffClient(app).__aenter__()
+        assert (await anonymous_home.get("/portal")).status_code == 303  # sign in first
+        for method, path in all_routes(app, "/portal"):
+            url = re.sub(r"\{(\w+):(?:int|str)\}", str(otto["id"]), path)
+            response = await (http.get(url) if method == "GET" else http.post(url, {}))
+            assert response.status_code < 500, (method, url)
+            assert otto["reference"] not in response.text and "Otto" not in response.text, (method, url)
