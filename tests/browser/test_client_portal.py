@@ -1,6 +1,7 @@
 """A person opens an account on a phone: the form in their language, a refused field said in it, the
 privacy notice of the entity their country leads to, then the e-mailed link (sent by the real worker over
-SMTP) confirms the address and the journey shows the next step. In Arabic the page reads right to left."""
+SMTP) confirms the address; a dark photo is refused in their words, a passport and a selfie taken; the
+journey shows each step. In Arabic the page reads right to left."""
 
 import email
 import email.policy
@@ -10,6 +11,7 @@ from playwright.async_api import expect
 
 from crm.clients.demo import load_client_facing_demo
 from tests.factories import make_entity
+from tests.kyc.test_upload_checks import document_photo
 
 PHONE = {"width": 390, "height": 844}
 
@@ -50,9 +52,25 @@ async def test_a_client_registers_on_a_phone_and_confirms_the_address(new_page, 
     await page.get_by_role("link", name="Continuar").click()
     await expect(page.get_by_test_id("next-step")).to_contain_text("Acredite su identidad")
     await page.screenshot(path="/tmp/shot-portal-home-390.png", full_page=True)
+    await page.get_by_test_id("next-step-go").click()
+    dark = {"name": "pasaporte.jpg", "mimeType": "image/jpeg", "buffer": document_photo(background=(8, 8, 8))}
+    await page.get_by_label("¿Qué va a enviar?").select_option("passport")
+    await page.get_by_label("Foto o escaneo").set_input_files(dark)
+    await page.get_by_role("button", name="Enviar").click()
+    await expect(page.get_by_test_id("file-error")).to_contain_text("La foto está demasiado oscura")
+    await page.screenshot(path="/tmp/shot-portal-documents-390.png", full_page=True)
+    for kind, name in (("passport", "pasaporte.jpg"), ("selfie", "selfi.jpg")):
+        await page.get_by_label("¿Qué va a enviar?").select_option(kind)
+        photo = {"name": name, "mimeType": "image/jpeg", "buffer": document_photo(exif=True)}
+        await page.get_by_label("Foto o escaneo").set_input_files(photo)
+        await page.get_by_role("button", name="Enviar").click()
+        await expect(page.get_by_role("status")).to_contain_text("Recibido. Gracias.")
+    await expect(page.get_by_test_id("documents")).to_contain_text("Selfi")
+    await page.get_by_role("link", name="Volver a su cuenta").click()
+    await expect(page.locator("[data-step=documents]")).to_contain_text("Hecho.")
     await page.get_by_label("Idioma").select_option("ar")
     await expect(page.locator("html")).to_have_attribute("dir", "rtl")
-    await expect(page.get_by_test_id("next-step")).to_contain_text("أثبت هويتك")
+    await expect(page.get_by_test_id("next-step")).to_contain_text("عمليات التحقق لدينا")
     await page.screenshot(path="/tmp/shot-portal-home-ar-390.png", full_page=True)
     await page.set_viewport_size({"width": 1366, "height": 768})
     await page.screenshot(path="/tmp/shot-portal-home-ar-1366.png", full_page=True)

@@ -162,3 +162,56 @@ async def test_a_client_sees_only_their_own_data_on_every_portal_route(app):
             response = await (http.get(url) if method == "GET" else http.post(url, {}))
             assert response.status_code < 500, (method, url)
             assert otto["reference"] not in response.text and "Otto" not in response.text, (method, url)
+
+
+async def test_documents_are_checked_at_upload_kept_as_evidence_and_shown_to_reviewers(app):
+    from tests.kyc.test_upload_checks import document_photo
+
+    await make_entity("INTL")
+    async with StaffClient(app) as http:
+        await register(http)
+        dark = await http.post(
+            "/portal/documents?lang=es",
+            {"kind": "passport"},
+            files={"file": ("passport.jpg", document_photo(background=(8, 8, 8)), "image/jpeg")},
+        )
+        assert dark.status_code == 422 and "demasiado oscura" in text_of(dark)
+        program = await http.post(
+            "/portal/documents",
+            {"kind": "passport"},
+            files={"file": ("passport.jpg", b"MZ\x90\x00" + b"\x00" * 99)},
+        )
+        assert "es un programa" in text_of(program)  # the language chosen stays
+        for kind in ("passport", "selfie"):
+            sent = await http.post(
+                "/portal/documents",
+                {"kind": kind},
+                files={"file": (f"{kind}.jpg", document_photo(exif=True))},
+            )
+            assert sent.status_code == 303, text_of(sent)
+        listed = text_of(await http.get("/portal/documents?lang=en"))
+        assert "Passport" in listed and "Selfie" in listed
+        home = text_of(await http.get("/portal"))
+        assert "Once your documents are in" not in home
+    client = (await fetch("SELECT id FROM client WHERE email = 'ana.ruiz@example.com'"))[0]
+    rows = await fetch("SELECT * FROM kyc_document WHERE client = $1 ORDER BY id", client["id"])
+    assert [r["kind"] for r in rows] == ["passport", "selfie"] and rows[0]["received_sha256"] != rows[0][
+        "stored_sha256"
+    ]
+    receipt = await AuditRecord.select().where(AuditRecord.action == "kyc:document:receive").first()
+    assert receipt["client_id"] == client["id"] and rows[0]["received_sha256"] in str(receipt["after"])
+    officer = await make_user(roles={"INTL": ["compliance_officer"]})
+    outsider = await make_user(roles={"EU": ["compliance_officer"]})
+    async with StaffClient(app) as staff:
+        await staff.sign_in_as(officer)
+        assert "Passport" in text_of(await staff.get(f"/kyc/screening/{client['id']}"))
+        shown = await staff.get(f"/kyc/documents/{rows[0]['id']}")
+        assert shown.status_code == 200 and shown.headers["content-type"] == "image/jpeg"
+        assert (
+            shown.headers["x-content-type-options"] == "nosniff"
+            and "sandbox" in shown.headers["content-security-policy"]
+        )
+        assert shown.headers["content-disposition"].startswith("inline")
+        assert await AuditRecord.exists().where(AuditRecord.action == "kyc:document:view")
+        await staff.sign_in_as(outsider)
+        assert (await staff.get(f"/kyc/documents/{rows[0]['id']}")).status_code == 404

@@ -17,6 +17,7 @@ from crm.core.inbox.signatures import Verification
 from crm.core.org.roles import propose_role_change
 from crm.core.org.tables import Role, RoleAssignment, Team
 from crm.identity import views
+from crm.kyc.documents.service import receive
 from crm.leads import sources
 from crm.leads.service import intake
 from crm.settings import Settings
@@ -29,6 +30,7 @@ from tests.factories import (
     make_screening_hit,
     make_user,
 )
+from tests.kyc.test_upload_checks import document_photo
 
 PUBLIC = {
     "/login",
@@ -167,6 +169,9 @@ async def world():
         "key": "case_assigned",
         "client_id": client["id"],
         "token": "not-a-real-link-token",
+        "document_id": (
+            await receive(actor, client["id"], "passport", "passport.jpg", document_photo(), source="staff")
+        )["id"],
         "match_id": (await fetch("SELECT id FROM screening_match WHERE client = $1", client["id"]))[0]["id"],
         "user_id": eu_admin["id"],
         "role_id": role["id"],

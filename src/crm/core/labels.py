@@ -122,6 +122,7 @@ LABELS.add(
         "notice_status": "Privacy notice statuses",
         "screening_status": "Where a client stands in screening",
         "match_status": "Screening match decisions",
+        "document_status": "KYC document statuses",
         "record_type": "Kinds of record",
         "rule_set_status": "Rule set statuses",
         "region": "Regions",

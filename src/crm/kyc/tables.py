@@ -133,3 +133,46 @@ LABELS.add(
     },
 )
 LABELS.add("case_event", {"screening": "Screening"})
+
+
+class DocumentStatus(StrEnum):
+    RECEIVED = "received"  # passed the upload checks, waiting for review
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class KycDocument(Table, tablename="kyc_document"):
+    """A document a client sent (or staff added for them), as evidence: the file kept (images re-encoded
+    without metadata), the hash of what was received and of what is kept, the upload checks' figures."""
+
+    client = ForeignKey(Client, index=True)
+    entity = ForeignKey(LegalEntity)
+    kind = Varchar(length=30)  # passport | id_card | driving_licence | proof_of_address | selfie
+    file_id = Integer()  # stored_file.id
+    original_name = Varchar(length=200, default="")
+    received_sha256 = Varchar(length=64)
+    stored_sha256 = Varchar(length=64)
+    content_type = Varchar(length=60)
+    size = Integer()
+    checks = JSONB(default="{}")
+    source = Varchar(length=20)  # portal | staff
+    status = Varchar(length=20, choices=DocumentStatus, default=DocumentStatus.RECEIVED)
+    received_at = Timestamptz(default=TimestamptzNow())
+
+
+LABELS.add(
+    "document_status",
+    {
+        DocumentStatus.RECEIVED: "Received",
+        DocumentStatus.ACCEPTED: "Accepted",
+        DocumentStatus.REJECTED: "Rejected",
+        DocumentStatus.EXPIRED: "Expired",
+    },
+    {
+        DocumentStatus.RECEIVED: "info",
+        DocumentStatus.ACCEPTED: "ok",
+        DocumentStatus.REJECTED: "danger",
+        DocumentStatus.EXPIRED: "warn",
+    },
+)

@@ -12,6 +12,8 @@ class KycTag(StrEnum):
     MATCH_CLEAR = "kyc:match:clear"
     MATCH_REOPEN = "kyc:match:reopen"
     MATCH_LAPSE = "kyc:match:lapse"
+    DOCUMENT_RECEIVE = "kyc:document:receive"
+    DOCUMENT_VIEW = "kyc:document:view"
 
 
 LABELS.add(
@@ -23,5 +25,7 @@ LABELS.add(
         KycTag.MATCH_CLEAR: "Strong screening match cleared (second approver)",
         KycTag.MATCH_REOPEN: "Clearing of a screening match refused",
         KycTag.MATCH_LAPSE: "Screening match lapsed (entry left the list)",
+        KycTag.DOCUMENT_RECEIVE: "KYC document received",
+        KycTag.DOCUMENT_VIEW: "KYC document viewed",
     },
 )

@@ -7,6 +7,8 @@ from __future__ import annotations
 from crm.core.db import fetch
 from crm.core.i18n import N_
 
+IDENTITY = {"passport", "id_card", "driving_licence"}
+
 
 async def journey(client_id: int) -> dict:
     rows = await fetch(
@@ -15,7 +17,15 @@ async def journey(client_id: int) -> dict:
         client_id,
     )
     row = dict(rows[0])
-    documents = False  # identity documents and selfie: the next part of issue 12 (docs/kyc.md)
+    sent = {
+        r["kind"]
+        for r in await fetch(
+            "SELECT DISTINCT kind FROM kyc_document WHERE client = $1 AND status IN ('received', 'accepted')",
+            client_id,
+        )
+    }
+    identity, selfie = bool(sent & IDENTITY), "selfie" in sent
+    documents = identity and selfie
     steps = [
         {"key": "account", "title": N_("Open your account"), "state": "done", "text": N_("Done.")},
         {
@@ -27,8 +37,13 @@ async def journey(client_id: int) -> dict:
         {
             "key": "documents",
             "title": N_("Prove your identity"),
-            "state": "todo",
-            "text": N_("Upload your passport or identity card, and take a selfie."),
+            "state": "done" if documents else "todo",
+            "text": N_("Done.")
+            if documents
+            else N_("Now take a selfie.")
+            if identity
+            else N_("Upload your passport or identity card, and take a selfie."),
+            "href": "/portal/documents",
         },
         {
             "key": "checks",
@@ -39,5 +54,5 @@ async def journey(client_id: int) -> dict:
             else N_("Once your documents are in, we check them. This usually takes minutes."),
         },
     ]
-    following = next((s for s in steps if s["state"] == "todo"), None)
+    following = next((s for s in steps if s["state"] in ("todo", "waiting")), None)
     return {"client": row, "steps": steps, "next": following}

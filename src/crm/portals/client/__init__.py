@@ -7,20 +7,24 @@ from the URL."""
 from __future__ import annotations
 
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect
 
 from crm.clients import notices
-from crm.core.errors import DomainError
+from crm.core.errors import DomainError, ValidationFailed
+from crm.core.files.service import MAX_BYTES
 from crm.core.i18n import LANGUAGES, N_, country_names, direction, gettext, pick_language
 from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
 from crm.identity import portal
+from crm.kyc.documents import service as documents
 from crm.leads.context import entity_for_form
 from crm.onboarding import registration, status
 from crm.portals.staff.middleware import request_meta
 
 COOKIE = "crm_portal"
+CHOOSE_FILE = N_("Choose the photo or scan to send.")
 LANG_COOKIE = "crm_lang"
 
 
@@ -285,6 +289,51 @@ async def set_language(request: Request) -> Response:
     return response
 
 
+# --- documents ---------------------------------------------------------------------------------------------
+
+
+async def _documents_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    session = await signed_in(request)
+    return page(
+        request,
+        "client/documents.html",
+        {
+            "kinds": documents.KINDS,
+            "documents": await documents.documents_of(session.client_id),
+            "errors": refusal.errors,
+            "error": refusal.message,
+            "chosen": refusal.form.get("kind") or request.query_params.get("kind", ""),
+        },
+        status=refusal.status,
+    )
+
+
+@get("/portal/documents", name="portal.documents")
+async def documents_list(request: Request) -> Response:
+    return await _documents_page(request)
+
+
+@post("/portal/documents", name="portal.documents.upload")
+@shows_again(_documents_page, field="file")
+async def documents_upload(request: Request) -> Response:
+    session = await signed_in(request)
+    form = await request.form()
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise ValidationFailed(CHOOSE_FILE, field_errors={"file": CHOOSE_FILE})
+    content = await upload.read(MAX_BYTES + 1)
+    kind = form.get("kind")
+    await documents.receive(
+        portal.client_actor({"reference": session.reference, "email": session.email}, request_meta(request)),
+        session.client_id,
+        kind if isinstance(kind, str) else "",
+        upload.filename or "",
+        content,
+        source="portal",
+    )
+    return redirect(request, "/portal/documents", flash=gettext(language(request), "Received. Thank you."))
+
+
 def portal_router() -> Router:
     return Router(
         path="/",
@@ -303,6 +352,8 @@ def portal_router() -> Router:
             reset_done,
             home,
             set_language,
+            documents_list,
+            documents_upload,
         ],
         exception_handlers={SignInRequired: to_sign_in, DomainError: portal_error},
     )

@@ -9,6 +9,7 @@ from litestar.params import FromPath
 from crm.core.guards import current_actor, requires
 from crm.core.permissions import Permission
 from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
+from crm.kyc.documents import service as documents
 from crm.kyc.screening import clients, decisions, queries
 
 VIEW = [requires(Permission.KYC_REVIEW_VIEW)]
@@ -29,7 +30,9 @@ async def _page(
 ) -> Response:
     if client_id is None:
         client_id = await queries.match_client(match_id)
-    client = await queries.screening_of(current_actor(request), client_id)
+    actor = current_actor(request)
+    client = await queries.screening_of(actor, client_id)
+    client["documents"] = await documents.client_documents(actor, client_id)
     return render(
         request,
         "staff/kyc/screening.html",
