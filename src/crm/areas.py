@@ -24,6 +24,7 @@ AREA_MODULES = (
     "crm.core.notifications.service",
     "crm.clients.notices",
     "crm.identity.portal",
+    "crm.kyc.requirements",
     "crm.kyc.screening.decisions",
     "crm.kyc.screening.rescreen",
     "crm.leads.entity_rules",

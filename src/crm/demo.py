@@ -208,6 +208,23 @@ async def _ensure_clients(entities: dict[str, int]) -> int:
     return len(clients)
 
 
+async def _ensure_kyc_requirements(entities: dict[str, int]) -> None:
+    """Each entity starts with the suggested KYC requirements in force (v1); compliance edits them after,
+    under approval."""
+    import json
+
+    from crm.kyc.requirements import KIND, STARTING_POINT
+
+    async with transaction():
+        await current_connection().executemany(
+            "INSERT INTO rule_version (kind, entity_id, version, status, document, note, created_at, "
+            "published_at) SELECT $1::varchar, $2::int, 1, 'published', $3::jsonb, 'The demo start', "
+            "now(), now() WHERE NOT EXISTS "
+            "(SELECT 1 FROM rule_version WHERE kind = $1::varchar AND entity_id = $2::int)",
+            [(KIND, entity_id, json.dumps(STARTING_POINT)) for entity_id in entities.values()],
+        )
+
+
 async def load_demo() -> str:
     """Create whatever demo data is missing; returns a one-line summary."""
     await ensure_system_roles()
@@ -229,6 +246,7 @@ async def load_demo() -> str:
     from crm.leads.demo import load_sales_demo
 
     await load_client_facing_demo(entities)
+    await _ensure_kyc_requirements(entities)
     leads = await load_sales_demo(entities)
     from crm.leads.figures import refresh_figures
 

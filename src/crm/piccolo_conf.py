@@ -16,6 +16,7 @@ APP_REGISTRY = AppRegistry(
         "crm.core.notifications.piccolo_app",
         "crm.core.files.piccolo_app",
         "crm.core.inbox.piccolo_app",
+        "crm.core.rules.piccolo_app",
         "crm.core.org.piccolo_app",
         "crm.identity.piccolo_app",
         "crm.clients.piccolo_app",

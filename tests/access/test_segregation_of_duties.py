@@ -177,6 +177,7 @@ KINDS = {
     "leads.entity_rules.change": (None, lambda u: {"version_id": 0}),
     "clients.notice.publish": ("EU", lambda u: {"notice_id": 0}),
     "kyc.screening.clear": ("EU", lambda u: {"match_id": 0, "client_id": 0}),
+    "kyc.requirements.publish": ("EU", lambda u: {"version_id": 0}),
 }
 APPROVER_ROLE = {
     "access.assignment.grant": "system_admin",
@@ -186,6 +187,7 @@ APPROVER_ROLE = {
     "leads.entity_rules.change": "sales_team_lead",
     "clients.notice.publish": "compliance_officer",
     "kyc.screening.clear": "compliance_officer",
+    "kyc.requirements.publish": "compliance_officer",
 }
 
 

@@ -16,7 +16,9 @@ from crm.core.inbox.service import receive as receive_webhook
 from crm.core.inbox.signatures import Verification
 from crm.core.org.roles import propose_role_change
 from crm.core.org.tables import Role, RoleAssignment, Team
+from crm.core.rules import service as rules
 from crm.identity import views
+from crm.kyc import requirements
 from crm.kyc.documents.service import receive
 from crm.leads import sources
 from crm.leads.service import intake
@@ -171,6 +173,11 @@ async def world():
         "token": "not-a-real-link-token",
         "document_id": (
             await receive(actor, client["id"], "passport", "passport.jpg", document_photo(), source="staff")
+        )["id"],
+        "version_id": (
+            await rules.save_draft(
+                actor, requirements.KIND, eu_admin["entities"]["EU"], requirements.STARTING_POINT
+            )
         )["id"],
         "match_id": (await fetch("SELECT id FROM screening_match WHERE client = $1", client["id"]))[0]["id"],
         "user_id": eu_admin["id"],

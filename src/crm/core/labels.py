@@ -123,6 +123,7 @@ LABELS.add(
         "screening_status": "Where a client stands in screening",
         "match_status": "Screening match decisions",
         "document_status": "KYC document statuses",
+        "rule_kind": "Kinds of rules",
         "record_type": "Kinds of record",
         "rule_set_status": "Rule set statuses",
         "region": "Regions",

@@ -32,6 +32,7 @@ class Permission(StrEnum):
     IB_PARTNER_VIEW = "ib:partner:view"
     KYC_REVIEW_DECIDE = "kyc:review:decide"
     KYC_REVIEW_VIEW = "kyc:review:view"
+    KYC_RULES_MANAGE = "kyc:rules:manage"
     LEADS_LEAD_VIEW = "leads:lead:view"
     LEADS_LEAD_WORK = "leads:lead:work"
     LEADS_ROUTING_MANAGE = "leads:routing:manage"
@@ -69,6 +70,7 @@ DESCRIPTIONS: dict[Permission, str] = {
     Permission.IB_PARTNER_VIEW: "See introducing brokers and affiliates",
     Permission.KYC_REVIEW_DECIDE: "Approve or reject KYC reviews",
     Permission.KYC_REVIEW_VIEW: "See KYC reviews and evidence",
+    Permission.KYC_RULES_MANAGE: "Draft KYC requirements and approve another's draft for publishing",
     Permission.LEADS_LEAD_VIEW: "See leads (one's own; with “See the whole desk”, every lead of the entity)",
     Permission.LEADS_LEAD_WORK: "Work assigned leads",
     Permission.LEADS_ROUTING_MANAGE: "Edit routing rules, pools, shifts and intake sources; import leads",
@@ -138,6 +140,7 @@ NAMES: dict[Permission, str] = {
     Permission.IB_PARTNER_VIEW: "See partners",
     Permission.KYC_REVIEW_DECIDE: "Decide KYC reviews",
     Permission.KYC_REVIEW_VIEW: "See KYC reviews",
+    Permission.KYC_RULES_MANAGE: "Edit KYC requirements",
     Permission.LEADS_LEAD_VIEW: "See leads",
     Permission.LEADS_LEAD_WORK: "Work leads",
     Permission.LEADS_ROUTING_MANAGE: "Manage routing",

@@ -23,6 +23,7 @@ from crm.core.inputs import parse_date
 from crm.core.jobs import enqueue
 from crm.identity import portal
 from crm.identity.credentials import check_password_strength
+from crm.kyc import requirements
 from crm.leads import conversion
 from crm.leads.context import entity_for_form
 
@@ -75,6 +76,9 @@ async def register(form: dict, *, language: str, brand: str, meta) -> dict:
     values = check(form)
     lead = await conversion.lead_for_registration(values["email"])
     entity_id = lead["entity_id"] if lead else await entity_for_form(brand, values["country"])
+    rules = await requirements.in_force(entity_id)
+    if requirements.is_restricted(rules["document"] if rules else None, values["country"]):
+        raise ValidationFailed(requirements.RESTRICTED, field_errors={"country": requirements.RESTRICTED})
     async with transaction():
         conn = current_connection()
         client = await conn.fetchrow(
@@ -128,6 +132,7 @@ async def register(form: dict, *, language: str, brand: str, meta) -> dict:
                 "owner_id": lead["owner_id"] if lead else None,
                 "ib_code": lead["ib_code"] if lead else "",
                 "language": language,
+                "kyc_requirements": f"v{rules['version']}" if rules else None,
             }
             | consents,
         )

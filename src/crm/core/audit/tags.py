@@ -43,6 +43,11 @@ class CasesTag(StrEnum):
     LIST_EXPORT = "cases:list:export"
 
 
+class RulesTag(StrEnum):
+    VERSION_DRAFT = "rules:version:draft"
+    VERSION_PUBLISH = "rules:version:publish"
+
+
 class SystemTag(StrEnum):
     DELIVERY_DISCARD = "system:delivery:discard"
     DELIVERY_RETRY = "system:delivery:retry"
@@ -71,6 +76,8 @@ LABELS.add(
         ApprovalsTag.REQUEST_CREATE: "Approval requested",
         ApprovalsTag.REQUEST_REJECT: "Request rejected",
         AuditTag.RECORD_EXPORT: "Audit trail exported",
+        RulesTag.VERSION_DRAFT: "Rules drafted",
+        RulesTag.VERSION_PUBLISH: "Rules published",
         CasesTag.ATTACHMENT_DOWNLOAD: "Case attachment downloaded",
         CasesTag.CASE_ASSIGN: "Case assigned",
         CasesTag.LIST_EXPORT: "Case list exported",

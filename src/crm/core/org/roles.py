@@ -29,6 +29,7 @@ SYSTEM_ROLES: dict[str, dict] = {
             P.CLIENTS_PII_REVEAL,
             P.KYC_REVIEW_VIEW,
             P.KYC_REVIEW_DECIDE,
+            P.KYC_RULES_MANAGE,
             P.CLIENTS_NOTICE_MANAGE,
             P.RISK_FLAG_REVIEW,
             P.CASES_CASE_VIEW,

@@ -15,6 +15,7 @@ from crm.core.files.service import load, store
 from crm.core.i18n import N_
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
+from crm.kyc import requirements
 from crm.kyc.documents.checks import UploadRefused, check_upload
 from crm.kyc.tags import KycTag
 
@@ -30,12 +31,26 @@ CHOOSE_KIND = N_("Choose what this document is.")
 SELFIE_PHOTO = N_("A selfie is a photo of your face: take it with the camera.")
 
 
+NOT_FROM_COUNTRY = N_("This document is not accepted from your country of residence. Choose another one.")
+
+
+async def kinds_for(client_id: int) -> dict[str, str]:
+    """The kinds of document this client may send: the identity documents their entity accepts from their
+    country (the KYC requirements in force), a proof of address and a selfie."""
+    client = (await fetch("SELECT entity, country FROM client WHERE id = $1", client_id))[0]
+    rules = await requirements.in_force(client["entity"])
+    accepted = requirements.identity_documents_for(rules["document"] if rules else None, client["country"])
+    return {k: v for k, v in KINDS.items() if k not in requirements.IDENTITY_DOCUMENTS or k in accepted}
+
+
 async def receive(
     actor: Actor, client_id: int, kind: str, filename: str, content: bytes, *, source: str
 ) -> dict:
     """Check and keep one document for the client; UploadRefused (or ValidationFailed) says what to fix."""
     if kind not in KINDS:
         raise ValidationFailed(CHOOSE_KIND, field_errors={"kind": CHOOSE_KIND})
+    if kind not in await kinds_for(client_id):
+        raise ValidationFailed(NOT_FROM_COUNTRY, field_errors={"kind": NOT_FROM_COUNTRY})
     checked = await asyncio.to_thread(check_upload, content)  # decoding a photo takes a moment: off the loop
     if kind in PHOTO_ONLY and not checked.content_type.startswith("image/"):
         raise ValidationFailed(SELFIE_PHOTO, field_errors={"file": SELFIE_PHOTO})

@@ -298,7 +298,8 @@ async def _documents_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Re
         request,
         "client/documents.html",
         {
-            "kinds": documents.KINDS,
+            "kinds": await documents.kinds_for(session.client_id),
+            "names": documents.KINDS,
             "documents": await documents.documents_of(session.client_id),
             "errors": refusal.errors,
             "error": refusal.message,

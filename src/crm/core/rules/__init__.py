@@ -1,0 +1,1 @@
+"""Rules as versioned data (crm.core.rules.service)."""
