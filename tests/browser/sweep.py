@@ -18,7 +18,9 @@ AXE = Path(__file__).parent / "vendor" / "axe-core-4.14.1.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 # Not pages: what signs out, streams, downloads, machine-facing documents, the third-party API viewer.
-SKIP = re.compile(r"^/(logout|static/|api/|healthz|notifications/live|.*/live$|.*\.csv$|.*/export)")
+SKIP = re.compile(
+    r"^/(logout|static/|api/|healthz|notifications/live|.*/live$|.*\.csv$|.*\.pdf$|kyc/documents/|.*/export)"
+)
 NUMBER = re.compile(r"/\d+(?=/|$)")
 REFERENCE = re.compile(r"/[A-Z]{2,4}-[A-Z0-9-]+(?=/|$)")
 
