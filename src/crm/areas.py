@@ -27,6 +27,7 @@ AREA_MODULES = (
     "crm.kyc.requirements",
     "crm.kyc.screening.decisions",
     "crm.kyc.screening.rescreen",
+    "crm.onboarding.profile",
     "crm.leads.entity_rules",
     "crm.leads.imports",
     "crm.leads.inbound",

@@ -215,3 +215,34 @@ async def test_documents_are_checked_at_upload_kept_as_evidence_and_shown_to_rev
         assert await AuditRecord.exists().where(AuditRecord.action == "kyc:document:view")
         await staff.sign_in_as(outsider)
         assert (await staff.get(f"/kyc/documents/{rows[0]['id']}")).status_code == 404
+
+
+async def test_a_profile_change_is_audited_screened_again_and_re_reviewed(app):
+    from crm.kyc import requirements
+    from tests.kyc.test_requirements import publish
+    from tests.kyc.test_upload_checks import document_photo
+
+    await publish("INTL", requirements.STARTING_POINT)  # IR, KP and US restricted
+    async with StaffClient(app) as http:
+        await register(http)
+        await http.post(
+            "/portal/documents", {"kind": "passport"}, files={"file": ("p.jpg", document_photo())}
+        )
+        page = await http.get("/portal/profile")
+        assert 'value="Ana"' in page.text
+        change = {"first_name": "Ana", "last_name": "Ruiz", "date_of_birth": "1990-04-12", "language": "es"}
+        refused = await http.post("/portal/profile", change | {"country": "US"})
+        assert refused.status_code == 422 and "residents of this country" in text_of(refused)
+        saved = await http.post("/portal/profile", change | {"country": "ES", "last_name": "Ruiz Gómez"})
+        assert saved.status_code == 303
+        assert "Hola, Ana" in text_of(await http.get("/portal"))  # the language chosen in the profile
+    client = dict((await fetch("SELECT * FROM client WHERE email = 'ana.ruiz@example.com'"))[0])
+    assert client["country"] == "ES" and client["last_name"] == "Ruiz Gómez" and client["language"] == "es"
+    change_row = await AuditRecord.select().where(AuditRecord.action == "clients:profile:change").first()
+    assert "Ruiz Gómez" in change_row["after"] and "MX" in change_row["before"]
+    case = await fetch("SELECT title FROM work_case WHERE kind = 'kyc.rereview'")
+    assert case and "changed last_name, country" in case[0]["title"]
+    jobs = await fetch("SELECT payload FROM domain_event WHERE name = 'job.requested'")
+    assert (
+        sum('"kyc.screen_client"' in r["payload"] for r in jobs) == 2
+    )  # at registration and after the change

@@ -45,9 +45,10 @@ async def timeline(actor: Actor, client_id: int) -> dict:
     cases = [
         r["case_reference"]
         for r in await fetch(
-            "SELECT DISTINCT case_reference FROM screening_match "
-            "WHERE client = $1 AND case_reference IS NOT NULL",
-            client_id,
+            "SELECT DISTINCT c.reference AS case_reference FROM case_subject s "
+            'JOIN work_case c ON c.id = s."case" '
+            "WHERE s.subject_type = 'client' AND s.subject_id = $1",
+            str(client_id),
         )
     ]
     steps = await fetch(

@@ -36,16 +36,13 @@ def _years(born: dt.date, today: dt.date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
-def check(form: dict) -> dict:
-    """The form's values, or ValidationFailed naming each field to fix (the messages are translatable)."""
-    errors: dict[str, str] = {}
-    values = {k: str(form.get(k) or "").strip() for k in ("first_name", "last_name", "email", "country")}
+def check_person(form: dict, errors: dict[str, str]) -> dict:
+    """Name, country and date of birth as a person gives them (at registration, in the profile); errors are
+    added to `errors` (translatable messages)."""
+    values = {k: str(form.get(k) or "").strip() for k in ("first_name", "last_name", "country")}
     for name in ("first_name", "last_name"):
         if not 1 <= len(values[name]) <= 100 or any(ch.isdigit() for ch in values[name]):
             errors[name] = N_("Enter your name as in your identity document.")
-    values["email"] = values["email"].lower()
-    if not EMAIL.match(values["email"]) or len(values["email"]) > 254:
-        errors["email"] = N_("Enter a valid e-mail address.")
     values["country"] = values["country"].upper()
     if values["country"] not in COUNTRIES:
         errors["country"] = N_("Choose your country of residence.")
@@ -60,6 +57,16 @@ def check(form: dict) -> dict:
     elif _years(born, today) < ADULT:
         errors["date_of_birth"] = N_("You must be 18 or older to open an account.")
     values["date_of_birth"] = born
+    return values
+
+
+def check(form: dict) -> dict:
+    """The form's values, or ValidationFailed naming each field to fix (the messages are translatable)."""
+    errors: dict[str, str] = {}
+    values = check_person(form, errors)
+    values["email"] = str(form.get("email") or "").strip().lower()
+    if not EMAIL.match(values["email"]) or len(values["email"]) > 254:
+        errors["email"] = N_("Enter a valid e-mail address.")
     password = str(form.get("password") or "")
     try:
         check_password_strength(password, email=values["email"])

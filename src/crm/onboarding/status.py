@@ -10,6 +10,17 @@ from crm.core.i18n import N_
 IDENTITY = {"passport", "id_card", "driving_licence"}
 
 
+async def profile(client_id: int) -> dict:
+    """The client's profile as the form shows it."""
+    row = (
+        await fetch(
+            "SELECT first_name, last_name, date_of_birth, country, language FROM client WHERE id = $1",
+            client_id,
+        )
+    )[0]
+    return dict(row) | {"date_of_birth": row["date_of_birth"].isoformat() if row["date_of_birth"] else ""}
+
+
 async def journey(client_id: int) -> dict:
     rows = await fetch(
         "SELECT c.reference, c.first_name, c.status, a.email, a.email_verified_at "

@@ -20,7 +20,7 @@ from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows
 from crm.identity import portal
 from crm.kyc.documents import service as documents
 from crm.leads.context import entity_for_form
-from crm.onboarding import registration, status
+from crm.onboarding import profile, registration, status
 from crm.portals.staff.middleware import request_meta
 
 COOKIE = "crm_portal"
@@ -289,6 +289,48 @@ async def set_language(request: Request) -> Response:
     return response
 
 
+# --- profile -----------------------------------------------------------------------------------------------
+
+
+async def _profile_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
+    session = await signed_in(request)
+    current = await status.profile(session.client_id)
+    return page(
+        request,
+        "client/profile.html",
+        {
+            "form": refusal.form or current,
+            "errors": refusal.errors,
+            "error": refusal.message,
+            "countries": country_names(language(request)),
+        },
+        status=refusal.status,
+    )
+
+
+@get("/portal/profile", name="portal.profile")
+async def profile_form(request: Request) -> Response:
+    return await _profile_page(request)
+
+
+@post("/portal/profile", name="portal.profile.save")
+@shows_again(_profile_page)
+async def profile_save(request: Request) -> Response:
+    session = await signed_in(request)
+    form = await form_data(request)
+    actor = portal.client_actor(
+        {"reference": session.reference, "email": session.email}, request_meta(request)
+    )
+    await profile.update_profile(actor, session.client_id, form)
+    response = redirect(
+        request, "/portal", flash=gettext(pick_language(form.get("language")), "Your profile is saved.")
+    )
+    response.set_cookie(
+        LANG_COOKIE, pick_language(form.get("language")), max_age=365 * 86400, samesite="lax", httponly=True
+    )
+    return response
+
+
 # --- documents ---------------------------------------------------------------------------------------------
 
 
@@ -355,6 +397,8 @@ def portal_router() -> Router:
             set_language,
             documents_list,
             documents_upload,
+            profile_form,
+            profile_save,
         ],
         exception_handlers={SignInRequired: to_sign_in, DomainError: portal_error},
     )
