@@ -225,6 +225,21 @@ async def _ensure_kyc_requirements(entities: dict[str, int]) -> None:
         )
 
 
+async def _ensure_portal_documents() -> None:
+    """The portal's demo client has sent a passport and a selfie (generated photos), so the reviewer's screens
+    and the evidence timeline have something to show."""
+    from crm.kyc.documents.samples import document_photo
+    from crm.kyc.documents.service import receive
+
+    client = await fetch("SELECT id FROM client WHERE email = $1", PORTAL_CLIENT)
+    if not client or await fetch("SELECT 1 FROM kyc_document WHERE client = $1", client[0]["id"]):
+        return
+    for kind in ("passport", "selfie"):
+        await receive(
+            Actor.system("demo"), client[0]["id"], kind, f"{kind}.jpg", document_photo(), source="portal"
+        )
+
+
 async def load_demo() -> str:
     """Create whatever demo data is missing; returns a one-line summary."""
     await ensure_system_roles()
@@ -247,6 +262,7 @@ async def load_demo() -> str:
 
     await load_client_facing_demo(entities)
     await _ensure_kyc_requirements(entities)
+    await _ensure_portal_documents()
     leads = await load_sales_demo(entities)
     from crm.leads.figures import refresh_figures
 

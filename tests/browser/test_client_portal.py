@@ -10,8 +10,8 @@ import re
 from playwright.async_api import expect
 
 from crm.clients.demo import load_client_facing_demo
+from crm.kyc.documents.samples import document_photo
 from tests.factories import make_entity
-from tests.kyc.test_upload_checks import document_photo
 
 PHONE = {"width": 390, "height": 844}
 

@@ -10,10 +10,10 @@ from crm.core.approvals import service as approvals
 from crm.core.approvals.tables import ApprovalRequest
 from crm.core.context import Actor
 from crm.core.db import fetch
+from crm.kyc.documents.samples import document_photo
 from crm.kyc.screening import clients, decisions, service
 from tests.factories import actor_for, make_user
 from tests.http import StaffClient, text_of
-from tests.kyc.test_upload_checks import document_photo
 from tests.onboarding.test_client_portal import register
 
 LIST = (

@@ -165,7 +165,7 @@ async def test_a_client_sees_only_their_own_data_on_every_portal_route(app):
 
 
 async def test_documents_are_checked_at_upload_kept_as_evidence_and_shown_to_reviewers(app):
-    from tests.kyc.test_upload_checks import document_photo
+    from crm.kyc.documents.samples import document_photo
 
     await make_entity("INTL")
     async with StaffClient(app) as http:
@@ -219,8 +219,8 @@ async def test_documents_are_checked_at_upload_kept_as_evidence_and_shown_to_rev
 
 async def test_a_profile_change_is_audited_screened_again_and_re_reviewed(app):
     from crm.kyc import requirements
+    from crm.kyc.documents.samples import document_photo
     from tests.kyc.test_requirements import publish
-    from tests.kyc.test_upload_checks import document_photo
 
     await publish("INTL", requirements.STARTING_POINT)  # IR, KP and US restricted
     async with StaffClient(app) as http:

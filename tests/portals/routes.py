@@ -19,6 +19,7 @@ from crm.core.org.tables import Role, RoleAssignment, Team
 from crm.core.rules import service as rules
 from crm.identity import views
 from crm.kyc import requirements
+from crm.kyc.documents.samples import document_photo
 from crm.kyc.documents.service import receive
 from crm.leads import sources
 from crm.leads.service import intake
@@ -32,7 +33,6 @@ from tests.factories import (
     make_screening_hit,
     make_user,
 )
-from tests.kyc.test_upload_checks import document_photo
 
 PUBLIC = {
     "/login",
