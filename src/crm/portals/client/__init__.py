@@ -7,78 +7,28 @@ from the URL."""
 from __future__ import annotations
 
 from litestar import Request, Response, Router, get, post
-from litestar.datastructures import UploadFile
-from litestar.exceptions import HTTPException
 from litestar.params import FromPath
-from litestar.response import Redirect
 
 from crm.clients import notices
-from crm.core.errors import DomainError, ValidationFailed
-from crm.core.files.service import MAX_BYTES
-from crm.core.i18n import LANGUAGES, N_, country_names, direction, gettext, pick_language
-from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, render, shows_again
+from crm.core.errors import DomainError
+from crm.core.i18n import N_, country_names, gettext
+from crm.core.web import NO_REFUSAL, Refusal, form_data, redirect, shows_again
 from crm.identity import portal
-from crm.kyc.documents import service as documents
 from crm.leads.context import entity_for_form
-from crm.onboarding import profile, registration, status
+from crm.onboarding import registration
+from crm.portals.client import account
+from crm.portals.client.common import (
+    COOKIE,
+    SignInRequired,
+    language,
+    load,
+    next_url,
+    page,
+    portal_error,
+    set_session_cookie,
+    to_sign_in,
+)
 from crm.portals.staff.middleware import request_meta
-
-COOKIE = "crm_portal"
-CHOOSE_FILE = N_("Choose the photo or scan to send.")
-LANG_COOKIE = "crm_lang"
-
-
-class SignInRequired(HTTPException):
-    status_code = 401
-
-
-def language(request: Request) -> str:
-    session = request.scope.get("state", {}).get("portal")
-    return pick_language(
-        request.query_params.get("lang"),
-        request.cookies.get(LANG_COOKIE),
-        session.language if session else None,
-        accept=request.headers.get("accept-language", ""),
-    )
-
-
-async def load(request: Request) -> portal.PortalSession | None:
-    state = request.scope.setdefault("state", {})  # type: ignore[typeddict-item]
-    if "portal" not in state:
-        state["portal"] = await portal.load_session(request.cookies.get(COOKIE), request.app.state.settings)
-    return state["portal"]
-
-
-async def signed_in(request: Request) -> portal.PortalSession:
-    session = await load(request)
-    if session is None:
-        raise SignInRequired()
-    return session
-
-
-def page(request: Request, template: str, context: dict | None = None, *, status: int = 200) -> Response:
-    lang = language(request)
-    session = request.scope.get("state", {}).get("portal")
-    response = render(
-        request,
-        template,
-        {"lang": lang, "dir": direction(lang), "languages": LANGUAGES, "client": session} | (context or {}),
-        status=status,
-    )
-    if request.query_params.get("lang") in LANGUAGES:
-        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
-    return response
-
-
-def to_sign_in(request: Request, exc: Exception) -> Response:
-    return Redirect(f"/portal/login?next={request.url.path}", status_code=303)
-
-
-def portal_error(request: Request, exc: DomainError) -> Response:
-    return page(
-        request, "client/message.html", {"title": N_("Sorry"), "message": exc.message}, status=exc.status_code
-    )
-
 
 # --- registration and sign-in ------------------------------------------------------------------------------
 
@@ -132,21 +82,8 @@ async def register_submit(request: Request) -> Response:
     response = redirect(
         request, "/portal", flash=gettext(lang, "Welcome! We sent you an e-mail to confirm your address.")
     )
-    _set_session_cookie(request, response, token)
+    set_session_cookie(request, response, token)
     return response
-
-
-def _set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = request.app.state.settings
-    response.set_cookie(
-        COOKIE,
-        token,
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-        path="/portal",
-        max_age=settings.session_absolute_hours * 3600,
-    )
 
 
 async def _login_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
@@ -154,14 +91,9 @@ async def _login_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Respon
     return page(
         request,
         "client/login.html",
-        {"form": refusal.form, "error": refusal.message, "next": _next(request, refusal.form)},
+        {"form": refusal.form, "error": refusal.message, "next": next_url(request, refusal.form)},
         status=refusal.status,
     )
-
-
-def _next(request: Request, form: dict) -> str:
-    target = str(form.get("next") or request.query_params.get("next") or "/portal")
-    return target if target.startswith("/portal") and "//" not in target else "/portal"
 
 
 @get("/portal/login", name="portal.login")
@@ -176,8 +108,8 @@ async def login_submit(request: Request) -> Response:
     token, _ = await portal.sign_in(
         form.get("email", ""), form.get("password", ""), request_meta(request), request.app.state.settings
     )
-    response = redirect(request, _next(request, form))
-    _set_session_cookie(request, response, token)
+    response = redirect(request, next_url(request, form))
+    set_session_cookie(request, response, token)
     return response
 
 
@@ -268,115 +200,6 @@ async def reset_done(request: Request, token: FromPath[str]) -> Response:
     )
 
 
-# --- the signed-in client ----------------------------------------------------------------------------------
-
-
-@get("/portal", name="portal.home")
-async def home(request: Request) -> Response:
-    session = await signed_in(request)
-    return page(request, "client/home.html", {"journey": await status.journey(session.client_id)})
-
-
-@post("/portal/language", name="portal.language")
-async def set_language(request: Request) -> Response:
-    form = await form_data(request)
-    lang = pick_language(form.get("lang"))
-    session = await load(request)
-    if session:
-        await portal.set_language(session, lang)
-    response = redirect(request, _next(request, form))
-    response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax", httponly=True)
-    return response
-
-
-# --- profile -----------------------------------------------------------------------------------------------
-
-
-async def _profile_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    session = await signed_in(request)
-    current = await status.profile(session.client_id)
-    return page(
-        request,
-        "client/profile.html",
-        {
-            "form": refusal.form or current,
-            "errors": refusal.errors,
-            "error": refusal.message,
-            "countries": country_names(language(request)),
-        },
-        status=refusal.status,
-    )
-
-
-@get("/portal/profile", name="portal.profile")
-async def profile_form(request: Request) -> Response:
-    return await _profile_page(request)
-
-
-@post("/portal/profile", name="portal.profile.save")
-@shows_again(_profile_page)
-async def profile_save(request: Request) -> Response:
-    session = await signed_in(request)
-    form = await form_data(request)
-    actor = portal.client_actor(
-        {"reference": session.reference, "email": session.email}, request_meta(request)
-    )
-    await profile.update_profile(actor, session.client_id, form)
-    response = redirect(
-        request, "/portal", flash=gettext(pick_language(form.get("language")), "Your profile is saved.")
-    )
-    response.set_cookie(
-        LANG_COOKIE, pick_language(form.get("language")), max_age=365 * 86400, samesite="lax", httponly=True
-    )
-    return response
-
-
-# --- documents ---------------------------------------------------------------------------------------------
-
-
-async def _documents_page(request: Request, refusal: Refusal = NO_REFUSAL) -> Response:
-    session = await signed_in(request)
-    return page(
-        request,
-        "client/documents.html",
-        {
-            "kinds": await documents.kinds_for(session.client_id),
-            "names": documents.KINDS,
-            "documents": await documents.documents_of(session.client_id),
-            "errors": refusal.errors,
-            "error": refusal.message,
-            "chosen": refusal.form.get("kind") or request.query_params.get("kind", ""),
-        },
-        status=refusal.status,
-    )
-
-
-@get("/portal/documents", name="portal.documents")
-async def documents_list(request: Request) -> Response:
-    return await _documents_page(request)
-
-
-@post("/portal/documents", name="portal.documents.upload")
-@shows_again(_documents_page, field="file")
-async def documents_upload(request: Request) -> Response:
-    session = await signed_in(request)
-    form = await request.form()
-    upload = form.get("file")
-    if not isinstance(upload, UploadFile):
-        raise ValidationFailed(CHOOSE_FILE, field_errors={"file": CHOOSE_FILE})
-    content = await upload.read(MAX_BYTES + 1)
-    kind = form.get("kind")
-    await documents.receive(
-        portal.client_actor({"reference": session.reference, "email": session.email}, request_meta(request)),
-        session.client_id,
-        kind if isinstance(kind, str) else "",
-        upload.filename or "",
-        content,
-        source="portal",
-    )
-    return redirect(request, "/portal/documents", flash=gettext(language(request), "Received. Thank you."))
-
-
 def portal_router() -> Router:
     return Router(
         path="/",
@@ -393,12 +216,7 @@ def portal_router() -> Router:
             reset_request_submit,
             reset_form,
             reset_done,
-            home,
-            set_language,
-            documents_list,
-            documents_upload,
-            profile_form,
-            profile_save,
+            *account.handlers,
         ],
         exception_handlers={SignInRequired: to_sign_in, DomainError: portal_error},
     )
