@@ -74,6 +74,7 @@ async def test_the_client_portal_passes_axe_and_fits_a_phone_in_every_language(n
     await page.get_by_label("Password").fill("demo-password-2026")
     await page.get_by_role("button", name="Sign in").click()
     for lang in ("en", "ar"):
-        await page.goto(f"/portal?lang={lang}")
-        await check_page(page, f"/portal?lang={lang}", sweep, widths=(1366,))
+        for path in ("/portal", "/portal/documents", "/portal/profile"):
+            await page.goto(f"{path}?lang={lang}")
+            await check_page(page, f"{path}?lang={lang}", sweep, widths=(1366,))
     assert not sweep.findings, "\n".join(map(str, sweep.findings))

@@ -158,6 +158,16 @@ async def sign_in(email: str, password: str, meta: RequestMeta, settings: Settin
         if account:
             await _failed(account, meta, settings)
         raise ValidationFailed(BAD_SIGN_IN)
+    return await _open_session(account, meta, settings), account
+
+
+async def start_session(account_id: int, meta: RequestMeta, settings: Settings) -> str:
+    """A session for an account that has just proved itself (a registration, which set the password): no
+    second password check."""
+    return await _open_session(await _account("a.id = $1", account_id), meta, settings)
+
+
+async def _open_session(account: dict, meta: RequestMeta, settings: Settings) -> str:
     token = secrets.token_urlsafe(32)
     async with transaction():
         conn = current_connection()
@@ -176,7 +186,7 @@ async def sign_in(email: str, password: str, meta: RequestMeta, settings: Settin
             (meta.user_agent or "")[:1000],
         )
         await record_audit(client_actor(account, meta), IdentityTag.PORTAL_SIGNIN, **_about(account))
-    return token, account
+    return token
 
 
 async def _failed(account: dict, meta: RequestMeta, settings: Settings) -> None:

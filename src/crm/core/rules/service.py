@@ -24,7 +24,7 @@ from crm.core.audit.service import record_audit
 from crm.core.audit.tags import RulesTag
 from crm.core.context import Actor
 from crm.core.db import current_connection, fetch, transaction
-from crm.core.errors import Conflict, NotFound, ValidationFailed
+from crm.core.errors import Conflict, NotFound
 from crm.core.labels import LABELS
 from crm.core.permissions import Permission
 from crm.core.scope import in_scope
@@ -239,9 +239,3 @@ async def _back_to_draft(actor: Actor, request: dict) -> None:
         "WHERE id = $1 AND status = 'pending'",
         request["payload"]["version_id"],
     )
-
-
-def refuse(errors: dict[str, str], message: str = "Correct the rules marked below") -> None:
-    """Raise the checker's ValidationFailed when any field has an error."""
-    if errors:
-        raise ValidationFailed(message, field_errors=errors)

@@ -75,10 +75,8 @@ async def register_submit(request: Request) -> Response:
     form = await form_data(request)
     meta = request_meta(request)
     lang = language(request)
-    await registration.register(form, language=lang, brand=str(form.get("brand") or ""), meta=meta)
-    token, _ = await portal.sign_in(
-        form.get("email", ""), form.get("password", ""), meta, request.app.state.settings
-    )
+    done = await registration.register(form, language=lang, brand=str(form.get("brand") or ""), meta=meta)
+    token = await portal.start_session(done["account_id"], meta, request.app.state.settings)
     response = redirect(
         request, "/portal", flash=gettext(lang, "Welcome! We sent you an e-mail to confirm your address.")
     )
